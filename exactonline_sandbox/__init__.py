@@ -1,0 +1,1 @@
+"""exactonline_sandbox."""
