@@ -1,0 +1,248 @@
+"""`make demo`: the whole connector, end to end, against a local Exact Online sandbox.
+
+1. `meltano install` of the project's plugins (tap and target from this repository, tap-jsonl
+   and target-duckdb from PyPI).
+2. A sandbox company with two divisions on a free loopback port, and a grant (OAuth app, user
+   consent) from it.
+3. `meltano run tap-exactonline target-duckdb`: every stream of both divisions into
+   output/warehouse.duckdb.
+4. Reverse ETL from demo/data/*.jsonl: `meltano run tap-jsonl-<stream> target-exactonline` for
+   customers (new and changed), sales invoices with lines, one PDF attachment; one invalid
+   record goes to the reject file (on_error: skip).
+5. A customer is deleted through the API, then `meltano run tap-exactonline target-duckdb` again:
+   only the changes arrive, the deleted customer is marked (`_sdc_deleted_at`).
+6. A report: warehouse tables, what the target did, API calls per division against the limits.
+
+Every run starts clean (output/ is recreated; installed plugins are kept). Secrets (client
+secret, refresh token) only travel in the plugins' environment and never reach the console or
+the logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from demo.meltano import ROOT, MeltanoFailed, MeltanoProject, connection_env
+from demo.report import DemoReport, StepUsage, calls_by_division, read_rejects, read_summary
+from demo.report import warehouse_tables as count_tables
+from exactonline_api.client import ExactClient
+from exactonline_api.errors import ApiError
+from exactonline_api.odata import guid_literal
+from exactonline_api.settings import ClientSettings
+from exactonline_sandbox.harness import Sandbox
+
+OUTPUT = ROOT / "output"
+WAREHOUSE_SCHEMA = "exactonline"
+# (extractor, stream) of the reverse-ETL blocks, in dependency order: invoices name customers by
+# Code, attachments name invoices by their key.
+REVERSE_ETL = (
+    ("tap-jsonl-customers", "customers"),
+    ("tap-jsonl-sales-invoices", "sales_invoices"),
+    ("tap-jsonl-invoice-attachments", "invoice_attachments"),
+)
+MINUTELY_LIMIT = 60
+DAILY_LIMIT = 5000
+# Columns through which other tables point at an account: a customer referenced by none of them
+# has no transactions, so Exact (and the sandbox) lets it be deleted.
+ACCOUNT_REFERENCES = ("account", "orderedby", "invoiceto", "deliverto", "supplier", "customer")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def fresh_output(output: Path) -> None:
+    """Remove what a previous demo left (warehouse, state, logs, tokens), keep nothing stale."""
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+
+
+def deletable_customers(db_path: Path, division: int, limit: int = 5) -> list[str]:
+    """IDs of customers in `division` that no invoice, order, payment term or line refers to."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        refs = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name <> 'customers' AND lower(column_name) IN "
+            f"({', '.join('?' for _ in ACCOUNT_REFERENCES)})",
+            [WAREHOUSE_SCHEMA, *ACCOUNT_REFERENCES],
+        ).fetchall()
+        used = " ".join(
+            f'AND c.id NOT IN (SELECT "{col}" FROM "{WAREHOUSE_SCHEMA}"."{table}" '
+            f'WHERE "{col}" IS NOT NULL)'
+            for table, col in refs
+        )
+        rows = con.execute(
+            f'SELECT c.id FROM "{WAREHOUSE_SCHEMA}"."customers" c '
+            f"WHERE c.division = ? AND c._sdc_deleted_at IS NULL {used} ORDER BY c.code LIMIT ?",
+            [division, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+    finally:
+        con.close()
+
+
+def delete_customer(client: ExactClient, division: int, candidates: list[str]) -> str:
+    """DELETE crm/Accounts(guid'..') through the project's own client; the first that Exact takes."""
+    for account_id in candidates:
+        try:
+            client.delete(division, f"crm/Accounts({guid_literal(account_id)})")
+            return account_id
+        except ApiError as exc:  # e.g. an account Exact still considers in use
+            say(f"    Exact refused to delete {account_id}: {exc}")
+    raise RuntimeError(f"no deletable customer among {len(candidates)} candidates")
+
+
+def is_marked_deleted(db_path: Path, account_id: str) -> bool:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        row = con.execute(
+            f'SELECT _sdc_deleted_at FROM "{WAREHOUSE_SCHEMA}"."customers" WHERE id = ?',
+            [account_id],
+        ).fetchone()
+        return bool(row and row[0])
+    finally:
+        con.close()
+
+
+def timed(label: str, action: Callable[[], Any]) -> Any:
+    say(f"==> {label}")
+    started = time.monotonic()
+    result = action()
+    say(f"    done in {time.monotonic() - started:.0f} s")
+    return result
+
+
+def run_demo(*, scale: float, output: Path = OUTPUT) -> DemoReport:
+    """The demo's steps; returns the report (also used by the end-to-end test)."""
+    started = time.monotonic()
+    fresh_output(output)
+    logs = output / "logs"
+    warehouse = output / "warehouse.duckdb"
+    rejects = output / "rejects.jsonl"
+    token_store = output / "tokens" / "exactonline-sandbox.json"
+    project = MeltanoProject(state_dir=output / "meltano", log_dir=logs)
+    report = DemoReport(minutely_limit=MINUTELY_LIMIT, daily_limit=DAILY_LIMIT)
+
+    timed("meltano install (plugins into .meltano/)", project.install)
+
+    say("==> starting the Exact Online sandbox (2 divisions)")
+    with Sandbox(
+        seed=1,
+        scale=scale,
+        divisions=2,
+        minutely_limit=MINUTELY_LIMIT,
+        daily_limit=DAILY_LIMIT,
+    ) as sandbox:
+        grant = sandbox.grant()
+        divisions: list[int] = [int(d) for d in grant["divisions"]]
+        say(f"    {sandbox.url}, divisions {divisions}, app {grant['client_id']}")
+        project.env.update(connection_env(sandbox.url, grant, token_store))
+        project.env.update(
+            {
+                "TARGET_EXACTONLINE_DIVISION": str(divisions[0]),
+                "TARGET_EXACTONLINE_ON_ERROR": "skip",
+                "TARGET_EXACTONLINE_REJECT_FILE": str(rejects),
+                "TARGET_DUCKDB_PATH": str(warehouse),
+            }
+        )
+        snapshot: Mapping[str, Any] | None = None
+
+        def account(step: str) -> None:
+            nonlocal snapshot
+            now = sandbox.stats()
+            report.usage.append(StepUsage(step, calls_by_division(snapshot, now)))
+            snapshot = now
+
+        timed(
+            "meltano run tap-exactonline target-duckdb (full extract)",
+            lambda: project.run(["run", "tap-exactonline", "target-duckdb"], log_name="1-extract"),
+        )
+        account("1. full extract")
+
+        for extractor, stream in REVERSE_ETL:
+            summary = output / f"target-summary-{stream}.json"
+            timed(
+                f"meltano run {extractor} target-exactonline",
+                lambda extractor=extractor, summary=summary: project.run(
+                    ["run", extractor, "target-exactonline"],
+                    log_name=f"2-reverse-etl-{extractor}",
+                    extra_env={"TARGET_EXACTONLINE_SUMMARY_FILE": str(summary)},
+                ),
+            )
+            report.summaries[stream] = read_summary(summary) or {}
+            report.files[f"summary {stream}"] = summary
+        account("2. reverse ETL (3 target runs)")
+
+        say("==> deleting one customer through the API (DELETE crm/Accounts(guid'..'))")
+        client = ExactClient(
+            ClientSettings.from_config(
+                {
+                    "client_id": grant["client_id"],
+                    "client_secret": grant["client_secret"],
+                    "refresh_token": grant["refresh_token"],
+                    "base_url": sandbox.url,
+                    "token_store_path": str(token_store),
+                }
+            )
+        )
+        deleted = delete_customer(
+            client, divisions[0], deletable_customers(warehouse, divisions[0])
+        )
+        report.deleted_customer = deleted
+        say(f"    deleted customer {deleted} in division {divisions[0]}")
+        account("3. delete one customer")
+
+        second_run = datetime.now()
+        timed(
+            "meltano run tap-exactonline target-duckdb (incremental)",
+            lambda: project.run(
+                ["run", "tap-exactonline", "target-duckdb"], log_name="4-incremental"
+            ),
+        )
+        account("4. incremental extract")
+        report.final_stats = sandbox.stats()
+
+    report.tables = count_tables(warehouse, WAREHOUSE_SCHEMA, since=second_run)
+    report.deleted_marked = is_marked_deleted(warehouse, deleted)
+    report.rejects = read_rejects(rejects)
+    report.files.update(
+        {
+            "warehouse (DuckDB)": warehouse,
+            "reject file": rejects,
+            "Meltano logs": logs,
+            "token store": token_store,
+        }
+    )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=float, default=0.1, help="sandbox company size (1.0 = ~10,000 rows)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        report = run_demo(scale=args.scale)
+    except MeltanoFailed as exc:
+        say(f"\nDEMO FAILED: {exc}")
+        return 1
+    say("")
+    say(report.render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
