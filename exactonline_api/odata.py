@@ -1,0 +1,130 @@
+"""Exact's OData v2 dialect: dates, filter literals and the two collection shapes.
+
+Exact encodes dates as `/Date(ms)/` where the number is Amsterdam WALL-CLOCK time written as if it
+were UTC, and expects filter datetimes in Amsterdam local time without a zone suffix. Getting this
+wrong shifts every incremental cursor by one or two hours (and differently in summer and winter),
+so the conversions live here, once, with zoneinfo doing the DST arithmetic.
+
+Literals are validated: a malformed `$filter` answers 400 and counts against Exact's per-endpoint
+error limit, so a bad value must fail here, before any call.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_EPOCH = datetime(1970, 1, 1)
+_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def parse_date(value: str) -> datetime:
+    """`/Date(ms)/` (Amsterdam wall clock) -> aware UTC datetime.
+
+    Also accepts `/Date(ms+hhmm)/` (a true UTC instant, the standard Microsoft form) and ISO 8601
+    strings (naive ones are Amsterdam local time, like everything Exact sends).
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"not an Exact date: {value!r}")
+    match = _DATE_RE.match(value.strip())
+    if match:
+        ms = int(match.group(1))
+        moment = _EPOCH + timedelta(milliseconds=ms)
+        if match.group(2):
+            return moment.replace(tzinfo=UTC)
+        return moment.replace(tzinfo=AMSTERDAM).astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an Exact date: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=AMSTERDAM)
+    return parsed.astimezone(UTC)
+
+
+def to_amsterdam_naive(dt: datetime | date) -> datetime:
+    """An instant as Exact's naive Amsterdam wall-clock time; naive input is taken as UTC."""
+    if not isinstance(dt, datetime):
+        return datetime(dt.year, dt.month, dt.day)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(AMSTERDAM).replace(tzinfo=None)
+
+
+def datetime_literal(dt: datetime | date) -> str:
+    """`datetime'2024-08-12T10:00:00'` in Amsterdam local time, for `$filter`.
+
+    Sub-second parts are dropped (floored), so `Modified gt <literal>` never skips a row; a date is
+    its midnight. Naive datetimes are taken as UTC (what `parse_date` returns).
+    """
+    if not isinstance(dt, date):
+        raise ValueError(f"not a datetime: {dt!r}")
+    local = to_amsterdam_naive(dt)
+    return f"datetime'{local.strftime('%Y-%m-%dT%H:%M:%S')}'"
+
+
+def guid_literal(value: str | uuid.UUID) -> str:
+    """`guid'...'` for a valid GUID (braces and case tolerated), else ValueError."""
+    if isinstance(value, uuid.UUID):
+        return f"guid'{value}'"
+    if not isinstance(value, str):
+        raise ValueError(f"not a GUID: {value!r}")
+    text = value.strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    if not re.fullmatch(
+        r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}", text
+    ):
+        raise ValueError(f"not a GUID: {value!r}")
+    return f"guid'{uuid.UUID(text)}'"
+
+
+def string_literal(value: str) -> str:
+    """`'O''Brien'`: single quotes, embedded quotes doubled."""
+    if not isinstance(value, str):
+        raise ValueError(f"not a string: {value!r}")
+    if "\x00" in value:
+        raise ValueError("string literal contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def int64_literal(value: int) -> str:
+    """`123L`, the Int64 form the sync endpoints' `Timestamp` filters need."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"not an integer: {value!r}")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"out of Int64 range: {value}")
+    return f"{value}L"
+
+
+def rows(payload: Any) -> list[dict[str, Any]]:
+    """The rows of a response: `{"d": {"results": [...]}}`, bare `{"d": [...]}` or one entity."""
+    if not isinstance(payload, dict) or "d" not in payload:
+        raise ValueError("not an OData response: no 'd'")
+    d = payload["d"]
+    if isinstance(d, list):
+        return d
+    if isinstance(d, dict):
+        results = d.get("results")
+        if isinstance(results, list):
+            return results
+        return [d]
+    if d is None:
+        return []
+    raise ValueError(f"unexpected OData 'd' of type {type(d).__name__}")
+
+
+def next_link(payload: Any) -> str | None:
+    """The absolute `__next` URL of a collection page, or None on the last page."""
+    if isinstance(payload, dict):
+        d = payload.get("d")
+        if isinstance(d, dict):
+            link = d.get("__next")
+            if isinstance(link, str) and link:
+                return link
+    return None

@@ -1,0 +1,241 @@
+"""The settings the tap, the target and `exactonline-auth` share, validated before any call.
+
+A wrong setting found only after the first calls wastes Exact's per-endpoint error budget, so every
+value is checked up front and a `ConfigError` names the setting at fault.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+from exactonline_api.errors import ConfigError
+from exactonline_api.redact import register_secret
+
+REGIONS: dict[str, str] = {
+    "nl": "https://start.exactonline.nl",
+    "be": "https://start.exactonline.be",
+    "de": "https://start.exactonline.de",
+    "fr": "https://start.exactonline.fr",
+    "es": "https://start.exactonline.es",
+    "uk": "https://start.exactonline.co.uk",
+    "us": "https://start.exactonline.com",
+}
+DEFAULT_REGION = "nl"
+DEFAULT_USER_AGENT = "exactonline-connector/0.1 (+singer)"
+_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+
+CLIENT_SETTINGS_SCHEMA = th.PropertiesList(
+    th.Property(
+        "client_id",
+        th.StringType,
+        required=True,
+        description="Client ID of the app registered in the Exact Online App Center.",
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType,
+        required=True,
+        secret=True,
+        description="Client secret of the app registered in the Exact Online App Center.",
+    ),
+    th.Property(
+        "refresh_token",
+        th.StringType,
+        secret=True,
+        description=(
+            "Initial OAuth refresh token. Optional once `exactonline-auth login` has written the "
+            "token store. Exact rotates refresh tokens on every refresh; the rotated tokens live in "
+            "the token store, never in this setting. A new value here (after authorizing again) "
+            "replaces the grant in the store."
+        ),
+    ),
+    th.Property(
+        "region",
+        th.StringType,
+        default=DEFAULT_REGION,
+        allowed_values=list(REGIONS),
+        description=(
+            "Exact Online region: nl, be, de, fr, es, uk (start.exactonline.co.uk) or us "
+            "(start.exactonline.com)."
+        ),
+    ),
+    th.Property(
+        "base_url",
+        th.StringType,
+        description=(
+            "Base URL of the Exact Online API; overrides `region`. Used for the local sandbox "
+            "(http is allowed only on loopback)."
+        ),
+    ),
+    th.Property(
+        "token_store_path",
+        th.StringType,
+        description=(
+            "File holding the shared OAuth token state (access token, rotated refresh token), "
+            "locked across processes. Default: $XDG_STATE_HOME/exactonline/tokens-<client_id>.json "
+            "(~/.local/state when XDG_STATE_HOME is unset). Tap and target must use the same file."
+        ),
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        description="User-Agent header sent with every request.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Validated connection settings; secrets are registered for redaction on creation."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str | None
+    base_url: str
+    token_store_path: Path
+    user_agent: str = DEFAULT_USER_AGENT
+    region: str | None = DEFAULT_REGION
+
+    def __post_init__(self) -> None:
+        register_secret(self.client_secret)
+        register_secret(self.refresh_token)
+
+    def __repr__(self) -> str:  # dataclass repr would print the secrets
+        return (
+            f"ClientSettings(client_id={self.client_id!r}, base_url={self.base_url!r}, "
+            f"token_store_path='{self.token_store_path}')"
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ClientSettings:
+        """Validate a tap/target config mapping (extra keys are ignored)."""
+        client_secret = _secret(config, "client_secret", required=True)
+        refresh_token = _secret(config, "refresh_token", required=False)
+        client_id = _plain(config, "client_id", required=True)
+        assert client_id is not None and client_secret is not None
+
+        region_raw = config.get("region")
+        region: str | None = None
+        if region_raw is not None and region_raw != "":
+            if not isinstance(region_raw, str) or region_raw.strip().lower() not in REGIONS:
+                raise ConfigError(
+                    "region", f"must be one of {', '.join(REGIONS)}, got {region_raw!r}"
+                )
+            region = region_raw.strip().lower()
+
+        base_url_raw = config.get("base_url")
+        if base_url_raw is not None and base_url_raw != "":
+            base_url = validate_base_url(base_url_raw)
+            region = None
+        else:
+            region = region or DEFAULT_REGION
+            base_url = REGIONS[region]
+
+        store_raw = config.get("token_store_path")
+        if store_raw is None or store_raw == "":
+            token_store_path = default_token_store_path(client_id)
+        else:
+            if not isinstance(store_raw, str | os.PathLike):
+                raise ConfigError("token_store_path", "must be a file path")
+            token_store_path = Path(os.path.expandvars(os.fspath(store_raw))).expanduser()
+            if str(store_raw).endswith(("/", os.sep)) or token_store_path.is_dir():
+                raise ConfigError(
+                    "token_store_path", f"must name a file, not a directory: {token_store_path}"
+                )
+        token_store_path = token_store_path.absolute()
+
+        user_agent = _plain(config, "user_agent", required=False) or DEFAULT_USER_AGENT
+        return cls(
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            base_url=base_url,
+            token_store_path=token_store_path,
+            user_agent=user_agent,
+            region=region,
+        )
+
+
+def validate_base_url(value: Any, setting: str = "base_url") -> str:
+    """An absolute http(s) URL without query; plain http only on loopback (the sandbox)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(setting, "must be an absolute URL such as https://start.exactonline.nl")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(setting, f"must be an absolute http(s) URL, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(setting, "must not carry a query string or fragment")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(setting, f"has a bad port: {exc}") from None
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            setting, "plain http is only allowed on loopback (the local sandbox); use https"
+        )
+    return value.strip().rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def state_dir() -> Path:
+    """Where the token store lives by default: $XDG_STATE_HOME/exactonline (or ~/.local/state)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local/state")
+    return Path(base) / "exactonline"
+
+
+def default_token_store_path(client_id: str) -> Path:
+    """One file per app (client id), the same for tap, target and `exactonline-auth`."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "", client_id.lower()) or "default"
+    return state_dir() / f"tokens-{safe}.json"
+
+
+def _plain(config: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+    value = config.get(key)
+    if value is None or value == "":
+        if required:
+            raise ConfigError(key, "is required")
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(key, f"must be a string, got {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        raise ConfigError(key, "must not be blank")
+    if _FORBIDDEN.search(value):
+        raise ConfigError(key, "must not contain whitespace or control characters")
+    return value
+
+
+def _secret(config: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+    """Like `_plain`, but the value never appears in the error text."""
+    value = config.get(key)
+    if value is None or value == "":
+        if required:
+            raise ConfigError(key, "is required")
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(key, f"must be a string, got {type(value).__name__}")
+    register_secret(value)
+    register_secret(value.strip())
+    value = value.strip()
+    if not value:
+        raise ConfigError(key, "must not be blank")
+    if _FORBIDDEN.search(value):
+        raise ConfigError(key, "must not contain whitespace or control characters")
+    return value

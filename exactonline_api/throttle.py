@@ -1,0 +1,336 @@
+"""Exact's call budget, shared by every process of one app: no call goes out that would get a 429.
+
+Exact counts calls per app and division (facts section 3): a minutely and a daily budget whose
+limit, remaining count and reset time (epoch MILLISECONDS) come back in `X-RateLimit-*` headers on
+every answer. The limits differ between apps, so nothing here is hard-coded: the budget is learned
+from the headers. The tap and the target run at the same time against the same divisions, so the
+budget lives in a state file beside the token store and each process RESERVES a call under the file
+lock before sending it. Two processes bursting together then use the minutely budget fully and
+never see a 429.
+
+Accounting per division: `available = remaining - in_flight`, where `remaining` is the lowest
+count Exact reported for the current window and `in_flight` the reservations sent but not yet
+answered (each with an expiry, so a killed process cannot leak them). Until the first answer tells
+the limits, one probe call at a time is allowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from exactonline_api.errors import DailyLimitReached
+from exactonline_api.token_store import atomic_write, file_lock, remove_stale_temps
+
+DEFAULT_WINDOW_SECONDS = 60.0
+POLL_SECONDS = 0.05
+# A reservation whose answer never came (killed process) stops counting after this long.
+RESERVATION_TTL_SECONDS = 300.0
+
+H_MIN_LIMIT = "X-RateLimit-Minutely-Limit"
+H_MIN_REMAINING = "X-RateLimit-Minutely-Remaining"
+H_MIN_RESET = "X-RateLimit-Minutely-Reset"
+H_DAY_LIMIT = "X-RateLimit-Limit"
+H_DAY_REMAINING = "X-RateLimit-Remaining"
+H_DAY_RESET = "X-RateLimit-Reset"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of a division's budget, as last reported by Exact (None: not known yet)."""
+
+    minutely_remaining: int | None
+    minutely_reset: datetime | None
+    daily_remaining: int | None
+    daily_reset: datetime | None
+    minutely_limit: int | None = None
+    daily_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class RateHeaders:
+    """The rate-limit headers of one answer (any of them may be missing)."""
+
+    minutely_limit: int | None = None
+    minutely_remaining: int | None = None
+    minutely_reset_ms: int | None = None
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    daily_reset_ms: int | None = None
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> RateHeaders:
+        def num(name: str) -> int | None:
+            value = headers.get(name)
+            if value is None:
+                return None
+            try:
+                return int(float(str(value).strip()))
+            except ValueError:
+                return None
+
+        return cls(
+            num(H_MIN_LIMIT),
+            num(H_MIN_REMAINING),
+            num(H_MIN_RESET),
+            num(H_DAY_LIMIT),
+            num(H_DAY_REMAINING),
+            num(H_DAY_RESET),
+        )
+
+    @property
+    def has_minutely(self) -> bool:
+        return self.minutely_remaining is not None and self.minutely_reset_ms is not None
+
+    @property
+    def has_daily(self) -> bool:
+        return self.daily_remaining is not None and self.daily_reset_ms is not None
+
+
+def _ms_to_datetime(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class SharedState:
+    """A small JSON document shared by processes: read-modify-write under an `flock`.
+
+    Writes are atomic (temp file + rename) but not fsynced: losing the counters in a power cut only
+    costs one re-learning call, while an fsync per API call would cost real time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+
+    @contextlib.contextmanager
+    def edit(self) -> Any:
+        with file_lock(self.lock_path):
+            data = self.read()
+            before = json.dumps(data, sort_keys=True)
+            yield data
+            if json.dumps(data, sort_keys=True) != before:
+                remove_stale_temps(self.path)
+                atomic_write(self.path, json.dumps(data).encode("utf-8"), durable=False)
+
+    def read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+class Throttle:
+    """Reserve-before-send rate limiting per division, shared through a `SharedState` file."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        clock_margin: float = 0.02,
+    ) -> None:
+        self.state = SharedState(path)
+        self.clock = clock
+        self.sleep = sleep
+        self.clock_margin = clock_margin
+        self.waits = 0
+        self.waited_seconds = 0.0
+
+    @staticmethod
+    def _key(division: int | None) -> str:
+        return "current" if division is None else str(division)
+
+    # -- reserving --------------------------------------------------------------------------
+    def reserve(self, division: int | None) -> str:
+        """Block until the budget allows one more call for `division`; return the reservation id.
+
+        Raises `DailyLimitReached` when the daily budget is spent (no waiting: it resets at
+        midnight UTC, the caller stops cleanly).
+        """
+        waited = False
+        while True:
+            with self.state.edit() as data:
+                now = self.clock()
+                entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
+                wait = self._try_reserve(entry, division, now)
+                if wait is None:
+                    rid = secrets.token_hex(6)
+                    entry.setdefault("inflight", {})[rid] = now + RESERVATION_TTL_SECONDS
+                    return rid
+            if not waited:
+                self.waits += 1
+                waited = True
+            pause = max(0.001, min(wait, POLL_SECONDS))
+            self.waited_seconds += pause
+            self.sleep(pause)
+
+    def _try_reserve(self, entry: dict[str, Any], division: int | None, now: float) -> float | None:
+        """None when a call may go out now, else how long to wait before looking again."""
+        inflight: dict[str, float] = entry.setdefault("inflight", {})
+        for rid, expiry in list(inflight.items()):
+            if expiry <= now:
+                del inflight[rid]
+        busy = len(inflight)
+
+        # daily budget: known until its reset passes
+        d_reset = entry.get("d_reset")
+        if d_reset is not None and now * 1000 >= d_reset + self.clock_margin * 1000:
+            entry["d_remaining"] = None
+            entry["d_reset"] = None
+        d_remaining = entry.get("d_remaining")
+        if d_remaining is not None and d_remaining - busy <= 0:
+            if busy == 0:
+                raise DailyLimitReached(division, _ms_to_datetime(entry["d_reset"]) or _utcnow())
+            return POLL_SECONDS
+
+        # minutely budget
+        if entry.get("unmetered"):
+            return None
+        if entry.get("m_limit") is None:
+            return None if busy == 0 else POLL_SECONDS  # probe: learn the limits first
+        local_reset = self._local_reset(entry)
+        if local_reset is not None and now >= local_reset + self.clock_margin:
+            # the window is over: a fresh one has the full limit (until an answer says otherwise)
+            entry["m_remaining"] = entry["m_limit"]
+            entry["m_reset"] = None
+            entry["m_seen"] = None
+        remaining = entry.get("m_remaining")
+        available = int(entry["m_limit"] if remaining is None else remaining) - busy
+        if available > 0:
+            return None
+        if local_reset is None or now >= local_reset + self.clock_margin:
+            return POLL_SECONDS  # window assumed fresh but all of it is in flight
+        return local_reset + self.clock_margin - now
+
+    def _local_reset(self, entry: dict[str, Any]) -> float | None:
+        """When the current minutely window ends on OUR clock.
+
+        Exact's reset time, capped at one window after we first saw it: a reset further away than
+        that means the clocks disagree, and waiting for it would stall the run.
+        """
+        reset_ms = entry.get("m_reset")
+        if reset_ms is None:
+            return None
+        seen = entry.get("m_seen") or self.clock()
+        window = entry.get("window") or DEFAULT_WINDOW_SECONDS
+        return min(reset_ms / 1000, seen + window)
+
+    # -- learning from answers ----------------------------------------------------------------
+    def release(
+        self,
+        division: int | None,
+        rid: str | None,
+        headers: Mapping[str, str] | None,
+        *,
+        ok: bool = False,
+    ) -> None:
+        """Drop the reservation and learn the budget from the answer's headers (if any).
+
+        A successful answer without rate-limit headers marks the division unmetered (no limits to
+        respect, so no reason to serialise calls); headers seen again re-enable the throttle.
+        """
+        with self.state.edit() as data:
+            entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
+            if rid is not None:
+                entry.setdefault("inflight", {}).pop(rid, None)
+            if headers is None:
+                return
+            rh = RateHeaders.parse(headers)
+            if rh.has_minutely or rh.has_daily:
+                entry["unmetered"] = False
+                self._learn(entry, rh, self.clock())
+            elif ok:
+                entry["unmetered"] = True
+
+    def _learn(self, entry: dict[str, Any], rh: RateHeaders, now: float) -> None:
+        if rh.minutely_limit is not None:
+            entry["m_limit"] = rh.minutely_limit
+        if rh.has_minutely:
+            assert rh.minutely_reset_ms is not None and rh.minutely_remaining is not None
+            reset, remaining = rh.minutely_reset_ms, rh.minutely_remaining
+            last = entry.get("m_last_reset")
+            if last is None or reset > last:  # a newer window
+                if last is not None:
+                    step = (reset - last) / 1000
+                    entry["window"] = min(entry.get("window") or step, step)
+                entry.update(m_reset=reset, m_last_reset=reset, m_remaining=remaining, m_seen=now)
+            elif reset == last:
+                if entry.get("m_reset") is None:  # we rolled over early; Exact says not yet
+                    entry.update(m_reset=reset, m_remaining=remaining, m_seen=now)
+                else:
+                    current = entry.get("m_remaining")
+                    entry["m_remaining"] = remaining if current is None else min(current, remaining)
+            # reset < last: a late answer from an older window teaches nothing
+            if entry.get("m_limit") is None:
+                entry["m_limit"] = max(remaining, 1)
+        if rh.daily_limit is not None:
+            entry["d_limit"] = rh.daily_limit
+        if rh.has_daily:
+            assert rh.daily_reset_ms is not None and rh.daily_remaining is not None
+            old = entry.get("d_reset")
+            if old is None or rh.daily_reset_ms > old:
+                entry["d_reset"] = rh.daily_reset_ms
+                entry["d_remaining"] = rh.daily_remaining
+            elif rh.daily_reset_ms == old:
+                current = entry.get("d_remaining")
+                entry["d_remaining"] = (
+                    rh.daily_remaining if current is None else min(current, rh.daily_remaining)
+                )
+
+    def rate_limited(self, division: int | None, headers: Mapping[str, str]) -> float:
+        """Record a 429 and return how long to wait before trying again.
+
+        Raises `DailyLimitReached` when the answer says the daily budget is spent.
+        """
+        rh = RateHeaders.parse(headers)
+        now = self.clock()
+        daily_spent = rh.has_daily and rh.daily_remaining is not None and rh.daily_remaining <= 0
+        with self.state.edit() as data:
+            entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
+            self._learn(entry, rh, now)
+            if not daily_spent:
+                entry["m_remaining"] = 0
+                if not rh.has_minutely:
+                    entry["m_reset"] = int(self._next_window(entry, now) * 1000)
+                    entry["m_seen"] = now
+            local_reset = self._local_reset(entry)
+        if daily_spent:
+            raise DailyLimitReached(division, _ms_to_datetime(rh.daily_reset_ms) or _utcnow())
+        wait = (local_reset or now) + self.clock_margin - now
+        return max(wait, POLL_SECONDS)
+
+    @staticmethod
+    def _next_window(entry: dict[str, Any], now: float) -> float:
+        """A 429 without headers: the next window boundary, from what we know of the windows."""
+        window = entry.get("window") or DEFAULT_WINDOW_SECONDS
+        last = entry.get("m_last_reset")
+        if last is None:
+            return now + window
+        last_s = last / 1000
+        if last_s > now:
+            return last_s
+        return last_s + (int((now - last_s) // window) + 1) * window
+
+    def budget(self, division: int | None) -> Budget:
+        entry = self.state.read().get("divisions", {}).get(self._key(division), {})
+        return Budget(
+            minutely_remaining=entry.get("m_remaining"),
+            minutely_reset=_ms_to_datetime(entry.get("m_reset")),
+            daily_remaining=entry.get("d_remaining"),
+            daily_reset=_ms_to_datetime(entry.get("d_reset")),
+            minutely_limit=entry.get("m_limit"),
+            daily_limit=entry.get("d_limit"),
+        )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
