@@ -1,0 +1,261 @@
+"""The one base stream class: how every Exact sync stream reads, bookmarks and deletes.
+
+A stream is a `StreamSpec` (see `streams.py`); everything it does is here:
+- one partition per division (`{"division": code}`), each with its own Timestamp bookmark;
+- a read of the sync endpoint from the bookmark, 1,000 rows a call, `$select` of its fields;
+- a resumable bookmark after every page (see `reading.py` for why that is safe);
+- shared reads for two streams fed by one endpoint (see `spool.py`);
+- the division's deletions from sync/Deleted, emitted as `_sdc_deleted_at` records;
+- a daily limit ends the partition cleanly and later streams skip that division.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk.streams import Stream
+
+from exactonline_api.errors import DailyLimitReached
+from exactonline_api.odata import parse_date
+from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
+from tap_exactonline.reading import Page, read_sync, timestamp_of
+from tap_exactonline.records import RecordShaper
+from tap_exactonline.spec import StreamSpec
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_exactonline.session import Session
+    from tap_exactonline.tap import TapExactOnline
+
+BOOKMARK = "replication_key_value"
+
+
+def _as_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class ExactStream(Stream):
+    """Shared wiring: the spec gives name, key and schema; the tap gives the session."""
+
+    spec: ClassVar[StreamSpec]
+
+    def __init__(self, tap: TapExactOnline) -> None:
+        super().__init__(tap=tap, schema=self.spec.schema, name=self.spec.name)
+        self.primary_keys = list(self.spec.key)
+        self.replication_key = self.spec.replication_key
+        self.shaper = RecordShaper(self.spec.field_list)
+
+    @property
+    def session(self) -> Session:
+        return self._tap.session  # type: ignore[attr-defined]
+
+
+class ExactSyncStream(ExactStream):
+    """A sync-API stream, partitioned by division, bookmarked on Timestamp."""
+
+    # Rows within one call are not assumed to be in Timestamp order: bookmarks are set per page
+    # by `_advance`, never from single records (see `_increment_stream_state`).
+    is_sorted = False
+
+    @property
+    def partitions(self) -> list[dict] | None:
+        return [{"division": code} for code in self.session.divisions]
+
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Context | None = None
+    ) -> None:
+        """Do nothing per record: the bookmark moves per page, in `_advance`.
+
+        singer-sdk would move it to each record's Timestamp, which is wrong here twice over:
+        rows the stream filters out (non-customers, the sibling's LineType) still advance the
+        read, and a row order within a call is not guaranteed.
+        """
+
+    # Reading --------------------------------------------------------------------------------
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        assert context is not None, "sync streams always run per division"
+        division = int(context["division"])
+        state = self.get_context_state(context)
+        bookmark = _as_int(state.get(BOOKMARK))
+        spool = (
+            self.session.shared.take_spool(self.name, division) if self.spec.shared_read else None
+        )
+        if spool is None and self.session.is_stopped(division):
+            self.logger.info("%s division %s: skipped, daily limit reached", self.name, division)
+            return
+        try:
+            pages = spool.replay() if spool is not None else self._read(division, bookmark or 0)
+            yield from self._emit(pages, division, state, bookmark)
+            yield from self._deleted_records(division, state)
+        except DailyLimitReached as exc:
+            self.session.stop_division(exc)
+        finally:
+            self.session.shared.mark_served(self.name, division)
+
+    def _read(self, division: int, bookmark: int) -> Iterator[Page]:
+        """This stream's pages; for a shared endpoint also spool the siblings' rows."""
+        siblings = self._unserved_siblings(division)
+        if not siblings:
+            yield from read_sync(
+                self.session.client,
+                division,
+                self.spec.path,
+                self._select([self]),
+                bookmark,
+                self.logger,
+            )
+            return
+        since = min([bookmark, *(s._bookmark(division) for s in siblings)])
+        spools = {s: self.session.shared.open_spool(s.name, division) for s in siblings}
+        complete = False
+        try:
+            for page in read_sync(
+                self.session.client,
+                division,
+                self.spec.path,
+                self._select([self, *siblings]),
+                since,
+                self.logger,
+            ):
+                for sibling, spool in spools.items():
+                    keep = sibling.spec.keep
+                    rows = page.rows if keep is None else [r for r in page.rows if keep(r)]
+                    spool.write(Page(rows=rows, checkpoint=page.checkpoint, final=page.final))
+                yield page
+            complete = True
+        finally:
+            for spool in spools.values():
+                spool.close(complete=complete)
+
+    def _unserved_siblings(self, division: int) -> list[ExactSyncStream]:
+        """Selected streams sharing this endpoint that have not had their rows this run."""
+        group = self.spec.shared_read
+        if group is None:
+            return []
+        return [
+            s
+            for s in self._tap.streams.values()
+            if isinstance(s, ExactSyncStream)
+            and s is not self
+            and s.spec.shared_read == group
+            and s.selected
+            and not self.session.shared.served(s.name, division)
+        ]
+
+    @staticmethod
+    def _select(streams: list[ExactSyncStream]) -> list[str]:
+        """The union of the streams' fields in catalogue order (what the endpoint has)."""
+        wanted = {f.name for s in streams for f in s.spec.field_list}
+        return [f.name for f in streams[0].spec.catalogue.fields if f.name in wanted]
+
+    def _bookmark(self, division: int) -> int:
+        return _as_int(self.get_context_state({"division": division}).get(BOOKMARK)) or 0
+
+    def _emit(
+        self, pages: Iterable[Page], division: int, state: dict, bookmark: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """Records of each page, then the page's checkpoint, then a progress line."""
+        start_date = None if bookmark is not None else self._start_date()
+        keep = self.spec.keep
+        one_per = self.spec.one_per
+        seen: set[Any] = set()
+        emitted = read = calls = 0
+        for page in pages:
+            if not page.final:
+                calls += 1
+            for row in page.rows:
+                read += 1
+                ts = timestamp_of(row)
+                if bookmark is not None and ts is not None and ts <= bookmark:
+                    continue  # a shared read started below this stream's bookmark
+                if keep is not None and not keep(row):
+                    continue
+                if start_date is not None and _modified_before(row, start_date):
+                    continue
+                if one_per is not None:
+                    if row.get(one_per) in seen:
+                        continue
+                    seen.add(row.get(one_per))
+                emitted += 1
+                yield self.shaper(row, division)
+            self._advance(state, page.checkpoint)
+            if not page.final:
+                self.logger.info(
+                    "%s division %s: %d records emitted, %d rows read in %d calls; %s",
+                    self.name,
+                    division,
+                    emitted,
+                    read,
+                    calls,
+                    self.session.budget_text(division),
+                )
+
+    def _advance(self, state: dict, checkpoint: int | None) -> None:
+        """Move the partition bookmark forward (never back) and emit STATE if it moved."""
+        if checkpoint is None:
+            return
+        current = _as_int(state.get(BOOKMARK))
+        if current is not None and checkpoint <= current:
+            return
+        state["replication_key"] = self.replication_key
+        state[BOOKMARK] = checkpoint
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    def _start_date(self) -> datetime | None:
+        """`start_date` applies to a partition's first sync only (client-side on Modified)."""
+        value = self.config.get("start_date")
+        if not value:
+            return None
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    # Deletes --------------------------------------------------------------------------------
+
+    def _deleted_records(self, division: int, state: dict) -> Iterator[dict[str, Any]]:
+        """This stream's deletions since its own delete bookmark, then the bookmark moves."""
+        if not self.spec.deleted_types or not self.config.get("deletes", True):
+            return
+        result = self.session.deleted.read(division)
+        after = _as_int(state.get(DELETED_STATE_KEY)) or 0
+        deletions = result.for_stream(self.spec.deleted_types, after)
+        key = self.spec.key[0]
+        for deletion in deletions:
+            yield deletion.record(key, division)
+        if result.checkpoint is not None and result.checkpoint > after:
+            state[DELETED_STATE_KEY] = result.checkpoint
+            self.state_manager.is_flushed = False
+            self._write_state_message()
+        if deletions:
+            self.logger.info(
+                "%s division %s: %d deletions emitted", self.name, division, len(deletions)
+            )
+        if result.limit is not None:
+            raise result.limit
+
+
+def _modified_before(row: Mapping[str, Any], start: datetime) -> bool:
+    """True when the row's Modified date is known and earlier than `start`."""
+    value = row.get("Modified")
+    if not isinstance(value, str) or not value:
+        return False
+    return parse_date(value) < start
+
+
+class DivisionsStream(ExactStream):
+    """system/Divisions: every division the user can reach, as a full table (key Code)."""
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        try:
+            rows = self.session.division_rows()
+        except DailyLimitReached as exc:
+            self.session.stop_division(exc)
+            return
+        for row in rows:
+            record = self.shaper(row, int(row["Code"]))
+            record["Division"] = int(row["Code"])
+            yield record

@@ -1,0 +1,147 @@
+"""What the streams of one run share: the client, the divisions, the daily-limit stops, the
+shared endpoint reads and the deletes log.
+
+It exists so one run makes at most one `current/Me` and one `system/Divisions` call whatever
+the number of streams, and so a division whose daily budget is spent is skipped by every later
+stream instead of failing each one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from exactonline_api.errors import ConfigError, DailyLimitReached
+from exactonline_api.settings import ClientSettings
+from tap_exactonline.deletes import DeletedLog
+from tap_exactonline.spool import SharedReads
+
+if TYPE_CHECKING:
+    from exactonline_api.client import ExactClient
+
+ALL_DIVISIONS = "all"
+
+
+def parse_divisions(value: Any) -> list[int] | str | None:
+    """The `divisions` setting as a list of codes, `"all"`, or None (the user's current one).
+
+    Accepts a list of codes (ints or digit strings) or a comma-separated string, because
+    Meltano passes array settings from the environment as text.
+    """
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == ALL_DIVISIONS:
+            return ALL_DIVISIONS
+        if text.startswith("["):
+            import json
+
+            return parse_divisions(json.loads(text))
+        value = [part for part in text.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        codes: list[int] = []
+        for item in value:
+            try:
+                code = int(str(item).strip())
+            except ValueError:
+                raise ConfigError(
+                    "divisions", f"{item!r} is not a division code (a number), nor 'all'"
+                ) from None
+            if code not in codes:
+                codes.append(code)
+        return codes
+    raise ConfigError("divisions", "expected a list of division codes or 'all'")
+
+
+class Session:
+    """One run's shared state; built lazily so discovery and --about never touch the network."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        log: logging.Logger,
+        floor: Callable[[int], int],
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.exhausted: dict[int, DailyLimitReached] = {}
+        self.shared = SharedReads()
+        self.deleted = DeletedLog(lambda: self.client, floor, log)
+        self._division_rows: list[dict[str, Any]] | None = None
+
+    @cached_property
+    def client(self) -> ExactClient:
+        from exactonline_api.client import ExactClient
+
+        return ExactClient(ClientSettings.from_config(self.config))
+
+    @cached_property
+    def setting(self) -> list[int] | str | None:
+        return parse_divisions(self.config.get("divisions"))
+
+    @cached_property
+    def me(self) -> dict[str, Any]:
+        """current/Me, called at most once per run and only when the divisions need it."""
+        return self.client.me()
+
+    @cached_property
+    def home_division(self) -> int:
+        """The division used for division-independent calls (system/Divisions)."""
+        setting = self.setting
+        if isinstance(setting, list) and setting:
+            return setting[0]
+        return int(self.me["CurrentDivision"])
+
+    def division_rows(self) -> list[dict[str, Any]]:
+        """system/Divisions (every division the user can reach), called at most once per run."""
+        if self._division_rows is None:
+            self._division_rows = self.client.divisions(self.home_division)
+        return self._division_rows
+
+    @cached_property
+    def divisions(self) -> list[int]:
+        """The division codes this run extracts, in a stable order."""
+        setting = self.setting
+        if isinstance(setting, list):
+            return setting
+        if setting == ALL_DIVISIONS:
+            return sorted(int(row["Code"]) for row in self.division_rows())
+        return [self.home_division]
+
+    def stop_division(self, exc: DailyLimitReached) -> None:
+        """Record that a division's daily budget is spent; later streams skip it."""
+        division = exc.division if exc.division is not None else -1
+        if division not in self.exhausted:
+            self.exhausted[division] = exc
+            self.log.warning(
+                "Daily API limit reached for division %s: no more calls to it in this run; "
+                "the budget resets at %s and the next run resumes from the bookmarks.",
+                exc.division,
+                exc.reset_at.isoformat(),
+            )
+
+    def is_stopped(self, division: int) -> bool:
+        return division in self.exhausted or -1 in self.exhausted
+
+    def budget_text(self, division: int) -> str:
+        """`calls used, budget left` for progress lines (best effort: never fails a run)."""
+        try:
+            used = self.client.usage.get(division, 0)
+            budget = self.client.budget(division)
+        except Exception:  # noqa: BLE001 - progress text must never break extraction
+            return "budget unknown"
+        if budget is None or getattr(budget, "daily_remaining", None) is None:
+            return f"{used} calls to division {division} in this run"
+        reset = budget.daily_reset
+        when = reset.isoformat() if isinstance(reset, datetime) else str(reset)
+        return (
+            f"{used} calls to division {division} in this run, daily budget left "
+            f"{budget.daily_remaining} (resets {when})"
+        )
+
+    def close(self) -> None:
+        self.shared.close()

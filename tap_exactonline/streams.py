@@ -1,0 +1,178 @@
+"""The table of streams: endpoint, key, fields and delete mapping of each, as data.
+
+All behaviour lives in `client.ExactSyncStream` / `client.DivisionsStream`; a stream here is one
+`StreamSpec`. Field lists come from the catalogue (`exactonline_api.entities`) only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from exactonline_api.entities import entity
+from tap_exactonline.client import DivisionsStream, ExactSyncStream
+from tap_exactonline.spec import StreamSpec
+
+# sync/Cashflow/PaymentTerms holds payments (LineType 22, money paid out) and receivables
+# (LineType 20, money due from customers) in one table.
+PAYMENT_LINE_TYPE = 22
+RECEIVABLE_LINE_TYPE = 20
+CUSTOMER_STATUS = "C"
+
+
+def _sync_subset(sync_entity: str, *regular: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The sync endpoint's fields that the regular endpoint(s) document, plus `also`.
+
+    Used where one sync endpoint feeds two streams: each keeps the fields its regular entity
+    has (e.g. receivables keep `IsFullyPaid`, payments do not).
+    """
+    wanted = set(also) | {"Timestamp", "Division"}
+    for name in regular:
+        wanted |= set(entity(name).field_names)
+    return tuple(n for n in entity(sync_entity).field_names if n in wanted)
+
+
+def _invoice_fields(part: str) -> tuple[str, ...]:
+    """Header or line fields of sync/SalesInvoice/SalesInvoices (one row per line).
+
+    A field both regular entities document (AmountDC, Description, VATAmountDC...) holds the
+    LINE's value on a sync row, so it goes to the lines; the header keeps header-only fields.
+    """
+    header = set(entity("SalesInvoice").field_names)
+    line = set(entity("SalesInvoiceLine").field_names)
+    names = entity("SyncSalesInvoice").field_names
+    keys = {"Timestamp", "Division", "InvoiceID"}
+    if part == "header":
+        return tuple(n for n in names if n in keys or (n in header and n not in line))
+    return tuple(n for n in names if n in keys or n in line)
+
+
+def _is_customer(row: Mapping[str, Any]) -> bool:
+    return row.get("Status") == CUSTOMER_STATUS
+
+
+def _is_payment(row: Mapping[str, Any]) -> bool:
+    return row.get("LineType") == PAYMENT_LINE_TYPE
+
+
+def _is_receivable(row: Mapping[str, Any]) -> bool:
+    return row.get("LineType") == RECEIVABLE_LINE_TYPE
+
+
+STREAM_TABLE: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        "customers",
+        "SyncAccount",
+        key=("ID",),
+        keep=_is_customer,
+        deleted_types=(2,),
+        description="Accounts with Status C (customers): address, contact, VAT, classifications.",
+    ),
+    StreamSpec(
+        "contacts",
+        "SyncContact",
+        key=("ID",),
+        deleted_types=(5,),
+        description="Contact persons of accounts.",
+    ),
+    StreamSpec(
+        "payments",
+        "SyncPaymentTerm",
+        key=("ID",),
+        fields=_sync_subset("SyncPaymentTerm", "Payment", also=("LineType", "ApprovalStatus")),
+        keep=_is_payment,
+        deleted_types=(10,),
+        shared_read="payment_terms",
+        description="Cashflow payments: money to pay out (PaymentTerms with LineType 22).",
+    ),
+    StreamSpec(
+        "receivables",
+        "SyncPaymentTerm",
+        key=("ID",),
+        fields=_sync_subset("SyncPaymentTerm", "Receivable", also=("LineType",)),
+        keep=_is_receivable,
+        deleted_types=(10,),
+        shared_read="payment_terms",
+        description="Receivables: money due from customers (PaymentTerms with LineType 20).",
+    ),
+    StreamSpec(
+        "sales_invoices",
+        "SyncSalesInvoice",
+        key=("InvoiceID",),
+        fields=_invoice_fields("header"),
+        deleted_types=(13,),
+        shared_read="sales_invoices",
+        one_per="InvoiceID",
+        description="Sales invoice headers, one record per invoice.",
+    ),
+    StreamSpec(
+        "sales_invoice_lines",
+        "SyncSalesInvoice",
+        key=("ID",),
+        fields=_invoice_fields("line"),
+        shared_read="sales_invoices",
+        description="Sales invoice lines (InvoiceID links to sales_invoices).",
+    ),
+    StreamSpec(
+        "sales_orders",
+        "SyncSalesOrderHeader",
+        key=("OrderID",),
+        deleted_types=(32,),
+        description="Sales order headers.",
+    ),
+    StreamSpec(
+        "sales_order_lines",
+        "SyncSalesOrderLine",
+        key=("ID",),
+        deleted_types=(33,),
+        description="Sales order lines (OrderID links to sales_orders).",
+    ),
+    StreamSpec(
+        "items",
+        "SyncItem",
+        key=("ID",),
+        deleted_types=(9,),
+        description="Logistics items (articles).",
+    ),
+    StreamSpec(
+        "gl_accounts",
+        "SyncGLAccount",
+        key=("ID",),
+        deleted_types=(7,),
+        description="General ledger accounts.",
+    ),
+    StreamSpec(
+        "transaction_lines",
+        "SyncTransactionLine",
+        key=("ID",),
+        deleted_types=(1,),
+        description="Financial transaction lines (the general ledger).",
+    ),
+    StreamSpec(
+        "documents",
+        "SyncDocument",
+        key=("ID",),
+        deleted_types=(6,),
+        description="Document metadata (no attachment content).",
+    ),
+)
+
+DIVISIONS_SPEC = StreamSpec(
+    "divisions",
+    "SystemDivision",
+    key=("Code",),
+    incremental=False,
+    description="Every division (administration) the user can reach; full table.",
+)
+
+
+def _stream_class(spec: StreamSpec, base: type) -> type:
+    """A named subclass per spec, so singer-sdk sees one class per stream."""
+    class_name = "".join(part.capitalize() for part in spec.name.split("_")) + "Stream"
+    return type(class_name, (base,), {"spec": spec, "__doc__": spec.description})
+
+
+STREAM_TYPES: tuple[type, ...] = (
+    *(_stream_class(spec, ExactSyncStream) for spec in STREAM_TABLE),
+    _stream_class(DIVISIONS_SPEC, DivisionsStream),
+)

@@ -1,0 +1,115 @@
+"""tap-exactonline: customers, payments, receivables, invoices and the books, from every division.
+
+The shared client (`exactonline_api`) owns OAuth, the token store, the throttle and retries; this
+module only adds the tap's own settings, the stream list, and the run-level behaviour: a daily
+limit ends the run cleanly (state emitted, exit code 0, a message saying when the budget resets).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+
+from exactonline_api.redact import install_redaction
+from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
+from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
+from tap_exactonline.session import Session
+from tap_exactonline.streams import STREAM_TYPES
+
+TAP_SETTINGS = th.PropertiesList(
+    th.Property(
+        "divisions",
+        th.CustomType(
+            {
+                "anyOf": [
+                    {"type": "array", "items": {"type": ["integer", "string"]}},
+                    {"type": "string"},
+                ]
+            }
+        ),
+        description=(
+            "Divisions (administrations) to extract: a list of division codes, or `all` for "
+            "every division the user can reach. Default: the user's current division "
+            "(current/Me). Each division is a state partition with its own bookmarks."
+        ),
+        title="Divisions",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description=(
+            "Earliest `Modified` date to extract on a stream's FIRST sync of a division. Sync "
+            "endpoints cannot filter on dates, so older rows are read (same number of calls) "
+            "and dropped by the tap; later runs are incremental on Timestamp."
+        ),
+        title="Start date",
+    ),
+    th.Property(
+        "deletes",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Read sync/Deleted and emit each deleted row on its stream as a record with "
+            "`_sdc_deleted_at` set (one call per 1,000 deletions per division per run)."
+        ),
+        title="Emit deletes",
+    ),
+)
+
+
+class TapExactOnline(Tap):
+    """Singer tap for Exact Online (sync API, per-division partitions, deletes)."""
+
+    name = "tap-exactonline"
+    message_writer_class = MsgSpecWriter
+    config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
+
+    def discover_streams(self) -> list[Stream]:
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+    @cached_property
+    def session(self) -> Session:
+        """Run-wide shared state; created on first use so discovery stays offline."""
+        install_redaction()
+        return Session(self.config, self.logger, self._deleted_floor)
+
+    def _deleted_floor(self, division: int) -> int:
+        """Lowest delete bookmark among the selected streams that receive deletes."""
+        values = [
+            int(stream.get_context_state({"division": division}).get(DELETED_STATE_KEY) or 0)
+            for stream in self.streams.values()
+            if getattr(stream, "spec", None) is not None
+            and stream.spec.deleted_types
+            and stream.selected
+        ]
+        return min(values, default=0)
+
+    def sync_all(self) -> None:
+        """Sync every selected stream; a spent daily budget ends the run cleanly."""
+        install_redaction()
+        from exactonline_api.errors import DailyLimitReached
+
+        try:
+            super().sync_all()
+        except DailyLimitReached as exc:
+            self.session.stop_division(exc)
+            self.state_writer.write_state(self.state)
+        finally:
+            if "session" in self.__dict__:
+                self.session.close()
+        if "session" in self.__dict__ and self.session.exhausted:
+            resets = sorted({e.reset_at for e in self.session.exhausted.values()})
+            self.logger.warning(
+                "Run ended early: the daily API limit of division(s) %s is reached. "
+                "It resets at %s; run again after that and extraction resumes from the "
+                "bookmarks in the last STATE message.",
+                ", ".join(str(d) for d in self.session.exhausted),
+                resets[-1].isoformat(),
+            )
+
+
+if __name__ == "__main__":
+    TapExactOnline.cli()
