@@ -1,0 +1,253 @@
+"""One run of the target: the connection, the division, the lookups and the bookkeeping.
+
+Sinks are per stream, but a load is one thing: invoices refer to customers written a moment ago,
+attachments to invoices, and every stream shares the reject file, the summary, the API budget and
+the rule for what a failure means. This object holds that shared state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOutcomeUnknown
+from exactonline_api.settings import ClientSettings
+from target_exactonline.matching import Finder, norm_casefold, norm_guid, norm_text
+from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
+from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS
+from target_exactonline.settings import TargetSettings
+from target_exactonline.summary import Summary
+
+if TYPE_CHECKING:
+    from exactonline_api.client import ExactClient
+
+logger = logging.getLogger("target-exactonline")
+
+# Statuses that mean "this record is wrong" (reject it) rather than "this run cannot go on".
+RECORD_STATUSES = frozenset({400, 404, 409, 422, 500})
+CREATE_ATTEMPTS = 3
+
+
+@dataclass
+class Deferred:
+    """A record kept until end of input (invoices wait for their lines, attachments for invoices)."""
+
+    stream: str
+    record: dict[str, Any]
+    problem: Reject | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Load:
+    """State shared by all sinks of one target run; connects to Exact on first use."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        # Both raise ConfigError naming the setting: nothing has been written yet.
+        self.client_settings = ClientSettings.from_config(config)
+        self.settings = TargetSettings.from_config(config)
+        self.rejects = RejectFile(self.settings.reject_file)
+        self.summary = Summary()
+        self._client: ExactClient | None = None
+        self._division: int | None = self.settings.division
+        self._finders: dict[str, Finder] = {}
+        # Account IDs of another division (tap copies) -> the matching account here.
+        self.account_map: dict[str, str] = {}
+        self.invoices: list[Deferred] = []
+        self.lines: dict[tuple[str, str], list[Deferred]] = {}
+        self.attachments: list[Deferred] = []
+        self.finished = False
+
+    # -- connection ----------------------------------------------------------------------------
+
+    @property
+    def client(self) -> ExactClient:
+        if self._client is None:
+            from exactonline_api.client import ExactClient  # connect only when a write needs it
+
+            self._client = ExactClient(self.client_settings)
+        return self._client
+
+    @property
+    def division(self) -> int:
+        if self._division is None:
+            me = self.client.me()
+            self._division = int(me["CurrentDivision"])
+            logger.info(
+                "no division configured: writing to the current division %s", self._division
+            )
+        self.summary.division = self._division
+        return self._division
+
+    def is_foreign(self, record: dict[str, Any]) -> bool:
+        """True for a record read from another division: its Exact IDs mean nothing here."""
+        origin = record.get("Division")
+        return origin not in (None, "") and int(origin) != self.division
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def _finder(self, name: str, build: Callable[[], Finder]) -> Finder:
+        if name not in self._finders:
+            self._finders[name] = build()
+        return self._finders[name]
+
+    @property
+    def accounts(self) -> Finder:
+        keys = {"ID": norm_guid, "Code": norm_text}
+        match = self.settings.customer_match_field
+        if match:
+            keys[match] = norm_casefold if match == "Email" else norm_text
+        return self._finder(
+            "accounts",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="accounts",
+                lookup_path="crm/Accounts",
+                prefetch_path="sync/CRM/Accounts",
+                select=[f.name for f in ACCOUNT_FIELDS],
+                keys=keys,
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+            ),
+        )
+
+    @property
+    def sales_invoices(self) -> Finder:
+        key_field = self.settings.invoice_key_field
+        return self._finder(
+            "sales_invoices",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="sales invoices",
+                lookup_path="salesinvoice/SalesInvoices",
+                prefetch_path="sync/SalesInvoice/SalesInvoices",
+                select=["Status", "Document", *(f.name for f in INVOICE_FIELDS)],
+                keys={"InvoiceID": norm_guid, key_field: norm_text},
+                row_id="InvoiceID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+            ),
+        )
+
+    @property
+    def items(self) -> Finder:
+        return self._finder(
+            "items",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="items",
+                lookup_path="logistics/Items",
+                prefetch_path="sync/Logistics/Items",
+                select=["Code"],
+                keys={"ID": norm_guid, "Code": norm_text},
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+            ),
+        )
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create(
+        self, path: str, body: dict[str, Any], find_existing: Callable[[], dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        """POST once, idempotently: if the outcome is unknown, look it up before sending again.
+
+        The client never retries a POST blindly (a retried POST that had landed would create a
+        duplicate). When the answer is lost (dropped connection, 5xx), `find_existing` asks Exact
+        by the record's idempotency key; only if nothing is there is the POST sent again.
+        """
+        last: Exception | None = None
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return self.client.post(self.division, path, body)
+            except (WriteOutcomeUnknown, TransportError) as exc:
+                last = exc
+            except ApiError as exc:
+                if exc.status < 500:
+                    raise
+                last = exc
+            existing = find_existing()
+            if existing is not None:
+                logger.info(
+                    "POST %s had landed after all (attempt %d): not sending it again", path, attempt
+                )
+                return existing
+            logger.info("POST %s did not land (attempt %d): sending it again", path, attempt)
+        assert last is not None
+        raise last
+
+    def put(self, path: str, body: dict[str, Any]) -> None:
+        """PUT is idempotent (same body, same result), so the client's retries are enough."""
+        self.client.put(self.division, path, body)
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def count(self, stream: str, outcome: str) -> None:
+        self.summary.count(stream, outcome)
+
+    def guard(
+        self, stream: str, key: str | None, record: dict[str, Any], write: Callable[[], str]
+    ) -> bool:
+        """Run one record's `write` (which returns its outcome); turn its failure into a reject.
+
+        Returns False when the record was rejected. Errors about the run rather than the record
+        (expired grant, daily limit, missing scope) stop the load at once.
+        """
+        try:
+            outcome = write()
+        except RecordRejected as exc:
+            self.reject(
+                Reject(
+                    stream, key, exc.reason, record, exc.field, exc.exact_message, exc.exact_status
+                )
+            )
+            return False
+        except ApiError as exc:
+            if exc.status not in RECORD_STATUSES:
+                raise
+            self.reject(
+                Reject(
+                    stream,
+                    key,
+                    f"Exact refused the write ({exc.status} on {exc.endpoint})",
+                    record,
+                    None,
+                    exc.detail,
+                    exc.status,
+                )
+            )
+            return False
+        except (WriteOutcomeUnknown, TransportError) as exc:
+            self.reject(Reject(stream, key, str(exc), record))
+            return False
+        self.count(stream, outcome)
+        return True
+
+    def reject(self, reject: Reject) -> None:
+        """Record a reject; under `on_error: fail` the load stops right after recording it."""
+        self.rejects.write(reject)
+        self.count(reject.stream, "rejected")
+        logger.warning("rejected %s", reject.describe())
+        if self.settings.on_error == "fail":
+            raise LoadStopped(reject)
+
+    def has_deferred(self) -> bool:
+        return bool(self.invoices or self.lines or self.attachments)
+
+    def finish(self) -> None:
+        """Log and write the summary once, whether the run succeeded or stopped."""
+        if self.finished:
+            return
+        self.finished = True
+        if self._client is not None:
+            self.summary.api_calls = sum(self._client.usage.values())
+        self.summary.log(logger)
+        if self.settings.summary_file:
+            self.summary.write(self.settings.summary_file)
+        self.rejects.close()
+
+
+__all__ = ["Deferred", "ExactError", "Load"]

@@ -1,0 +1,184 @@
+"""Finding the Exact rows that records refer to, with as few API calls as possible.
+
+Exact meters calls (60 a minute, 5,000 a day per division), so lookups are planned per batch:
+a batch needing more lookups than `prefetch_threshold` reads the existing rows once through the
+sync endpoint (1,000 rows per call, `$select` only what matching and diffing need); a small batch
+asks per key with a filtered call. Either way each answer is remembered for the rest of the run,
+and rows the target creates are added, so a key is never looked up twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from exactonline_api.odata import guid_literal, string_literal
+from target_exactonline.values import padded_code
+
+if TYPE_CHECKING:
+    from exactonline_api.client import ExactClient
+
+logger = logging.getLogger("target-exactonline")
+
+Normalizer = Callable[[Any], str]
+
+
+def norm_text(value: Any) -> str:
+    """Keys compare trimmed: Exact pads codes and adds trailing spaces to some text fields."""
+    return str(value).strip()
+
+
+def norm_guid(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+def norm_casefold(value: Any) -> str:
+    """E-mail addresses and similar identifiers match whatever their case."""
+    return str(value).strip().casefold()
+
+
+def rows_of(payload: Any) -> list[dict[str, Any]]:
+    """Rows from a `client.get` answer, whichever collection shape Exact chose."""
+    if payload is None:
+        return []
+    if isinstance(payload, list):
+        return payload
+    if isinstance(payload, dict) and isinstance(payload.get("results"), list):
+        return payload["results"]
+    return [payload]
+
+
+class Finder:
+    """Rows of one Exact entity known to this run, reachable by several keys, fetched on demand.
+
+    `keys` maps a key name (an Exact field) to its normalizer. A key value is "known" once it was
+    found, looked up and found absent, or covered by a complete prefetch.
+    """
+
+    def __init__(
+        self,
+        client: ExactClient,
+        division: int,
+        *,
+        name: str,
+        lookup_path: str,
+        prefetch_path: str | None,
+        select: Iterable[str],
+        keys: dict[str, Normalizer],
+        row_id: str,
+        prefetch_threshold: int,
+    ) -> None:
+        self.client = client
+        self.division = division
+        self.name = name
+        self.lookup_path = lookup_path
+        self.prefetch_path = prefetch_path
+        self.select = list(dict.fromkeys([row_id, *keys, *select]))
+        self.keys = keys
+        self.row_id = row_id
+        self.prefetch_threshold = prefetch_threshold
+        self.complete = False
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._by_key: dict[str, dict[str, set[str]]] = {k: {} for k in keys}
+        self._absent: dict[str, set[str]] = {k: set() for k in keys}
+
+    # -- what is known -------------------------------------------------------------------------
+
+    def add(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Remember `row` (fetched or just written), merging with what was known about it."""
+        rid = norm_guid(row[self.row_id])
+        merged = {**self._rows.get(rid, {}), **row}
+        self._rows[rid] = merged
+        for key, norm in self.keys.items():
+            value = merged.get(key)
+            if value is None or norm_text(value) == "":
+                continue
+            nv = norm(value)
+            self._by_key[key].setdefault(nv, set()).add(rid)
+            self._absent[key].discard(nv)
+        return merged
+
+    def update(self, row_id: str, changes: dict[str, Any]) -> None:
+        """Apply a successful PUT to the remembered row, keeping key indexes right."""
+        rid = norm_guid(row_id)
+        old = self._rows.get(rid, {self.row_id: row_id})
+        for key, norm in self.keys.items():
+            if key in changes and old.get(key) not in (None, ""):
+                self._by_key[key].get(norm(old[key]), set()).discard(rid)
+        self.add({**old, **changes})
+
+    def cached(self, key: str, value: Any) -> list[dict[str, Any]] | None:
+        """Rows for `key == value` if the answer is already known, else None."""
+        nv = self.keys[key](value)
+        ids = self._by_key[key].get(nv)
+        if ids:
+            return [self._rows[i] for i in sorted(ids)]
+        if self.complete or nv in self._absent[key]:
+            return []
+        return None
+
+    # -- asking Exact --------------------------------------------------------------------------
+
+    def plan(self, wanted: Iterable[tuple[str, Any]]) -> None:
+        """Before a batch: prefetch everything once if that is cheaper than per-key lookups."""
+        unknown = {(k, self.keys[k](v)) for k, v in wanted if self.cached(k, v) is None}
+        if self.prefetch_path and len(unknown) > self.prefetch_threshold:
+            self.prefetch(budget=len(unknown))
+
+    def prefetch(self, budget: int) -> None:
+        """Read every row through the sync endpoint, unless that takes more calls than `budget`.
+
+        Past the budget the rows read so far are kept (they are true), but misses are no longer
+        proof of absence, so the remaining keys fall back to per-key lookups.
+        """
+        assert self.prefetch_path is not None
+        max_pages = max(1, math.ceil(budget / 2))
+        params = {"$select": ",".join(self.select), "$filter": "Timestamp gt 1L"}
+        pages = 0
+        for page in self.client.iter_pages(self.division, self.prefetch_path, params):
+            pages += 1
+            for row in page:
+                if row.get(self.row_id):
+                    self.add(row)
+            if pages >= max_pages:
+                logger.info(
+                    "prefetch of %s stopped after %d pages (more than the lookups it replaces)",
+                    self.name,
+                    pages,
+                )
+                return
+        self.complete = True
+        logger.info("prefetched %d %s rows in %d calls", len(self._rows), self.name, pages)
+
+    def find(self, key: str, value: Any, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """Rows whose `key` equals `value`: from memory, else one filtered call.
+
+        `fresh` always asks Exact: after a write whose outcome is unknown, memory cannot know.
+        """
+        known = None if fresh else self.cached(key, value)
+        if known is not None:
+            return known
+        params = {"$filter": self._filter(key, value), "$select": ",".join(self.select)}
+        found = rows_of(self.client.get(self.division, self.lookup_path, params))
+        nv = self.keys[key](value)
+        matches = []
+        for row in found:
+            merged = self.add(row)
+            if merged.get(key) is not None and self.keys[key](merged[key]) == nv:
+                matches.append(merged)
+        if not matches:
+            self._absent[key].add(nv)
+        return matches
+
+    def forget(self, key: str, value: Any) -> None:
+        """Drop a remembered absence (after a write whose outcome is unknown)."""
+        self._absent[key].discard(self.keys[key](value))
+
+    def _filter(self, key: str, value: Any) -> str:
+        if self.keys[key] is norm_guid:
+            return f"{key} eq {guid_literal(str(value).strip())}"
+        if key == "Code" and self.name == "accounts":
+            return f"{key} eq {string_literal(padded_code(str(value)))}"
+        return f"{key} eq {string_literal(str(value).strip())}"

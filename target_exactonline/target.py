@@ -1,0 +1,114 @@
+"""`target-exactonline`: writes customers, sales invoices and invoice attachments into Exact.
+
+The SDK drives reading, batching and state; this class adds what a reverse-ETL target into a
+metered API needs: one writer at a time, settings checked before any write, unknown streams
+refused (or ignored on request), invoices and attachments held until the end of the input (their
+lines and invoices may come later), and state emitted only when everything before it is settled.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from singer_sdk import Target
+from singer_sdk import typing as th
+from singer_sdk.sinks import Sink
+
+from exactonline_api.errors import ExactError
+from exactonline_api.redact import install_redaction
+from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
+from target_exactonline.load import Load
+from target_exactonline.rejects import LoadStopped
+from target_exactonline.settings import TARGET_SETTINGS_SCHEMA
+from target_exactonline.sinks import (
+    SINKS,
+    IgnoredSink,
+    InvoiceAttachmentsSink,
+    SalesInvoicesSink,
+    reject_orphan_lines,
+)
+
+
+class UnknownStreamError(ExactError):
+    """A stream this target does not write, with `unknown_streams: fail`."""
+
+
+class TargetExactOnline(Target):
+    """Singer target for Exact Online (reverse ETL, idempotent)."""
+
+    name = "target-exactonline"
+    config_jsonschema = th.PropertiesList(
+        *CLIENT_SETTINGS_SCHEMA, *TARGET_SETTINGS_SCHEMA
+    ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_redaction()
+        super().__init__(**kwargs)
+        # One writer per division: Exact's limits are per division and the throttle is shared.
+        self.max_parallelism = 1
+        self.load = Load(dict(self.config))
+        self._emitted_state: dict | None = None
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        if stream_name in SINKS:
+            return SINKS[stream_name]
+        if self.load.settings.unknown_streams == "ignore":
+            return IgnoredSink
+        raise UnknownStreamError(
+            f"stream {stream_name!r} is not one target-exactonline writes "
+            f"({', '.join(SINKS)}); rename it with a stream map, or set unknown_streams: ignore"
+        )
+
+    # State: the SDK emits the latest state after every drain. While invoices or attachments
+    # wait for the end of the input, records before that state are not written yet, so hold it.
+    def _write_state_message(self, state: dict) -> None:
+        if self.load.has_deferred():
+            self.logger.debug("holding state until deferred invoices and attachments are written")
+            return
+        if state == self._emitted_state:
+            return
+        self._emitted_state = state
+        super()._write_state_message(state)
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        try:
+            super()._process_record_message(message_dict)
+        except BaseException:
+            self.load.finish()
+            raise
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        try:
+            super()._process_schema_message(message_dict)
+        except BaseException:
+            self.load.finish()
+            raise
+
+    def process_endofpipe(self) -> None:
+        try:
+            self.drain_all()  # customers first: invoices may refer to them
+            invoices = self._sinks_active.get("sales_invoices")
+            if isinstance(invoices, SalesInvoicesSink):
+                invoices.flush()
+            else:
+                reject_orphan_lines(self.load)
+            attachments = self._sinks_active.get("invoice_attachments")
+            if isinstance(attachments, InvoiceAttachmentsSink):
+                attachments.flush()
+            super().process_endofpipe()
+        finally:
+            self.load.finish()
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Expected failures end with one clear error line and exit status 1, no traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (LoadStopped, ExactError) as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    TargetExactOnline.cli()

@@ -1,0 +1,98 @@
+"""How input values become Exact values, and when an input value equals what Exact holds.
+
+Diffing decides whether a record costs a write at all, so equality must follow Exact's own quirks:
+codes and countries come back space-padded, empty strings and nulls are the same "nothing", money
+is a decimal, and dates come back as `/Date(ms)/` holding Amsterdam wall-clock time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from exactonline_api.entities import Field
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+DATE_FIELDS = frozenset({"InvoiceDate", "OrderDate", "DueDate", "DocumentDate", "DeliveryDate"})
+_MS_DATE = re.compile(r"^/Date\((-?\d+)\)/$")
+CODE_WIDTH = 18
+
+
+def padded_code(code: str) -> str:
+    """An account Code as Exact stores it: trimmed, then left-padded with spaces to 18."""
+    return code.strip().rjust(CODE_WIDTH)
+
+
+def exact_date(value: Any) -> str | None:
+    """The calendar date (YYYY-MM-DD) a date value means in Exact (Amsterdam), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        return value.isoformat()
+    else:
+        text = str(value).strip()
+        match = _MS_DATE.match(text)
+        if match:
+            # The milliseconds are Amsterdam wall-clock time written as if UTC: read them as such.
+            wall = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(match.group(1)))
+            return wall.date().isoformat()
+        if len(text) == 10:
+            return dt.date.fromisoformat(text).isoformat()
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(AMSTERDAM)
+    return moment.date().isoformat()
+
+
+def to_exact(field: Field, value: Any) -> Any:
+    """`value` converted to what Exact expects for `field` (raises ValueError if it cannot be)."""
+    if value is None:
+        return None
+    if field.name in DATE_FIELDS:
+        return exact_date(value)
+    if field.type == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(f"expected true or false, got {value!r}")
+    if field.type == "int":
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(value)
+    if field.type == "float":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+    return str(value)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def same(field: Field, wanted: Any, current: Any) -> bool:
+    """True when Exact's `current` value already equals the `wanted` (converted) value."""
+    if _blank(wanted) or _blank(current):
+        return _blank(wanted) and _blank(current)
+    if field.name in DATE_FIELDS:
+        return exact_date(wanted) == exact_date(current)
+    if field.type == "float":
+        return math.isclose(float(wanted), float(current), rel_tol=0, abs_tol=1e-6)
+    if field.type in ("int", "bool"):
+        return wanted == current
+    if field.name.endswith(("ID", "To", "By")) or _looks_like_guid(str(wanted)):
+        return str(wanted).strip().lower() == str(current).strip().lower()
+    return str(wanted).strip() == str(current).strip()
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _looks_like_guid(text: str) -> bool:
+    return bool(_GUID.match(text.strip()))

@@ -1,0 +1,76 @@
+"""Run `target-exactonline` as a subprocess on Singer messages, as Meltano would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TARGET = Path(sys.executable).with_name("target-exactonline")
+
+
+@dataclass
+class TargetRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    reject_file: Path
+    summary_file: Path
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        """State messages the target emitted (the SDK writes the bare state value per line)."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def rejects(self) -> list[dict[str, Any]]:
+        if not self.reject_file.exists():
+            return []
+        return [json.loads(line) for line in self.reject_file.read_text().splitlines()]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return json.loads(self.summary_file.read_text())
+
+
+def schema(
+    stream: str, properties: dict[str, Any] | None = None, key: list[str] | None = None
+) -> dict:
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties or {}},
+        "key_properties": key or [],
+    }
+
+
+def record(stream: str, rec: dict[str, Any]) -> dict:
+    return {"type": "RECORD", "stream": stream, "record": rec}
+
+
+def state(value: dict[str, Any]) -> dict:
+    return {"type": "STATE", "value": value}
+
+
+def run_target(
+    tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]], name: str = "run"
+) -> TargetRun:
+    """Write the config, pipe the messages in, and collect exit status, output and files."""
+    reject_file = tmp_path / f"{name}-rejects.jsonl"
+    summary_file = tmp_path / f"{name}-summary.json"
+    cfg = {"reject_file": str(reject_file), "summary_file": str(summary_file), **config}
+    cfg_path = tmp_path / f"{name}-config.json"
+    cfg_path.write_text(json.dumps(cfg))
+    stdin = "".join(json.dumps(m) + "\n" for m in messages)
+    proc = subprocess.run(
+        [str(TARGET), "--config", str(cfg_path)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    return TargetRun(proc.returncode, proc.stdout, proc.stderr, reject_file, summary_file)

@@ -1,0 +1,149 @@
+"""Behaviour that needs no Exact at all: settings, unknown streams, schema violations.
+
+These runs point at a closed loopback port, so any API call would fail the run: passing proves the
+target decided before (or without) calling Exact.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.target.singer_run import record, run_target, schema, state
+
+SECRET = "s3cret-client-secret-value"
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _config(tmp_path: Path, **extra: object) -> dict:
+    return {
+        "client_id": "test-client",
+        "client_secret": SECRET,
+        "refresh_token": "rt-not-used-here-123",
+        "base_url": _dead_url(),
+        "token_store_path": str(tmp_path / "tokens.json"),
+        "division": 1,
+        **extra,
+    }
+
+
+def test_bad_on_error_value_is_refused_before_reading_input(tmp_path: Path) -> None:
+    run = run_target(tmp_path, _config(tmp_path, on_error="maybe"), [schema("customers")])
+    assert run.returncode != 0
+    assert "on_error" in run.stderr
+    assert SECRET not in run.stderr + run.stdout
+
+
+def test_bad_base_url_names_the_setting_and_hides_the_secret(tmp_path: Path) -> None:
+    run = run_target(
+        tmp_path, _config(tmp_path, base_url="http://example.com"), [schema("customers")]
+    )
+    assert run.returncode == 1
+    assert "base_url" in run.stderr
+    assert SECRET not in run.stderr + run.stdout
+
+
+def test_unknown_stream_fails_with_a_clear_error(tmp_path: Path) -> None:
+    run = run_target(
+        tmp_path,
+        _config(tmp_path),
+        [schema("purchase_orders"), record("purchase_orders", {"id": 1})],
+    )
+    assert run.returncode == 1
+    assert "stream 'purchase_orders' is not one target-exactonline writes" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_unknown_stream_is_ignored_with_a_warning_when_configured(tmp_path: Path) -> None:
+    run = run_target(
+        tmp_path,
+        _config(tmp_path, unknown_streams="ignore"),
+        [schema("purchase_orders"), record("purchase_orders", {"id": 1}), state({"bm": 1})],
+    )
+    assert run.returncode == 0, run.stderr
+    assert "ignoring stream 'purchase_orders'" in run.stderr
+    assert run.states == [{"bm": 1}]
+    assert run.summary["ignored_streams"] == ["purchase_orders"]
+
+
+def test_schema_violation_is_rejected_with_field_and_stops_under_fail(tmp_path: Path) -> None:
+    run = run_target(
+        tmp_path,
+        _config(tmp_path),
+        [
+            schema("customers", {"Code": {"type": "string"}, "Name": {"type": "string"}}),
+            record("customers", {"Code": "C1", "Name": 42}),
+            state({"bm": 1}),
+        ],
+    )
+    assert run.returncode == 1
+    assert run.states == []  # the record before this state was not written
+    [reject] = run.rejects
+    assert reject["stream"] == "customers"
+    assert reject["key"] == "C1"
+    assert reject["field"] == "Name"
+    assert reject["reason"].startswith("schema violation")
+    assert reject["record"] == {"Code": "C1", "Name": 42}
+    assert "customers record 'C1'" in run.stderr and "field Name" in run.stderr
+    assert run.summary["streams"]["customers"]["rejected"] == 1
+
+
+def test_schema_violation_against_the_input_schema_even_if_declared_loosely(tmp_path: Path) -> None:
+    """A warehouse that declares no types still gets Exact's types checked (IsSales is a bool)."""
+    run = run_target(
+        tmp_path,
+        _config(tmp_path, on_error="skip"),
+        [
+            schema("customers"),
+            record("customers", {"Code": "C2", "Name": "Acme", "IsSales": "sometimes"}),
+            state({"bm": 2}),
+        ],
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.states == [{"bm": 2}]  # rejected counts as settled under skip
+    [reject] = run.rejects
+    assert reject["field"] == "IsSales"
+    assert run.summary["streams"]["customers"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
+
+
+def test_attachment_without_file_name_is_a_schema_violation(tmp_path: Path) -> None:
+    run = run_target(
+        tmp_path,
+        _config(tmp_path, on_error="skip"),
+        [
+            schema("invoice_attachments"),
+            record("invoice_attachments", {"invoice_key": "INV-1", "content_base64": "dGVzdA=="}),
+        ],
+    )
+    assert run.returncode == 0, run.stderr
+    [reject] = run.rejects
+    assert reject["stream"] == "invoice_attachments"
+    assert reject["field"] == "FileName"
+
+
+def test_lines_without_their_invoice_are_rejected_not_dropped(tmp_path: Path) -> None:
+    run = run_target(
+        tmp_path,
+        _config(tmp_path, on_error="skip"),
+        [
+            schema("sales_invoice_lines"),
+            record("sales_invoice_lines", {"invoice_key": "INV-9", "Quantity": 1, "LineNumber": 1}),
+            state({"bm": 3}),
+        ],
+    )
+    assert run.returncode == 0, run.stderr
+    [reject] = run.rejects
+    assert reject["stream"] == "sales_invoice_lines"
+    assert "no sales_invoices record with key 'INV-9'" in reject["reason"]
+    assert run.states == [{"bm": 3}]
