@@ -5,7 +5,9 @@ This script turns that into Meltano setting definitions (kind, label, descriptio
 `sensitive: true` for secrets, options for enums) and writes them to two places that must agree:
 
 - `plugins/<type>/<name>--<variant>.yml`, MeltanoHub-style files ready to contribute to the hub;
-- the custom plugin entries in `meltano.yml` (edited in place, comments kept).
+- the custom plugin entries in `meltano.yml` (edited in place, comments kept);
+- the README's settings tables (the `--about --format=markdown` table of each plugin) and its
+  table of the tap's streams (from `tap_exactonline.streams`), between BEGIN/END markers.
 
     python plugins/sync_definitions.py          # rewrite both from --about
     python plugins/sync_definitions.py --check  # exit 1 and name the drift (used by the tests)
@@ -63,13 +65,64 @@ KIND_BY_TYPE = {
 }
 
 
-def about(executable: str) -> dict[str, Any]:
-    """The plugin's own account of its settings and capabilities (no network, no config)."""
+def about_text(executable: str, fmt: str) -> str:
+    """`<plugin> --about --format=<fmt>`: needs no network and no config."""
     exe = Path(sys.executable).parent / executable
     out = subprocess.run(
-        [str(exe), "--about", "--format=json"], capture_output=True, text=True, check=True
+        [str(exe), "--about", f"--format={fmt}"], capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout)
+    return out.stdout
+
+
+def about(executable: str) -> dict[str, Any]:
+    """The plugin's own account of its settings and capabilities."""
+    return json.loads(about_text(executable, "json"))
+
+
+def settings_table(markdown: str) -> str:
+    """The settings table of an `--about --format=markdown` text."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Setting"))
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return "\n".join(lines[start:end])
+
+
+def streams_table() -> str:
+    """The tap's streams as a Markdown table, from the stream table the tap itself uses."""
+    from tap_exactonline.streams import DIVISIONS_SPEC, STREAM_TABLE
+
+    rows = [
+        "| stream | endpoint | key | cursor | deletes (sync/Deleted EntityType) | what |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for spec in (*STREAM_TABLE, DIVISIONS_SPEC):
+        cursor = f"`{spec.replication_key}`" if spec.replication_key else "none (full table)"
+        deletes = ", ".join(str(t) for t in spec.deleted_types) or "no"
+        key = ", ".join(f"`{k}`" for k in spec.key)
+        rows.append(
+            f"| `{spec.name}` | `{spec.path}` | {key} | {cursor} | {deletes} | {spec.description} |"
+        )
+    return "\n".join(rows)
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    """Put `body` between `<!-- BEGIN name ... -->` and `<!-- END name -->` lines."""
+    lines = text.splitlines(keepends=True)
+    begin = next(i for i, line in enumerate(lines) if line.startswith(f"<!-- BEGIN {name} "))
+    end = next(i for i, line in enumerate(lines) if line.startswith(f"<!-- END {name} -->"))
+    return "".join([*lines[: begin + 1], body.rstrip("\n") + "\n", *lines[end:]])
+
+
+def render_readme(text: str) -> str:
+    """The README with its generated sections brought up to date."""
+    text = replace_section(text, "tap-exactonline streams", streams_table())
+    for name in HUB_HEADERS:
+        text = replace_section(
+            text, f"{name} settings", settings_table(about_text(name, "markdown"))
+        )
+    return text
 
 
 def _types(prop: dict[str, Any]) -> list[str]:
@@ -187,6 +240,8 @@ def render(infos: dict[str, dict[str, Any]]) -> dict[Path, str]:
     buffer = io.StringIO()
     yaml.dump(project, buffer)
     files[meltano_path] = buffer.getvalue()
+    readme = ROOT / "README.md"
+    files[readme] = render_readme(readme.read_text())
     return files
 
 
