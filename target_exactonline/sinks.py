@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("target-exactonline")
 
 OPEN_INVOICE = 20
+DELETE_MARK = "__target_exactonline_deleted__"
 
 
 def _field_of(error: ValidationError) -> str:
@@ -132,7 +133,19 @@ class ExactSink(BatchSink):
         """How errors name the record: its idempotency key."""
         return None
 
+    # The SDK strips `_sdc_deleted_at` before `process_record`; a delete must not become an
+    # upsert of an empty record, so note it first.
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        if record.get("_sdc_deleted_at"):
+            record[DELETE_MARK] = True
+        super()._remove_sdc_metadata_from_record(record)
+
     def process_record(self, record: dict, context: dict) -> None:
+        if record.pop(DELETE_MARK, False):
+            # This target never deletes in Exact (reverse ETL adds and corrects; removing
+            # accounting rows is a decision for a person). Counted, so the summary shows it.
+            self.load.summary.count(self.stream_name, "deletes_skipped")
+            return
         context.setdefault("records", []).append(
             Deferred(self.stream_name, record, self.check(record))
         )

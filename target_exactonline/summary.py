@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
+# Not a write outcome: tap records marking a row deleted, which this target does not apply.
+EXTRA = ("deletes_skipped",)
 
 
 @dataclass
@@ -27,9 +29,10 @@ class Summary:
     ignored_streams: set[str] = field(default_factory=set)
 
     def count(self, stream: str, outcome: str) -> None:
-        if outcome not in OUTCOMES:
+        if outcome not in OUTCOMES + EXTRA:
             raise ValueError(f"unknown outcome {outcome!r}")
-        self.counts[stream][outcome] += 1
+        counts = self.counts[stream]
+        counts[outcome] = counts.get(outcome, 0) + 1
 
     def as_dict(self) -> dict:
         streams = {name: dict(c) for name, c in sorted(self.counts.items())}
@@ -47,7 +50,7 @@ class Summary:
     def log(self, logger: logging.Logger) -> None:
         data = self.as_dict()
         parts = [
-            f"{name}: " + ", ".join(f"{n} {o}" for o, n in c.items())
+            f"{name}: " + ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in c.items())
             for name, c in data["streams"].items()
         ]
         logger.info(
