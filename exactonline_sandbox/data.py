@@ -1,0 +1,1054 @@
+"""Deterministic seed data for one sandbox division: a small Dutch wholesaler's books.
+
+Everything derives from `random.Random(f"{seed}:{division}")` (never uuid4 or the wall clock), so
+the same seed, scale and division give identical rows, IDs included, on every run and machine.
+Rows are built once, in their final serialized form (`/Date(ms)/` strings, padded codes, rounded
+money), with only the fields the sandbox fills: the serializer answers null for the others.
+
+Relations are real: invoices reference customer accounts and items, processed invoices (Status
+50) have an InvoiceNumber, a receivable and journal lines; purchase payments reference suppliers;
+documents belong to accounts and carry one attachment each.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from exactonline_sandbox.formats import guid, money, odata_date, odata_day, pad_code
+
+Row = dict[str, Any]
+
+#: Seed data lies in the two years before this instant (fixed, so data never depends on "now").
+EPOCH_END = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+SPAN_SECONDS = 730 * 86400
+
+#: Rows per division at scale 1.0 (about 11,000 over all sync endpoints).
+BASE_COUNTS = {
+    "customers": 420,
+    "suppliers": 80,
+    "contacts": 400,
+    "items": 200,
+    "invoices": 1000,
+    "orders": 500,
+    "payments": 800,
+    "documents": 200,
+}
+MINIMUM_COUNTS = {
+    "customers": 3,
+    "suppliers": 2,
+    "contacts": 2,
+    "items": 2,
+    "invoices": 4,
+    "orders": 2,
+    "payments": 2,
+    "documents": 2,
+}
+
+_FIRST = [
+    "Sanne",
+    "Daan",
+    "Emma",
+    "Lucas",
+    "Julia",
+    "Sem",
+    "Tess",
+    "Finn",
+    "Lotte",
+    "Bram",
+    "Anouk",
+    "Thijs",
+    "Fleur",
+    "Jesse",
+    "Noor",
+    "Ruben",
+    "Eva",
+    "Lars",
+    "Sophie",
+    "Milan",
+    "Iris",
+    "Stijn",
+    "Femke",
+    "Joris",
+    "Maud",
+    "Niels",
+    "Roos",
+    "Wouter",
+    "Lieke",
+    "Koen",
+]
+_LAST = [
+    "de Vries",
+    "Jansen",
+    "van den Berg",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Smits",
+    "de Graaf",
+    "van der Meer",
+    "Kok",
+    "Jacobs",
+    "van Dijk",
+    "Vermeulen",
+    "Kuipers",
+    "Schouten",
+    "Willems",
+    "Hoekstra",
+]
+_TRADES = [
+    "Bakkerij",
+    "Installatiebedrijf",
+    "Transport",
+    "Bouwbedrijf",
+    "Drukkerij",
+    "Schildersbedrijf",
+    "Groothandel",
+    "Hoveniersbedrijf",
+    "Autobedrijf",
+    "Adviesbureau",
+    "Kaashandel",
+    "Fietsenmaker",
+    "Loodgietersbedrijf",
+    "Architectenbureau",
+    "Webbureau",
+]
+_FORMS = ["B.V.", "V.O.F.", "", "& Zn.", "Holding B.V.", "N.V."]
+_STREETS = [
+    "Kerkstraat",
+    "Dorpsstraat",
+    "Molenweg",
+    "Stationsweg",
+    "Schoolstraat",
+    "Hoofdstraat",
+    "Julianalaan",
+    "Beatrixstraat",
+    "Nieuwstraat",
+    "Marktplein",
+    "Industrieweg",
+    "Havenkade",
+    "Prinsengracht",
+    "Keizersgracht",
+    "Lindelaan",
+    "Eikenlaan",
+]
+_CITIES = [
+    ("Amsterdam", 1011, "020"),
+    ("Rotterdam", 3011, "010"),
+    ("Utrecht", 3511, "030"),
+    ("Den Haag", 2511, "070"),
+    ("Eindhoven", 5611, "040"),
+    ("Groningen", 9711, "050"),
+    ("Tilburg", 5038, "013"),
+    ("Almere", 1315, "036"),
+    ("Breda", 4811, "076"),
+    ("Nijmegen", 6511, "024"),
+    ("Haarlem", 2011, "023"),
+    ("Arnhem", 6811, "026"),
+    ("Zwolle", 8011, "038"),
+    ("Leiden", 2311, "071"),
+    ("Maastricht", 6211, "043"),
+    ("Delft", 2611, "015"),
+    ("Amersfoort", 3811, "033"),
+    ("Apeldoorn", 7311, "055"),
+]
+_POSTCODE_LETTERS = "ABCDEFGHJKLMNPRTVWXZ"
+_PRODUCTS = [
+    "Koffiebonen",
+    "Thee",
+    "Stroopwafels",
+    "Kantoorstoel",
+    "Bureaulamp",
+    "Printpapier",
+    "Nietmachine",
+    "Beeldscherm",
+    "Toetsenbord",
+    "Laptoptas",
+    "Waterkoker",
+    "Fietsbel",
+    "Regenjas",
+    "Paraplu",
+    "Werkhandschoenen",
+    "Veiligheidsbril",
+    "Schroevendraaier",
+    "Boormachine",
+    "Verfroller",
+    "Kwast",
+    "Ladder",
+    "Tuinslang",
+    "Snoeischaar",
+    "Zaag",
+]
+_VARIANTS = ["klein", "groot", "zwart", "wit", "rood", "blauw", "premium", "basis", "XL", "eco"]
+_UNITS = [("pc", "Stuk"), ("box", "Doos"), ("kg", "Kilogram"), ("hr", "Uur")]
+
+#: (code, description, Type, TypeDescription, BalanceSide, BalanceType) of the chart of accounts.
+GL_CHART: list[tuple[str, str, int, str, str, str]] = [
+    ("0100", "Gebouwen", 30, "Vaste activa", "D", "B"),
+    ("0200", "Inventaris", 30, "Vaste activa", "D", "B"),
+    ("0300", "Vervoermiddelen", 30, "Vaste activa", "D", "B"),
+    ("0400", "Machines", 30, "Vaste activa", "D", "B"),
+    ("1000", "Kas", 10, "Kas", "D", "B"),
+    ("1100", "Bank", 12, "Bank", "D", "B"),
+    ("1200", "Spaarrekening", 12, "Bank", "D", "B"),
+    ("1300", "Debiteuren", 20, "Debiteuren", "D", "B"),
+    ("1400", "Te ontvangen bedragen", 32, "Overige vlottende activa", "D", "B"),
+    ("1500", "Te betalen btw hoog", 24, "Af te dragen btw", "C", "B"),
+    ("1510", "Te betalen btw laag", 24, "Af te dragen btw", "C", "B"),
+    ("1520", "Te vorderen btw", 24, "Te vorderen btw", "D", "B"),
+    ("1530", "Afdracht btw", 24, "Af te dragen btw", "C", "B"),
+    ("1600", "Crediteuren", 22, "Crediteuren", "C", "B"),
+    ("1700", "Te betalen lonen", 26, "Overige schulden", "C", "B"),
+    ("1800", "Vraagposten", 90, "Overige", "D", "B"),
+    ("2000", "Tussenrekening", 90, "Overige", "D", "B"),
+    ("3000", "Voorraad handelsgoederen", 40, "Voorraad", "D", "B"),
+    ("0500", "Eigen vermogen", 50, "Eigen vermogen", "C", "B"),
+    ("0600", "Langlopende leningen", 52, "Langlopende schulden", "C", "B"),
+]
+_COST_NAMES = [
+    "Huur",
+    "Energie",
+    "Telefoon",
+    "Internet",
+    "Verzekeringen",
+    "Autokosten",
+    "Brandstof",
+    "Reiskosten",
+    "Representatie",
+    "Kantoorbenodigdheden",
+    "Porti",
+    "Advieskosten",
+    "Accountantskosten",
+    "Bankkosten",
+    "Afschrijvingen",
+    "Reclame",
+    "Website",
+    "Software",
+    "Opleidingen",
+    "Kantinekosten",
+    "Schoonmaak",
+    "Onderhoud",
+    "Lonen",
+    "Sociale lasten",
+    "Pensioenen",
+    "Inkoopkosten",
+    "Vrachtkosten",
+    "Rente",
+    "Kleine aanschaffingen",
+    "Abonnementen",
+    "Contributies",
+    "Boetes",
+]
+_REVENUE_NAMES = [
+    "Omzet handelsgoederen hoog",
+    "Omzet handelsgoederen laag",
+    "Omzet diensten",
+    "Omzet export",
+    "Omzet EU",
+    "Kortingen",
+    "Overige opbrengsten",
+    "Rentebaten",
+]
+
+VAT_CODE = "2"
+VAT_DESCRIPTION = "BTW 21%"
+VAT_RATE = Decimal("0.21")
+SALES_JOURNAL = ("70", "Verkoopboek")
+PURCHASE_JOURNAL = ("60", "Inkoopboek")
+BANK_JOURNAL = ("20", "Bank")
+INVOICE_TYPE = (8020, "Verkoopfactuur")
+DOCUMENT_TYPES = [(10, "Verkoopfactuur"), (20, "Inkoopfactuur"), (55, "Overige"), (40, "Contract")]
+PAYMENT_CONDITION = ("30", "30 dagen")
+
+
+@dataclass
+class User:
+    """The sandbox user every row is created and modified by."""
+
+    id: str
+    full_name: str
+    first_name: str
+    last_name: str
+    email: str
+
+
+@dataclass
+class DivisionSeed:
+    """All generated rows of one division, per store table, in ascending Modified order."""
+
+    code: int
+    name: str
+    tables: dict[str, list[Row]] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+def make_user(seed: int) -> User:
+    rng = random.Random(f"user:{seed}")
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    slug = f"{first}.{last.replace(' ', '')}".lower()
+    return User(
+        guid(rng.getrandbits(128)), f"{first} {last}", first, last, f"{slug}@sandbox.example"
+    )
+
+
+def division_codes(seed: int, count: int) -> list[int]:
+    """Division numbers (Exact's look: six or seven digits), distinct, first = current one."""
+    rng = random.Random(f"divisions:{seed}")
+    codes: list[int] = []
+    while len(codes) < count:
+        code = rng.randint(100000, 999999)
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def count(kind: str, scale: float) -> int:
+    return max(MINIMUM_COUNTS[kind], round(BASE_COUNTS[kind] * scale))
+
+
+class _Gen:
+    """The generator state of one division: its random source and what was generated so far."""
+
+    def __init__(self, seed: int, code: int, scale: float, user: User) -> None:
+        self.rng = random.Random(f"{seed}:{code}")
+        self.code = code
+        self.scale = scale
+        self.user = user
+        self.out = DivisionSeed(code=code, name="")
+
+    def id(self) -> str:
+        return guid(self.rng.getrandbits(128))
+
+    def times(self, n: int, start: float = EPOCH_END - SPAN_SECONDS) -> list[float]:
+        """`n` ascending instants (whole milliseconds) between `start` and the data epoch end."""
+        rng = self.rng
+        span = EPOCH_END - start
+        return sorted(round(start + rng.random() * span, 3) for _ in range(n))
+
+    def stamp(self, row: Row, created: float, modified: float) -> Row:
+        u = self.user
+        row["Created"] = odata_date(created)
+        row["Modified"] = odata_date(modified)
+        row["Creator"] = u.id
+        row["CreatorFullName"] = u.full_name
+        row["Modifier"] = u.id
+        row["ModifierFullName"] = u.full_name
+        row["Division"] = self.code
+        return row
+
+    # ------------------------------------------------------------------ master data
+
+    def gl_accounts(self) -> list[Row]:
+        rng = self.rng
+        chart = list(GL_CHART)
+        for i, name in enumerate(_REVENUE_NAMES):
+            chart.append((f"80{i:02d}", name, 110, "Omzet", "C", "W"))
+        for i, name in enumerate(_COST_NAMES):
+            chart.append((f"4{i:03d}", name, 121, "Kosten", "D", "W"))
+        rows = []
+        for when, (code, desc, typ, typdesc, side, btype) in zip(
+            self.times(len(chart), EPOCH_END - 2 * SPAN_SECONDS), chart, strict=True
+        ):
+            row = {
+                "ID": self.id(),
+                "Code": code,
+                "Description": desc,
+                "SearchCode": code,
+                "Type": typ,
+                "TypeDescription": typdesc,
+                "BalanceSide": side,
+                "BalanceType": btype,
+                "IsBlocked": False,
+                "Compress": False,
+                "Matching": typ in (20, 22),
+                "RevalueCurrency": False,
+                "UseCostcenter": 0,
+                "UseCostunit": 0,
+                "VATCode": VAT_CODE if typ == 110 else None,
+                "VATDescription": VAT_DESCRIPTION if typ == 110 else None,
+            }
+            rows.append(self.stamp(row, when, when + rng.random() * 86400))
+        return rows
+
+    def company(self) -> dict[str, Any]:
+        rng = self.rng
+        last = rng.choice(_LAST)
+        trade = rng.choice(_TRADES)
+        form = rng.choice(_FORMS)
+        name = " ".join(p for p in (trade, last, form) if p)
+        city, pc, area = rng.choice(_CITIES)
+        slug = "".join(ch for ch in f"{trade}{last}".lower() if ch.isalnum())[:24]
+        return {
+            "Name": name,
+            "AddressLine1": f"{rng.choice(_STREETS)} {rng.randint(1, 250)}",
+            "Postcode": f"{pc + rng.randint(0, 80)} {rng.choice(_POSTCODE_LETTERS)}{rng.choice(_POSTCODE_LETTERS)}",
+            "City": city,
+            "Phone": f"{area}-{rng.randint(1000000, 9999999) if len(area) == 3 else rng.randint(100000, 999999)}",
+            "Email": f"info@{slug}.nl",
+            "Website": f"www.{slug}.nl",
+            "VATNumber": f"NL{rng.randint(0, 999999999):09d}B01",
+            "ChamberOfCommerce": f"{rng.randint(10000000, 99999999)}",
+        }
+
+    def accounts(self, gl: dict[str, Row]) -> tuple[list[Row], list[Row]]:
+        rng = self.rng
+        n_cust = count("customers", self.scale)
+        n_sup = count("suppliers", self.scale)
+        kinds = ["C"] * n_cust + ["S"] * n_sup
+        rng.shuffle(kinds)
+        rows = []
+        for i, (when, kind) in enumerate(zip(self.times(len(kinds)), kinds, strict=True), start=1):
+            row: Row = {"ID": self.id(), "Code": pad_code(f"{i:07d}")}
+            row.update(self.company())
+            # Exact answers Country with a trailing space for part of the rows (CHAR column).
+            row["Country"] = "NL " if rng.random() < 0.7 else "NL"
+            row["CountryName"] = "Nederland"
+            customer = kind == "C"
+            row.update(
+                {
+                    "Status": "C" if customer else "A",
+                    "IsSales": customer,
+                    "IsPurchase": True,
+                    "IsSupplier": not customer,
+                    "Type": "A",
+                    "Blocked": False,
+                    "SalesCurrency": "EUR",
+                    "SalesCurrencyDescription": "Euro",
+                    "PurchaseCurrency": "EUR",
+                    "PurchaseCurrencyDescription": "Euro",
+                    "SecurityLevel": 10,
+                    "Language": "NL",
+                    "LanguageDescription": "Nederlands",
+                    "GLAR": gl["1300"]["ID"],
+                    "GLAP": gl["1600"]["ID"],
+                    "PaymentConditionSales": PAYMENT_CONDITION[0],
+                    "PaymentConditionSalesDescription": PAYMENT_CONDITION[1],
+                    "StartDate": odata_day(_day(when)),
+                    "SearchCode": row["Name"][:10].upper(),
+                }
+            )
+            modified = min(EPOCH_END, when + rng.random() * 90 * 86400)
+            rows.append(self.stamp(row, when, modified))
+        rows.sort(key=lambda r: r["Modified"])
+        customers = [r for r in rows if r["Status"] == "C"]
+        suppliers = [r for r in rows if r["IsSupplier"]]
+        return rows, customers + suppliers
+
+    def contacts(self, accounts: list[Row]) -> list[Row]:
+        rng = self.rng
+        n = count("contacts", self.scale)
+        rows = []
+        for when in self.times(n):
+            acc = rng.choice(accounts)
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            domain = acc["Email"].split("@", 1)[1]
+            email = f"{first.lower()}.{last.replace(' ', '').lower()}@{domain}"
+            row = {
+                "ID": self.id(),
+                "Account": acc["ID"],
+                "AccountName": acc["Name"],
+                "AccountIsCustomer": acc["Status"] == "C",
+                "AccountIsSupplier": acc["IsSupplier"],
+                "FirstName": first,
+                "LastName": last,
+                "FullName": f"{first} {last}",
+                "Initials": f"{first[0]}.",
+                "Email": email,
+                "BusinessEmail": email,
+                "Phone": acc["Phone"],
+                "BusinessPhone": acc["Phone"],
+                "Mobile": f"06-{rng.randint(10000000, 99999999)}",
+                "City": acc["City"],
+                "Country": "NL",
+                "Gender": rng.choice("MFO"),
+                "Language": "NL",
+                "JobTitleDescription": rng.choice(
+                    ["Directeur", "Inkoper", "Boekhouder", "Office manager", "Eigenaar"]
+                ),
+                "IsMainContact": rng.random() < 0.4,
+                "IsMailingExcluded": False,
+                "StartDate": odata_day(_day(when)),
+            }
+            rows.append(self.stamp(row, when, min(EPOCH_END, when + rng.random() * 30 * 86400)))
+        return rows
+
+    def items(self, gl: dict[str, Row]) -> list[Row]:
+        rng = self.rng
+        n = count("items", self.scale)
+        revenue, stock, costs = gl["8000"], gl["3000"], gl["4025"]
+        rows = []
+        for i, when in enumerate(self.times(n, EPOCH_END - 2 * SPAN_SECONDS), start=1):
+            unit, unit_desc = rng.choice(_UNITS)
+            price = Decimal(rng.randint(150, 250000)) / 100
+            cost = (price * Decimal(rng.randint(40, 80)) / 100).quantize(Decimal("0.01"))
+            row = {
+                "ID": self.id(),
+                "Code": f"ART-{i:05d}",
+                "Description": f"{rng.choice(_PRODUCTS)} {rng.choice(_VARIANTS)}",
+                "SearchCode": f"ART{i:05d}",
+                "StandardSalesPrice": money(price),
+                "CostPriceStandard": money(cost),
+                "CostPriceNew": money(cost),
+                "AverageCost": money(cost),
+                "CostPriceCurrency": "EUR",
+                "IsSalesItem": True,
+                "IsPurchaseItem": rng.random() < 0.8,
+                "IsStockItem": unit != "hr",
+                "IsFractionAllowedItem": unit == "kg",
+                "IsSerialItem": False,
+                "IsPackageItem": False,
+                "IsSubcontractedItem": False,
+                "IsTime": 1 if unit == "hr" else 0,
+                "IsWebshopItem": 0,
+                "IsBatchItem": 0,
+                "IsMakeItem": 0,
+                "IsNewContract": 0,
+                "IsOnDemandItem": 0,
+                "IsTaxableItem": 0,
+                "Unit": unit,
+                "UnitDescription": unit_desc,
+                "UnitType": "O" if unit == "hr" else "A",
+                "Stock": float(rng.randint(0, 500)) if unit != "hr" else 0,
+                "SalesVatCode": VAT_CODE,
+                "SalesVatCodeDescription": VAT_DESCRIPTION,
+                "GLRevenue": revenue["ID"],
+                "GLRevenueCode": revenue["Code"],
+                "GLRevenueDescription": revenue["Description"],
+                "GLStock": stock["ID"],
+                "GLStockCode": stock["Code"],
+                "GLStockDescription": stock["Description"],
+                "GLCosts": costs["ID"],
+                "GLCostsCode": costs["Code"],
+                "GLCostsDescription": costs["Description"],
+                "StartDate": odata_day(_day(when)),
+                "CopyRemarks": 0,
+                "SecurityLevel": 10,
+            }
+            rows.append(self.stamp(row, when, min(EPOCH_END, when + rng.random() * 200 * 86400)))
+        return rows
+
+    # ------------------------------------------------------------------ transactions
+
+    def invoices(
+        self, customers: list[Row], items: list[Row], gl: dict[str, Row]
+    ) -> tuple[list[Row], list[Row]]:
+        rng = self.rng
+        n = count("invoices", self.scale)
+        headers: list[Row] = []
+        lines: list[Row] = []
+        number = int(f"{_day(EPOCH_END - SPAN_SECONDS).year % 100}70") * 10000
+        for when in self.times(n):
+            cust = rng.choice(customers)
+            inv_id = self.id()
+            inv_day = _day(when)
+            processed = rng.random() < 0.7 and when < EPOCH_END - 5 * 86400
+            total = Decimal(0)
+            vat_total = Decimal(0)
+            for line_no in range(1, rng.choice((1, 2, 3, 3, 4, 5)) + 1):
+                item = rng.choice(items)
+                qty = Decimal(rng.randint(1, 20))
+                price = Decimal(str(item["StandardSalesPrice"]))
+                amount = (qty * price).quantize(Decimal("0.01"))
+                vat = (amount * VAT_RATE).quantize(Decimal("0.01"))
+                total += amount
+                vat_total += vat
+                lines.append(
+                    {
+                        "ID": self.id(),
+                        "InvoiceID": inv_id,
+                        "LineNumber": line_no,
+                        "Item": item["ID"],
+                        "ItemCode": item["Code"],
+                        "ItemDescription": item["Description"],
+                        "Description": item["Description"],
+                        "Quantity": float(qty),
+                        "UnitPrice": money(price),
+                        "NetPrice": money(price),
+                        "Discount": 0,
+                        "AmountDC": money(amount),
+                        "AmountFC": money(amount),
+                        "VATAmountDC": money(vat),
+                        "VATAmountFC": money(vat),
+                        "VATCode": VAT_CODE,
+                        "VATCodeDescription": VAT_DESCRIPTION,
+                        "VATPercentage": float(VAT_RATE),
+                        "GLAccount": item["GLRevenue"],
+                        "GLAccountDescription": item["GLRevenueDescription"],
+                        "UnitCode": item["Unit"],
+                        "UnitDescription": item["UnitDescription"],
+                        "Division": self.code,
+                    }
+                )
+            gross = total + vat_total
+            header: Row = {
+                "InvoiceID": inv_id,
+                "OrderedBy": cust["ID"],
+                "OrderedByName": cust["Name"],
+                "InvoiceTo": cust["ID"],
+                "InvoiceToName": cust["Name"],
+                "DeliverTo": cust["ID"],
+                "DeliverToName": cust["Name"],
+                "Journal": SALES_JOURNAL[0],
+                "JournalDescription": SALES_JOURNAL[1],
+                "Currency": "EUR",
+                "Description": f"Levering {inv_day:%d-%m-%Y}",
+                "InvoiceDate": odata_day(inv_day),
+                "OrderDate": odata_day(inv_day - timedelta(days=rng.randint(0, 14))),
+                "DueDate": odata_day(inv_day + timedelta(days=30)),
+                "YourRef": f"PO-{rng.randint(10000, 99999)}",
+                "Status": 50 if processed else 20,
+                "StatusDescription": "Verwerkt" if processed else "Open",
+                "Type": INVOICE_TYPE[0],
+                "TypeDescription": INVOICE_TYPE[1],
+                "AmountDC": money(gross),
+                "AmountFC": money(gross),
+                "AmountFCExclVat": money(total),
+                "AmountDiscount": 0,
+                "AmountDiscountExclVat": 0,
+                "Discount": 0,
+                "DiscountType": 1,
+                "VATAmountDC": money(vat_total),
+                "VATAmountFC": money(vat_total),
+                "PaymentCondition": PAYMENT_CONDITION[0],
+                "PaymentConditionDescription": PAYMENT_CONDITION[1],
+                "Salesperson": self.user.id,
+                "SalespersonFullName": self.user.full_name,
+                "IsExtraDuty": False,
+            }
+            if processed:
+                number += 1
+                header["InvoiceNumber"] = number
+                header["PaymentReference"] = f"{number:016d}"
+            modified = when + (rng.random() * 3 * 86400 if processed else 0)
+            headers.append(self.stamp(header, when, min(EPOCH_END, modified)))
+        headers.sort(key=lambda r: r["Modified"])
+        return headers, lines
+
+    def receivables(
+        self, invoices: list[Row], gl: dict[str, Row], accounts: dict[str, Row]
+    ) -> tuple[list[Row], list[Row]]:
+        """One receivable (LineType 20) per processed invoice, plus its journal lines."""
+        rng = self.rng
+        terms: list[Row] = []
+        tlines: list[Row] = []
+        entry_no = 70000000
+        debtors, vat_gl = gl["1300"], gl["1500"]
+        for inv in invoices:
+            if inv["Status"] != 50:
+                continue
+            entry_no += 1
+            entry_id = self.id()
+            acc = accounts[inv["OrderedBy"]]
+            paid = rng.random() < 0.6
+            created = _epoch_of(inv["Modified"])
+            row = {
+                "ID": self.id(),
+                "LineType": 20,
+                "Account": acc["ID"],
+                "AccountCode": acc["Code"],
+                "AccountName": acc["Name"],
+                "AccountCountry": acc["Country"],
+                "AmountDC": inv["AmountDC"],
+                "AmountFC": inv["AmountFC"],
+                "TransactionAmountDC": inv["AmountDC"],
+                "TransactionAmountFC": inv["AmountFC"],
+                "Currency": "EUR",
+                "RateFC": 1,
+                "Description": inv["Description"],
+                "DueDate": inv["DueDate"],
+                "TransactionDueDate": inv["DueDate"],
+                "EntryDate": inv["InvoiceDate"],
+                "EntryID": entry_id,
+                "TransactionEntryID": entry_id,
+                "EntryNumber": entry_no,
+                "InvoiceDate": inv["InvoiceDate"],
+                "InvoiceNumber": inv["InvoiceNumber"],
+                "Journal": SALES_JOURNAL[0],
+                "JournalDescription": SALES_JOURNAL[1],
+                "GLAccount": debtors["ID"],
+                "GLAccountCode": debtors["Code"],
+                "GLAccountDescription": debtors["Description"],
+                "PaymentCondition": PAYMENT_CONDITION[0],
+                "PaymentConditionDescription": PAYMENT_CONDITION[1],
+                "PaymentDays": 30,
+                "PaymentMethod": "B",
+                "PaymentReference": inv.get("PaymentReference"),
+                "Status": 50 if paid else 20,
+                "TransactionType": 20,
+                "TransactionStatus": 50,
+                "TransactionIsReversal": False,
+                "IsFullyPaid": paid,
+                "YourRef": inv["YourRef"],
+                "Source": 1,
+                "IsBatchBooking": 0,
+            }
+            modified = created
+            if paid:
+                pay_day = _day(created) + timedelta(days=rng.randint(3, 45))
+                row["LastPaymentDate"] = odata_day(pay_day)
+                modified = min(EPOCH_END, created + rng.randint(3, 45) * 86400)
+            terms.append(self.stamp(row, created, modified))
+            # The sales entry: debtors debit, revenue and VAT credit.
+            amounts = [(debtors, Decimal(str(inv["AmountDC"])), None)]
+            for line in self._lines_of(inv):
+                amounts.append(
+                    (self._gl_by_id[line["GLAccount"]], -Decimal(str(line["AmountDC"])), line)
+                )
+            amounts.append((vat_gl, -Decimal(str(inv["VATAmountDC"])), None))
+            for n, (account, amount, line) in enumerate(amounts, start=1):
+                tl = {
+                    "ID": self.id(),
+                    "EntryID": entry_id,
+                    "EntryNumber": entry_no,
+                    "LineNumber": n,
+                    "Date": inv["InvoiceDate"],
+                    "DueDate": inv["DueDate"],
+                    "FinancialYear": _day(created).year,
+                    "FinancialPeriod": _day(created).month,
+                    "GLAccount": account["ID"],
+                    "GLAccountCode": account["Code"],
+                    "GLAccountDescription": account["Description"],
+                    "AmountDC": money(amount),
+                    "AmountFC": money(amount),
+                    "Currency": "EUR",
+                    "ExchangeRate": 1,
+                    "Description": line["Description"] if line else inv["Description"],
+                    "Account": acc["ID"],
+                    "AccountCode": acc["Code"],
+                    "AccountName": acc["Name"],
+                    "JournalCode": SALES_JOURNAL[0],
+                    "JournalDescription": SALES_JOURNAL[1],
+                    "InvoiceNumber": inv["InvoiceNumber"],
+                    "PaymentReference": inv.get("PaymentReference"),
+                    "YourRef": inv["YourRef"],
+                    "Type": 20,
+                    "Status": 50,
+                    "LineType": 0,
+                    "VATCode": VAT_CODE if line else None,
+                    "VATCodeDescription": VAT_DESCRIPTION if line else None,
+                    "VATPercentage": float(VAT_RATE) if line else None,
+                    "Item": line["Item"] if line else None,
+                    "ItemCode": line["ItemCode"] if line else None,
+                    "ItemDescription": line["ItemDescription"] if line else None,
+                    "Quantity": line["Quantity"] if line else None,
+                }
+                tlines.append(self.stamp(tl, created, created))
+        return terms, tlines
+
+    def _lines_of(self, inv: Row) -> list[Row]:
+        return self._lines_by_invoice.get(inv["InvoiceID"], [])
+
+    def payments(self, suppliers: list[Row], gl: dict[str, Row]) -> tuple[list[Row], list[Row]]:
+        """Purchase invoices to pay (LineType 22) with their purchase journal lines."""
+        rng = self.rng
+        n = count("payments", self.scale)
+        terms: list[Row] = []
+        tlines: list[Row] = []
+        creditors, vat_gl = gl["1600"], gl["1520"]
+        cost_accounts = [r for r in gl.values() if r["Type"] == 121]
+        entry_no = 60000000
+        for when in self.times(n):
+            sup = rng.choice(suppliers)
+            entry_no += 1
+            entry_id = self.id()
+            net = Decimal(rng.randint(2500, 500000)) / 100
+            vat = (net * VAT_RATE).quantize(Decimal("0.01"))
+            gross = net + vat
+            day = _day(when)
+            paid = rng.random() < 0.5 and when < EPOCH_END - 20 * 86400
+            inv_no = rng.randint(100000, 999999)
+            row = {
+                "ID": self.id(),
+                "LineType": 22,
+                "Account": sup["ID"],
+                "AccountCode": sup["Code"],
+                "AccountName": sup["Name"],
+                "AccountCountry": sup["Country"],
+                "AmountDC": money(gross),
+                "AmountFC": money(gross),
+                "TransactionAmountDC": money(gross),
+                "TransactionAmountFC": money(gross),
+                "Currency": "EUR",
+                "RateFC": 1,
+                "Description": f"Factuur {inv_no}",
+                "DueDate": odata_day(day + timedelta(days=30)),
+                "TransactionDueDate": odata_day(day + timedelta(days=30)),
+                "EntryDate": odata_day(day),
+                "EntryID": entry_id,
+                "TransactionEntryID": entry_id,
+                "EntryNumber": entry_no,
+                "InvoiceDate": odata_day(day),
+                "InvoiceNumber": entry_no,
+                "Journal": PURCHASE_JOURNAL[0],
+                "JournalDescription": PURCHASE_JOURNAL[1],
+                "GLAccount": creditors["ID"],
+                "GLAccountCode": creditors["Code"],
+                "GLAccountDescription": creditors["Description"],
+                "PaymentDays": 30,
+                "PaymentMethod": "B",
+                "PaymentReference": f"{inv_no}",
+                "Status": 50 if paid else 20,
+                "TransactionType": 30,
+                "TransactionStatus": 50,
+                "TransactionIsReversal": False,
+                "YourRef": f"{inv_no}",
+                "Source": 1,
+                "IsBatchBooking": 0,
+            }
+            modified = min(EPOCH_END, when + (rng.randint(10, 40) * 86400 if paid else 0))
+            terms.append(self.stamp(row, when, modified))
+            cost = rng.choice(cost_accounts)
+            for n_line, (account, amount) in enumerate(
+                ((creditors, -gross), (cost, net), (vat_gl, vat)), start=1
+            ):
+                tl = {
+                    "ID": self.id(),
+                    "EntryID": entry_id,
+                    "EntryNumber": entry_no,
+                    "LineNumber": n_line,
+                    "Date": odata_day(day),
+                    "DueDate": row["DueDate"],
+                    "FinancialYear": day.year,
+                    "FinancialPeriod": day.month,
+                    "GLAccount": account["ID"],
+                    "GLAccountCode": account["Code"],
+                    "GLAccountDescription": account["Description"],
+                    "AmountDC": money(amount),
+                    "AmountFC": money(amount),
+                    "Currency": "EUR",
+                    "ExchangeRate": 1,
+                    "Description": row["Description"],
+                    "Account": sup["ID"],
+                    "AccountCode": sup["Code"],
+                    "AccountName": sup["Name"],
+                    "JournalCode": PURCHASE_JOURNAL[0],
+                    "JournalDescription": PURCHASE_JOURNAL[1],
+                    "InvoiceNumber": entry_no,
+                    "Type": 30,
+                    "Status": 50,
+                    "LineType": 0,
+                    "VATCode": VAT_CODE if account is cost else None,
+                }
+                tlines.append(self.stamp(tl, when, when))
+        return terms, tlines
+
+    def orders(self, customers: list[Row], items: list[Row]) -> tuple[list[Row], list[Row]]:
+        rng = self.rng
+        n = count("orders", self.scale)
+        headers: list[Row] = []
+        lines: list[Row] = []
+        for number, when in enumerate(self.times(n), start=1):
+            cust = rng.choice(customers)
+            order_id = self.id()
+            day = _day(when)
+            delivery = day + timedelta(days=rng.randint(1, 21))
+            status = rng.choice((12, 12, 20, 21, 21, 21))
+            total = Decimal(0)
+            vat_total = Decimal(0)
+            for line_no in range(1, rng.choice((1, 2, 2, 3)) + 1):
+                item = rng.choice(items)
+                qty = Decimal(rng.randint(1, 50))
+                price = Decimal(str(item["StandardSalesPrice"]))
+                amount = (qty * price).quantize(Decimal("0.01"))
+                vat = (amount * VAT_RATE).quantize(Decimal("0.01"))
+                total += amount
+                vat_total += vat
+                delivered = float(qty) if status == 21 else 0
+                lines.append(
+                    {
+                        "ID": self.id(),
+                        "OrderID": order_id,
+                        "OrderNumber": number,
+                        "LineNumber": line_no,
+                        "Item": item["ID"],
+                        "ItemCode": item["Code"],
+                        "ItemDescription": item["Description"],
+                        "Description": item["Description"],
+                        "Quantity": float(qty),
+                        "QuantityDelivered": delivered,
+                        "QuantityInvoiced": delivered,
+                        "UnitPrice": money(price),
+                        "NetPrice": money(price),
+                        "Discount": 0,
+                        "AmountDC": money(amount),
+                        "AmountFC": money(amount),
+                        "VATAmount": money(vat),
+                        "VATCode": VAT_CODE,
+                        "VATCodeDescription": VAT_DESCRIPTION,
+                        "VATPercentage": float(VAT_RATE),
+                        "CostPriceFC": item["CostPriceStandard"],
+                        "UnitCode": item["Unit"],
+                        "UnitDescription": item["UnitDescription"],
+                        "DeliveryDate": odata_day(delivery),
+                        "DeliveryStatus": status,
+                        "InvoiceStatus": status,
+                        "OrderStatus": status,
+                        "UseDropShipment": 0,
+                        "Division": self.code,
+                    }
+                )
+            modified = min(EPOCH_END, when + rng.random() * 10 * 86400)
+            for line in lines[-line_no:]:
+                self.stamp(line, when, modified)
+            header = {
+                "OrderID": order_id,
+                "OrderNumber": number,
+                "OrderDate": odata_day(day),
+                "DeliveryDate": odata_day(delivery),
+                "OrderedBy": cust["ID"],
+                "OrderedByName": cust["Name"],
+                "InvoiceTo": cust["ID"],
+                "InvoiceToName": cust["Name"],
+                "DeliverTo": cust["ID"],
+                "DeliverToName": cust["Name"],
+                "Description": f"Order {number}",
+                "YourRef": f"PO-{rng.randint(10000, 99999)}",
+                "Currency": "EUR",
+                "AmountDC": money(total + vat_total),
+                "AmountFC": money(total + vat_total),
+                "AmountFCExclVat": money(total),
+                "AmountDiscount": 0,
+                "AmountDiscountExclVat": 0,
+                "Discount": 0,
+                "VATAmount": money(vat_total),
+                "Status": status,
+                "StatusDescription": {12: "Open", 20: "Gedeeltelijk", 21: "Compleet"}[status],
+                "DeliveryStatus": status,
+                "DeliveryStatusDescription": {12: "Open", 20: "Gedeeltelijk", 21: "Compleet"}[
+                    status
+                ],
+                "InvoiceStatus": status,
+                "InvoiceStatusDescription": {12: "Open", 20: "Gedeeltelijk", 21: "Compleet"}[
+                    status
+                ],
+                "ApprovalStatus": 1,
+                "ApprovalStatusDescription": "Goedgekeurd",
+                "PaymentCondition": PAYMENT_CONDITION[0],
+                "PaymentConditionDescription": PAYMENT_CONDITION[1],
+                "Salesperson": self.user.id,
+                "SalespersonFullName": self.user.full_name,
+            }
+            headers.append(self.stamp(header, when, modified))
+        headers.sort(key=lambda r: r["Modified"])
+        return headers, lines
+
+    def documents(self, accounts: list[Row], invoices: list[Row]) -> tuple[list[Row], list[Row]]:
+        rng = self.rng
+        n = count("documents", self.scale)
+        docs: list[Row] = []
+        atts: list[Row] = []
+        processed = [i for i in invoices if i["Status"] == 50]
+        for hid, when in enumerate(self.times(n), start=1):
+            acc = rng.choice(accounts)
+            typ, typdesc = rng.choice(DOCUMENT_TYPES)
+            doc_id = self.id()
+            inv = rng.choice(processed) if typ == 10 and processed else None
+            subject = f"Factuur {inv['InvoiceNumber']}" if inv else f"{typdesc} {acc['Name']}"
+            doc = {
+                "ID": doc_id,
+                "Subject": subject,
+                "DocumentDate": odata_day(_day(when)),
+                "Type": typ,
+                "TypeDescription": typdesc,
+                "Account": acc["ID"],
+                "AccountCode": acc["Code"],
+                "AccountName": acc["Name"],
+                "Currency": "EUR",
+                "HasEmptyBody": True,
+                "HID": hid,
+                "InheritShare": False,
+                "SendMethod": 0,
+                "SalesInvoiceNumber": inv["InvoiceNumber"] if inv else None,
+                "DocumentViewUrl": f"/docs/DocViewContent.aspx?ID={doc_id}&_Division_={self.code}",
+            }
+            docs.append(self.stamp(doc, when, when))
+            att_id = self.id()
+            name = f"{subject.replace(' ', '_')}.pdf"
+            content = _pdf_bytes(subject, att_id)
+            self.out.files[att_id] = (name, content)
+            att = {
+                "ID": att_id,
+                "Document": doc_id,
+                "FileName": name,
+                "FileSize": float(len(content)),
+                "Url": f"/docs/SysAttachment.aspx?ID={att_id}",
+                "Attachment": None,
+            }
+            atts.append(self.stamp(att, when, when))
+        return docs, atts
+
+    def build(self, name: str) -> DivisionSeed:
+        gl_rows = self.gl_accounts()
+        gl = {r["Code"]: r for r in gl_rows}
+        self._gl_by_id = {r["ID"]: r for r in gl_rows}
+        accounts, _ = self.accounts(gl)
+        customers = [r for r in accounts if r["Status"] == "C"]
+        suppliers = [r for r in accounts if r["IsSupplier"]]
+        contacts = self.contacts(accounts)
+        items = self.items(gl)
+        invoices, inv_lines = self.invoices(customers, items, gl)
+        self._lines_by_invoice: dict[str, list[Row]] = {}
+        for line in inv_lines:
+            self._lines_by_invoice.setdefault(line["InvoiceID"], []).append(line)
+        by_id = {r["ID"]: r for r in accounts}
+        receivables, sales_tl = self.receivables(invoices, gl, by_id)
+        payments, purchase_tl = self.payments(suppliers, gl)
+        orders, order_lines = self.orders(customers, items)
+        docs, atts = self.documents(accounts, invoices)
+        terms = sorted(receivables + payments, key=lambda r: r["Modified"])
+        tlines = sorted(sales_tl + purchase_tl, key=lambda r: r["Modified"])
+        self.out.name = name
+        self.out.tables = {
+            "glaccounts": gl_rows,
+            "accounts": accounts,
+            "contacts": contacts,
+            "items": items,
+            "invoices": invoices,
+            "invoicelines": inv_lines,
+            "paymentterms": terms,
+            "transactionlines": tlines,
+            "orders": orders,
+            "orderlines": order_lines,
+            "documents": docs,
+            "attachments": atts,
+        }
+        return self.out
+
+
+def _day(epoch: float) -> date:
+    return datetime.fromtimestamp(epoch, UTC).date()
+
+
+def _epoch_of(odata: str) -> float:
+    """Seconds for a `/Date(ms)/` wall-clock value (close enough for ordering generated data)."""
+    return int(odata[6:-2]) / 1000
+
+
+def _pdf_bytes(subject: str, att_id: str) -> bytes:
+    """A tiny valid-looking PDF naming the document: deterministic content for downloads."""
+    text = f"{subject} ({att_id})".encode("latin-1", "replace")
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n% " + text + b"\n%%EOF\n"
+    )
+
+
+def generate(seed: int, code: int, scale: float, user: User, name: str) -> DivisionSeed:
+    """The seed data of division `code`."""
+    return _Gen(seed, code, scale, user).build(name)

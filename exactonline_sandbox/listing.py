@@ -1,0 +1,384 @@
+"""Answering GET requests: selection, filters, ordering, paging and the OData envelopes.
+
+Shapes follow the recordings: `{"d": {"results": [...], "__next": url}}` for collections, a bare
+`{"d": [...]}` for small `$top` calls on regular endpoints, `{"d": {...}}` for one entity.
+`$top` caps the total across pages (the `__next` link carries the remainder); regular endpoints
+page by 60 rows in key order with `$skiptoken=guid'<last key>'` (or `datetime'…',guid'…'` under
+`$orderby=Modified`), bulk and sync endpoints by 1000, sync ones in ascending `Timestamp`.
+
+Which calls get the bare shape (chosen to match every recording): a regular endpoint with
+`$top` < 60, or `$top` = 60 without `$skip`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+from urllib.parse import quote
+
+from exactonline_sandbox.formats import date_ms, ms_literal, wall_literal_ms
+from exactonline_sandbox.query import (
+    QueryError,
+    compile_filter,
+    parse_orderby,
+    parse_select,
+    sort_key,
+)
+from exactonline_sandbox.resources import RESOURCES, URL_FIELDS, Resource, key_literal
+from exactonline_sandbox.table import Table
+
+Row = dict[str, Any]
+
+SELECT_REQUIRED = "Please add a $select or a $top=1 statement to the query string."
+SYNC_SELECT_REQUIRED = "Please add a $select statement to the query string."
+_TS_FILTER = re.compile(r"^\s*Timestamp\s+(gt|ge)\s+(\d+)L?\s*(?:and\s|$)")
+_DATETIME_TOKEN = re.compile(r"^datetime'([^']*)',guid'([0-9a-fA-F-]{36})'$")
+_GUID_TOKEN = re.compile(r"^guid'([0-9a-fA-F-]{36})'$")
+_QUOTE_SAFE = ",'()$*/"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a response needs besides the rows: where the API lives and which division."""
+
+    host: str  # e.g. http://127.0.0.1:8123
+    division: int
+
+    @property
+    def root(self) -> str:
+        return f"{self.host}/api/v1/{self.division}/"
+
+
+@dataclass
+class Page:
+    body: dict[str, Any]
+    rows: int
+
+
+class Reader:
+    """Reads one division's tables as the API shows them."""
+
+    def __init__(self, tables: Mapping[str, Table]) -> None:
+        self.tables = tables
+
+    # ------------------------------------------------------------------ rows of a resource
+
+    def _view(self, res: Resource, rows: Iterable[Row]) -> Iterator[Row]:
+        """The resource's logical rows: subset, header join, ID copy."""
+        if res.line_type is not None:
+            lt = res.line_type
+            rows = (r for r in rows if r.get("LineType") == lt)
+        if res.join:
+            headers = self.tables[res.join]
+            jk = res.join_key
+            return (_merge(headers.get(r[jk]), r) for r in rows)
+        if res.id_from:
+            src = res.id_from
+            return ({**r, "ID": r[src]} for r in rows)
+        return iter(rows)
+
+    def one(self, res: Resource, key: Any) -> Row | None:
+        row = self.tables[res.table].get(key)
+        if row is None or not res.visible(row):
+            return None
+        return next(self._view(res, [row]))
+
+    def all_rows(self, res: Resource) -> Iterator[Row]:
+        table = self.tables[res.table]
+        return self._view(res, table.since(0) if res.kind == "sync" else table.by_key())
+
+    # ------------------------------------------------------------------ serialization
+
+    def serializer(
+        self,
+        res: Resource,
+        fields: list[str],
+        ctx: Context,
+        expand: Mapping[str, list[str] | None] | None = None,
+        metadata: bool = True,
+    ) -> Callable[[Row], dict[str, Any]]:
+        """A function turning a stored row into the JSON object the API answers."""
+        root = ctx.root
+        host = ctx.host
+        prefix = f"{root}{res.path}("
+        key = res.key
+        model = res.model
+        sync = res.kind == "sync"
+        navs = [f for f in fields if f in res.nav_fields]
+        urls = [f for f in fields if f in URL_FIELDS]
+        expand = expand or {}
+        child_serializers: dict[str, tuple[Resource, Callable[[Row], dict]]] = {}
+        for nav in navs:
+            if nav in expand and nav in res.children:
+                child = RESOURCES[res.children[nav]]
+                child_fields = expand[nav] or child.fields
+                child_serializers[nav] = (child, self.serializer(child, child_fields, ctx))
+        get_children = self.children
+
+        def serialize(row: Row) -> dict[str, Any]:
+            k = row[key]
+            if metadata:
+                lit = f"{k}L" if sync else (str(k) if isinstance(k, int) else f"guid'{k}'")
+                out: dict[str, Any] = {"__metadata": {"uri": f"{prefix}{lit})", "type": model}}
+                out.update(zip(fields, map(row.get, fields), strict=True))
+            else:
+                out = dict(zip(fields, map(row.get, fields), strict=True))
+            for f in urls:
+                v = out[f]
+                if isinstance(v, str) and v.startswith("/"):
+                    out[f] = host + v
+            for nav in navs:
+                if nav in child_serializers:
+                    child, ser = child_serializers[nav]
+                    out[nav] = {"results": [ser(c) for c in get_children(res, nav, k)]}
+                else:
+                    lit = str(k) if isinstance(k, int) else f"guid'{k}'"
+                    out[nav] = {"__deferred": {"uri": f"{root}{res.path}({lit})/{nav}"}}
+            return out
+
+        return serialize
+
+    def children(self, res: Resource, nav: str, key: Any) -> list[Row]:
+        """Child rows of a header (invoice lines, order lines) in line-number order."""
+        child = RESOURCES[res.children[nav]]
+        table = self.tables[child.table]
+        link = res.key
+        rows = [r for r in table.rows.values() if r.get(link) == key]
+        rows.sort(key=lambda r: (r.get("LineNumber") or 0, r[child.key]))
+        return rows
+
+    # ------------------------------------------------------------------ GET one
+
+    def get_one(
+        self, res: Resource, key: Any, query: Mapping[str, str], ctx: Context
+    ) -> Page | None:
+        row = self.one(res, key)
+        if row is None:
+            return None
+        fields, expand = self._selection(res, query, allow_all=True)
+        return Page({"d": self.serializer(res, fields, ctx, expand)(row)}, 1)
+
+    # ------------------------------------------------------------------ GET collection
+
+    def _selection(
+        self, res: Resource, query: Mapping[str, str], allow_all: bool
+    ) -> tuple[list[str], dict[str, list[str] | None]]:
+        """The fields to serialize and the navigation properties to expand."""
+        expand: dict[str, list[str] | None] = {}
+        raw_expand = query.get("$expand")
+        if raw_expand:
+            for nav in (p.strip() for p in raw_expand.split(",")):
+                if nav not in res.children:
+                    raise QueryError()
+                expand[nav] = None
+        raw = query.get("$select")
+        if raw is None or raw.strip() in ("", "*"):
+            if not allow_all:
+                raise QueryError(SYNC_SELECT_REQUIRED)
+            return list(res.fields), expand
+        plain: list[str] = []
+        nested: dict[str, list[str]] = {}
+        for part in (p.strip() for p in raw.split(",")):
+            if "/" in part:
+                nav, _, sub = part.partition("/")
+                if nav not in expand:
+                    raise QueryError()
+                child = RESOURCES[res.children[nav]]
+                nested.setdefault(nav, []).extend(parse_select(sub, child.fields))
+                if nav not in plain:
+                    plain.append(nav)
+            else:
+                plain.extend(parse_select(part, res.fields))
+        for nav, subs in nested.items():
+            expand[nav] = subs
+        seen: set[str] = set()
+        fields = [f for f in plain if not (f in seen or seen.add(f))]
+        return fields, expand
+
+    def get_collection(
+        self,
+        res: Resource,
+        path: str,
+        query: Mapping[str, str],
+        ctx: Context,
+        rows: Iterable[Row] | None = None,
+    ) -> Page:
+        """One page of a collection. `rows`, when given, replaces the table (navigation GETs)."""
+        sync = res.kind == "sync"
+        top = _int_option(query, "$top")
+        skip = _int_option(query, "$skip") or 0
+        select_raw = query.get("$select")
+        if res.kind in ("sync", "bulk") and (select_raw is None or select_raw.strip() in ("", "*")):
+            raise QueryError(SYNC_SELECT_REQUIRED)
+        if (
+            res.needs_select_or_top1
+            and rows is None
+            and (select_raw is None or select_raw.strip() in ("", "*"))
+            and top != 1
+        ):
+            raise QueryError(SELECT_REQUIRED)
+        fields, expand = self._selection(res, query, allow_all=True)
+        filter_text = query.get("$filter")
+        predicate = compile_filter(filter_text, res.field_types) if filter_text else None
+        orderby_text = query.get("$orderby")
+        order = parse_orderby(orderby_text, res.fields) if orderby_text else []
+        skiptoken = query.get("$skiptoken")
+        page_size = res.page_size
+        if top is not None:
+            page_size = min(page_size, top)
+
+        table = self.tables[res.table]
+        candidates: Iterable[Row]
+        key = res.key
+        by_modified = len(order) == 1 and order[0].field == "Modified"
+        if rows is not None:
+            candidates = self._view(res, rows)
+        elif sync and not order:
+            after = 0
+            m = _TS_FILTER.match(filter_text or "")
+            if m:
+                after = int(m.group(2)) - (1 if m.group(1) == "ge" else 0)
+            if skiptoken:
+                after = max(after, _ts_token(skiptoken))
+            candidates = self._view(res, table.since(after))
+        elif not order:
+            after_key = _key_token(skiptoken, res) if skiptoken else None
+            candidates = self._view(res, table.by_key(after_key))
+        else:
+            candidates = self._view(res, table.by_key())
+        if predicate is not None:
+            candidates = filter(predicate, candidates)
+        if order:
+            sk = sort_key(order)
+            ordered = sorted(candidates, key=lambda r: (sk(r), r[key]))
+            if skiptoken and by_modified:
+                ordered = _after_modified(ordered, skiptoken, order[0].descending, key)
+            candidates = ordered
+        if skip:
+            candidates = islice(candidates, skip, None)
+        it = iter(candidates)
+        page = list(islice(it, page_size))
+        more = next(it, None) is not None
+        if top is not None and len(page) >= top:
+            more = False
+        ser = self.serializer(res, fields, ctx, expand)
+        results = [ser(r) for r in page]
+
+        if (
+            res.kind == "regular"
+            and top is not None
+            and rows is None
+            and (top < 60 or (top == 60 and "$skip" not in query))
+        ):
+            return Page({"d": results}, len(results))
+        d: dict[str, Any] = {"results": results}
+        if query.get("$inlinecount") == "allpages":
+            d["__count"] = str(self._count(res, predicate, rows))
+        if more and page:
+            d["__next"] = self._next_link(res, path, query, ctx, page[-1], top, len(page), order)
+        return Page({"d": d}, len(results))
+
+    def _count(
+        self, res: Resource, predicate: Callable[[Row], bool] | None, rows: Iterable[Row] | None
+    ) -> int:
+        source = self._view(res, rows) if rows is not None else self.all_rows(res)
+        if predicate is None:
+            return sum(1 for _ in source)
+        return sum(1 for r in source if predicate(r))
+
+    def _next_link(
+        self,
+        res: Resource,
+        path: str,
+        query: Mapping[str, str],
+        ctx: Context,
+        last: Row,
+        top: int | None,
+        served: int,
+        order: list,
+    ) -> str:
+        params: list[tuple[str, str]] = []
+        for name in ("$orderby", "$select", "$filter", "$expand", "$inlinecount"):
+            if name in query:
+                params.append((name, query[name]))
+        if top is not None:
+            params.append(("$top", str(top - served)))
+        key = last[res.key]
+        if res.kind == "sync" and not order:
+            token = f"{last['Timestamp']}L"
+        elif not order:
+            token = f"{key}" if isinstance(key, int) else f"guid'{key}'"
+        elif len(order) == 1 and order[0].field == "Modified":
+            ms = date_ms(last.get("Modified") or "") or 0
+            token = f"datetime'{ms_literal(ms)}',guid'{key}'"
+        else:
+            # No keyset token for other orderings: continue by position.
+            skip = _int_option(query, "$skip") or 0
+            params.append(("$skip", str(skip + served)))
+            token = ""
+        if token:
+            params.append(("$skiptoken", token))
+        qs = "&".join(f"{k}={quote(v, safe=_QUOTE_SAFE)}" for k, v in params)
+        return f"{ctx.root}{path}?{qs}"
+
+
+def _merge(header: Row | None, line: Row) -> Row:
+    if header is None:
+        return line
+    merged = header.copy()
+    merged.update(line)
+    return merged
+
+
+def _int_option(query: Mapping[str, str], name: str) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if not raw.isdigit():
+        raise QueryError()
+    return int(raw)
+
+
+def _ts_token(token: str) -> int:
+    text = token.strip()
+    if text.endswith("L"):
+        text = text[:-1]
+    if not text.isdigit():
+        raise QueryError()
+    return int(text)
+
+
+def _key_token(token: str, res: Resource) -> Any:
+    m = _GUID_TOKEN.match(token.strip())
+    if m:
+        return m.group(1).lower()
+    if token.strip().isdigit():
+        return int(token.strip())
+    raise QueryError()
+
+
+def _after_modified(rows: list[Row], token: str, descending: bool, key: str) -> list[Row]:
+    m = _DATETIME_TOKEN.match(token.strip())
+    if not m:
+        raise QueryError()
+    try:
+        ms = wall_literal_ms(m.group(1))
+    except ValueError as exc:
+        raise QueryError() from exc
+    last_key = m.group(2).lower()
+    out = []
+    for r in rows:
+        rm = date_ms(r.get("Modified") or "") or 0
+        if descending:
+            if rm < ms or (rm == ms and r[key] > last_key):
+                out.append(r)
+        elif rm > ms or (rm == ms and r[key] > last_key):
+            out.append(r)
+    return out
+
+
+__all__ = ["Context", "Page", "Reader", "key_literal"]

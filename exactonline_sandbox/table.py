@@ -1,0 +1,87 @@
+"""One stored entity of one division: rows by key, key order for paging, a row-version log.
+
+Every write stamps the row with the division's next `Timestamp` (Exact's Int64 row version) and
+appends `(timestamp, key)` to an append-only log. Because timestamps only grow, the log is sorted
+by construction: a sync request `Timestamp gt N` is a binary search plus a forward scan, and an
+entry whose row was rewritten since (its timestamp is no longer the row's) or deleted is skipped.
+Regular endpoints page in key order (`$skiptoken=guid'<last key>'`), kept as a sorted key list.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+Row = dict[str, Any]
+
+
+class Table:
+    """Rows of one entity; not thread-safe by itself (the Company lock guards it)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.rows: dict[Any, Row] = {}
+        self._sorted: list[Any] = []
+        self._log_ts: list[int] = []
+        self._log_keys: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def load(self, rows: Iterable[Row], first_ts: int) -> int:
+        """Bulk insert generated rows with consecutive timestamps; returns the last one used."""
+        ts = first_ts - 1
+        key = self.key
+        for row in rows:
+            ts += 1
+            row["Timestamp"] = ts
+            k = row[key]
+            self.rows[k] = row
+            self._log_ts.append(ts)
+            self._log_keys.append(k)
+        self._sorted = sorted(self.rows)
+        return ts
+
+    def put(self, row: Row, ts: int) -> None:
+        """Insert or replace `row` (same key) as written at row version `ts`."""
+        k = row[self.key]
+        if k not in self.rows:
+            insort(self._sorted, k)
+        row["Timestamp"] = ts
+        self.rows[k] = row
+        self._log_ts.append(ts)
+        self._log_keys.append(k)
+
+    def delete(self, k: Any) -> Row | None:
+        row = self.rows.pop(k, None)
+        if row is not None:
+            i = bisect_left(self._sorted, k)
+            if i < len(self._sorted) and self._sorted[i] == k:
+                del self._sorted[i]
+        return row
+
+    def get(self, k: Any) -> Row | None:
+        return self.rows.get(k)
+
+    def by_key(self, after: Any = None) -> Iterator[Row]:
+        """Rows in ascending key order, starting after key `after` when given."""
+        start = 0 if after is None else bisect_right(self._sorted, after)
+        rows = self.rows
+        keys = self._sorted
+        for i in range(start, len(keys)):
+            row = rows.get(keys[i])
+            if row is not None:
+                yield row
+
+    def since(self, ts: int) -> Iterator[Row]:
+        """Current rows whose Timestamp is greater than `ts`, in ascending Timestamp order."""
+        log_ts, log_keys, rows = self._log_ts, self._log_keys, self.rows
+        for i in range(bisect_right(log_ts, ts), len(log_ts)):
+            row = rows.get(log_keys[i])
+            if row is not None and row["Timestamp"] == log_ts[i]:
+                yield row
+
+    def all(self) -> Iterator[Row]:
+        """Every current row (insertion order)."""
+        return iter(list(self.rows.values()))
