@@ -74,6 +74,19 @@ class ExactSyncStream(ExactStream):
         read, and a row order within a call is not guaranteed.
         """
 
+    def _process_record(
+        self,
+        record: dict,
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """Keep the partition key (`division`) out of records: Exact's `Division` carries it.
+
+        singer-sdk copies the partition context into each record, which would add a `division`
+        property the schema does not have (and a warning per stream).
+        """
+        super()._process_record(record, child_context=child_context, partition_context=None)
+
     # Reading --------------------------------------------------------------------------------
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
