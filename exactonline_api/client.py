@@ -1,0 +1,357 @@
+"""`ExactClient`: the one way the tap, the target and `exactonline-auth` talk to Exact.
+
+Every call goes through the same steps, in this order: an access token from the shared store
+(`auth.TokenManager`), a reservation in the shared call budget (`throttle.Throttle`), the request,
+then the answer: rate-limit headers learned, 429 waited out (not counted as a retry), one 401
+answered by a refresh under the rules, transient failures retried with jittered backoff (never a
+POST that may have landed), and Exact's error JSON turned into an `ApiError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import backoff
+import requests
+
+from exactonline_api.auth import TokenManager
+from exactonline_api.errors import ApiError, TransportError, WriteOutcomeUnknown, error_text
+from exactonline_api.odata import next_link, rows
+from exactonline_api.retry import RETRY_STATUSES, RetryPolicy, Transient, classify_exception
+from exactonline_api.settings import ClientSettings
+from exactonline_api.throttle import Budget, RateHeaders, Throttle
+from exactonline_api.token_store import FileTokenStore, TokenStore
+
+log = logging.getLogger(__name__)
+
+_PATH_SAFE = "/()',$=:@*-_.~"
+_VALUE_SAFE = "$'(),*:@/"
+
+
+@dataclass
+class ClientStats:
+    """What this client did: calls sent, retries, 429s waited out, time spent waiting."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    auth_retries: int = 0
+    outcome_unknown: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def throttle_path(token_store_path: Path) -> Path:
+    """The throttle's state file beside the token store: `tokens-x.json` -> `tokens-x.throttle.json`."""
+    name = token_store_path.name
+    stem = name[: -len(".json")] if name.endswith(".json") else name
+    return token_store_path.with_name(stem + ".throttle.json")
+
+
+def encode_query(params: Mapping[str, Any] | None) -> str:
+    """OData query string: `$` kept literal, spaces as %20 (never `+`), literal quotes kept."""
+    if not params:
+        return ""
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        parts.append(f"{quote(str(key), safe='$')}={quote(str(value), safe=_VALUE_SAFE)}")
+    return "&".join(parts)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _says_expired(resp: requests.Response) -> bool:
+    text = resp.headers.get("WWW-Authenticate", "") + " " + resp.text[:500]
+    return "expired" in text.lower()
+
+
+def _is_budget_429(headers: Mapping[str, str]) -> bool:
+    """A 429 about the call budget (wait for the reset) rather than, e.g., an error-limit block.
+
+    Budget 429s say Remaining 0, or carry no rate headers at all (older Exact answers).
+    """
+    rh = RateHeaders.parse(headers)
+    if not rh.has_minutely and not rh.has_daily:
+        return True
+    if rh.has_minutely and (rh.minutely_remaining or 0) <= 0:
+        return True
+    return bool(rh.has_daily and (rh.daily_remaining or 0) <= 0)
+
+
+class ExactClient:
+    """A client for one app and user; safe to use from several processes at once."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        store: TokenStore | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        session: requests.Session | None = None,
+        throttle: Throttle | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store: TokenStore = store or FileTokenStore(settings.token_store_path)
+        self.policy = retry or RetryPolicy()
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.throttle = throttle or Throttle(throttle_path(settings.token_store_path))
+        self.tokens = TokenManager(
+            settings, self.store, self.session, policy=self.policy, timeout=(10.0, 60.0)
+        )
+        self.tokens.check()
+        self.usage: Counter[int | None] = Counter()
+        self.stats = ClientStats()
+        self._current_division: int | None = None
+        self._lock = threading.Lock()
+
+    # -- context manager ----------------------------------------------------------------------
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> ExactClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the interface ------------------------------------------------------------------------
+    def me(self) -> dict[str, Any]:
+        """The current user (`current/Me`), including `CurrentDivision`."""
+        payload = self._call("GET", None, self.url(None, "current/Me"))
+        found = rows(payload)
+        if not found:
+            raise ApiError(200, "/api/v1/current/Me", "current/Me returned no user")
+        user = found[0]
+        if isinstance(user.get("CurrentDivision"), int):
+            self._current_division = user["CurrentDivision"]
+        return user
+
+    def divisions(self, division: int) -> list[dict[str, Any]]:
+        """Every division the user can reach, listed through `division` (all pages)."""
+        return [row for page in self.iter_pages(division, "system/Divisions", {}) for row in page]
+
+    def iter_pages(
+        self, division: int, path: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a collection, following `__next` until the last page."""
+        url: str | None = self.url(division, path, params)
+        seen: set[str] = set()
+        while url is not None:
+            seen.add(url)
+            payload = self._call("GET", division, url)
+            yield rows(payload)
+            link = next_link(payload)
+            url = self._rebase(link) if link else None
+            if url is not None and url in seen:
+                raise ApiError(200, path, "the __next link repeats a page already read")
+
+    def get(
+        self, division: int | None, path: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """One GET; `d` unwrapped (a list for collections, the dict for a single entity)."""
+        payload = self._call("GET", division, self.url(division, path, params))
+        d = payload.get("d") if isinstance(payload, dict) else None
+        if isinstance(d, dict) and isinstance(d.get("results"), list):
+            return d["results"]
+        if isinstance(d, dict | list):
+            return d
+        raise ApiError(200, path, "the answer holds no 'd'")
+
+    def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create; returns the created entity. Never retried once it may have landed."""
+        payload = self._call("POST", division, self.url(division, path), body)
+        if not payload:
+            return {}
+        d = payload.get("d") if isinstance(payload, dict) else None
+        return d if isinstance(d, dict) else {}
+
+    def put(self, division: int, path: str, body: Mapping[str, Any]) -> None:
+        """Update (idempotent, so retried on transient failures)."""
+        self._call("PUT", division, self.url(division, path), body)
+
+    def delete(self, division: int, path: str) -> None:
+        """Delete (idempotent: a retry that finds the row gone counts as done)."""
+        self._call("DELETE", division, self.url(division, path))
+
+    def budget(self, division: int | None) -> Budget:
+        """The division's call budget as last reported by Exact (shared across processes)."""
+        return self.throttle.budget(self._throttle_key(division))
+
+    # -- URLs ---------------------------------------------------------------------------------
+    def url(self, division: int | None, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """Absolute URL of `path` below `/api/v1/{division}/` (or `/api/v1/` for division None)."""
+        if division is not None and (isinstance(division, bool) or not isinstance(division, int)):
+            raise ValueError(f"division must be an int, got {division!r}")
+        if not isinstance(path, str) or not path.strip("/"):
+            raise ValueError(f"bad path {path!r}")
+        prefix = "/api/v1/" if division is None else f"/api/v1/{division}/"
+        full = self.settings.base_url + prefix + quote(path.lstrip("/"), safe=_PATH_SAFE)
+        query = encode_query(params)
+        return f"{full}?{query}" if query else full
+
+    def _rebase(self, link: str) -> str:
+        """`__next` onto our base URL: the bearer token never goes to a host we were not given."""
+        base = urlsplit(self.settings.base_url)
+        parts = urlsplit(link)
+        if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+            return link
+        if parts.netloc:
+            log.debug("__next points at %s; following it on %s", parts.netloc, base.netloc)
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+
+    def _throttle_key(self, division: int | None) -> int | None:
+        # current/Me counts against the user's current division
+        return self._current_division if division is None else division
+
+    # -- the call -----------------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        division: int | None,
+        url: str,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one logical call (with its retries) and return the parsed JSON body (or None)."""
+        endpoint = urlsplit(url).path
+        data = None if body is None else json.dumps(body, default=_json_default).encode("utf-8")
+        key = self._throttle_key(division)
+        flags = {"refreshed": False, "rate_limited": 0, "uncertain": False}
+        last: dict[str, Transient] = {}
+
+        def on_backoff(details: Any) -> None:
+            with self._lock:
+                self.stats.retries += 1
+            log.info(
+                "%s %s failed (%s); retry %d in %.2f s",
+                method,
+                endpoint,
+                last["t"].cause if "t" in last else "?",
+                details["tries"],
+                details["wait"],
+            )
+
+        @backoff.on_exception(
+            backoff.expo,
+            Transient,
+            max_tries=self.policy.max_tries,
+            factor=self.policy.base_delay,
+            max_value=self.policy.max_delay,
+            jitter=backoff.full_jitter,
+            on_backoff=on_backoff,
+            logger=None,
+        )
+        def attempt() -> Any:
+            while True:
+                rid = self.throttle.reserve(key)  # may wait: take the token only afterwards
+                try:
+                    token = self.tokens.access_token()
+                except BaseException:
+                    self.throttle.release(key, rid, None)
+                    raise
+                with self._lock:
+                    self.usage[division] += 1
+                    self.stats.calls += 1
+                headers = {
+                    "Accept": "application/json",
+                    "Authorization": f"Bearer {token}",
+                    "User-Agent": self.settings.user_agent,
+                }
+                if data is not None:
+                    headers["Content-Type"] = "application/json"
+                started = time.monotonic()
+                try:
+                    resp = self.session.request(
+                        method, url, data=data, headers=headers, timeout=self.timeout
+                    )
+                except requests.RequestException as exc:
+                    self.throttle.release(key, rid, None)
+                    failure = classify_exception(exc)
+                    last["t"] = failure
+                    if failure.sent:
+                        flags["uncertain"] = True
+                        if method == "POST":
+                            self.stats.outcome_unknown += 1
+                            raise WriteOutcomeUnknown(method, endpoint, failure.cause) from None
+                    raise failure from None
+                self.throttle.release(key, rid, resp.headers, ok=resp.ok)
+                status = resp.status_code
+                log.debug(
+                    "%s %s -> %d (%.3f s)", method, endpoint, status, time.monotonic() - started
+                )
+
+                if status == 429:
+                    if not _is_budget_429(resp.headers):
+                        raise ApiError.from_response(status, endpoint, resp.content)
+                    flags["rate_limited"] += 1
+                    with self._lock:
+                        self.stats.rate_limited += 1
+                    if flags["rate_limited"] > self.policy.max_rate_limited:
+                        raise ApiError.from_response(status, endpoint, resp.content)
+                    wait = self.throttle.rate_limited(key, resp.headers)
+                    log.info("%s %s: rate limited, waiting %.2f s", method, endpoint, wait)
+                    time.sleep(wait)
+                    continue
+                if status == 401 and not flags["refreshed"]:
+                    flags["refreshed"] = True
+                    with self._lock:
+                        self.stats.auth_retries += 1
+                    token = self.tokens.after_unauthorized(token, _says_expired(resp), endpoint)
+                    continue
+                if status in RETRY_STATUSES:
+                    if method == "POST" and status != 503:
+                        if status == 500:  # Exact reports some validation errors as 500
+                            raise ApiError.from_response(status, endpoint, resp.content)
+                        self.stats.outcome_unknown += 1
+                        raise WriteOutcomeUnknown(method, endpoint, f"HTTP {status}")
+                    failure = Transient(
+                        f"HTTP {status}: {error_text(resp.content)}", status=status, sent=True
+                    )
+                    last["t"] = failure
+                    raise failure
+                if status == 404 and method == "DELETE" and flags["uncertain"]:
+                    log.info("DELETE %s: gone on retry, the first attempt landed", endpoint)
+                    return None
+                if status >= 400:
+                    raise ApiError.from_response(status, endpoint, resp.content)
+                if status == 204 or not resp.content.strip():
+                    return None
+                try:
+                    return resp.json()
+                except ValueError:
+                    failure = Transient("the answer is not valid JSON", status=status)
+                    if method == "POST":
+                        self.stats.outcome_unknown += 1
+                        raise WriteOutcomeUnknown(method, endpoint, failure.cause) from None
+                    last["t"] = failure
+                    raise failure from None
+
+        try:
+            return attempt()
+        except Transient as exc:
+            if exc.status is not None:
+                raise ApiError(exc.status, endpoint, exc.cause) from None
+            raise TransportError(method, endpoint, exc.cause, self.policy.max_tries) from None
