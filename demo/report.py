@@ -124,6 +124,7 @@ class DemoReport:
     final_stats: dict[str, Any] = field(default_factory=dict)
     minutely_limit: int = 60
     daily_limit: int = 5000
+    divisions: list[int] = field(default_factory=list)
     deleted_customer: str | None = None
     deleted_marked: bool = False
     files: dict[str, Path] = field(default_factory=dict)

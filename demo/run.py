@@ -123,8 +123,26 @@ def timed(label: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-def run_demo(*, scale: float, output: Path = OUTPUT) -> DemoReport:
-    """The demo's steps; returns the report (also used by the end-to-end test)."""
+def start_sandbox(scale: float) -> Sandbox:
+    """The demo's company: two divisions, Exact's default limits (stated so the report can cite them)."""
+    return Sandbox(
+        seed=1,
+        scale=scale,
+        divisions=2,
+        minutely_limit=MINUTELY_LIMIT,
+        daily_limit=DAILY_LIMIT,
+    )
+
+
+def run_demo(
+    *, scale: float = 0.1, output: Path = OUTPUT, sandbox: Sandbox | None = None
+) -> DemoReport:
+    """The demo's steps; returns the report.
+
+    With `sandbox` given (a started one, as the end-to-end test does, to compare the result with
+    the sandbox's ground truth afterwards) it is used and left running; otherwise the demo starts
+    its own and stops it at the end.
+    """
     started = time.monotonic()
     fresh_output(output)
     logs = output / "logs"
@@ -137,82 +155,13 @@ def run_demo(*, scale: float, output: Path = OUTPUT) -> DemoReport:
     timed("meltano install (plugins into .meltano/)", project.install)
 
     say("==> starting the Exact Online sandbox (2 divisions)")
-    with Sandbox(
-        seed=1,
-        scale=scale,
-        divisions=2,
-        minutely_limit=MINUTELY_LIMIT,
-        daily_limit=DAILY_LIMIT,
-    ) as sandbox:
-        grant = sandbox.grant()
-        divisions: list[int] = [int(d) for d in grant["divisions"]]
-        say(f"    {sandbox.url}, divisions {divisions}, app {grant['client_id']}")
-        project.env.update(connection_env(sandbox.url, grant, token_store))
-        project.env.update(
-            {
-                "TARGET_EXACTONLINE_DIVISION": str(divisions[0]),
-                "TARGET_EXACTONLINE_ON_ERROR": "skip",
-                "TARGET_EXACTONLINE_REJECT_FILE": str(rejects),
-                "TARGET_DUCKDB_PATH": str(warehouse),
-            }
-        )
-        snapshot: Mapping[str, Any] | None = None
-
-        def account(step: str) -> None:
-            nonlocal snapshot
-            now = sandbox.stats()
-            report.usage.append(StepUsage(step, calls_by_division(snapshot, now)))
-            snapshot = now
-
-        timed(
-            "meltano run tap-exactonline target-duckdb (full extract)",
-            lambda: project.run(["run", "tap-exactonline", "target-duckdb"], log_name="1-extract"),
-        )
-        account("1. full extract")
-
-        for extractor, stream in REVERSE_ETL:
-            summary = output / f"target-summary-{stream}.json"
-            timed(
-                f"meltano run {extractor} target-exactonline",
-                lambda extractor=extractor, summary=summary: project.run(
-                    ["run", extractor, "target-exactonline"],
-                    log_name=f"2-reverse-etl-{extractor}",
-                    extra_env={"TARGET_EXACTONLINE_SUMMARY_FILE": str(summary)},
-                ),
-            )
-            report.summaries[stream] = read_summary(summary) or {}
-            report.files[f"summary {stream}"] = summary
-        account("2. reverse ETL (3 target runs)")
-
-        say("==> deleting one customer through the API (DELETE crm/Accounts(guid'..'))")
-        client = ExactClient(
-            ClientSettings.from_config(
-                {
-                    "client_id": grant["client_id"],
-                    "client_secret": grant["client_secret"],
-                    "refresh_token": grant["refresh_token"],
-                    "base_url": sandbox.url,
-                    "token_store_path": str(token_store),
-                }
-            )
-        )
-        deleted = delete_customer(
-            client, divisions[0], deletable_customers(warehouse, divisions[0])
-        )
-        report.deleted_customer = deleted
-        say(f"    deleted customer {deleted} in division {divisions[0]}")
-        account("3. delete one customer")
-
-        second_run = datetime.now()
-        timed(
-            "meltano run tap-exactonline target-duckdb (incremental)",
-            lambda: project.run(
-                ["run", "tap-exactonline", "target-duckdb"], log_name="4-incremental"
-            ),
-        )
-        account("4. incremental extract")
-        report.final_stats = sandbox.stats()
-
+    own = sandbox is None
+    sb = start_sandbox(scale).start() if sandbox is None else sandbox
+    try:
+        second_run, deleted = _pipeline(sb, project, report, output, token_store)
+    finally:
+        if own:
+            sb.stop()
     report.tables = count_tables(warehouse, WAREHOUSE_SCHEMA, since=second_run)
     report.deleted_marked = is_marked_deleted(warehouse, deleted)
     report.rejects = read_rejects(rejects)
@@ -226,6 +175,84 @@ def run_demo(*, scale: float, output: Path = OUTPUT) -> DemoReport:
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _pipeline(
+    sandbox: Sandbox,
+    project: MeltanoProject,
+    report: DemoReport,
+    output: Path,
+    token_store: Path,
+) -> tuple[datetime, str]:
+    """Steps 2 to 5 against a running sandbox; returns when the incremental run began and the
+    ID of the customer deleted through the API."""
+    warehouse = output / "warehouse.duckdb"
+    grant = sandbox.grant()
+    divisions: list[int] = [int(d) for d in grant["divisions"]]
+    report.divisions = divisions
+    say(f"    {sandbox.url}, divisions {divisions}, app {grant['client_id']}")
+    project.env.update(connection_env(sandbox.url, grant, token_store))
+    project.env.update(
+        {
+            "TARGET_EXACTONLINE_DIVISION": str(divisions[0]),
+            "TARGET_EXACTONLINE_ON_ERROR": "skip",
+            "TARGET_EXACTONLINE_REJECT_FILE": str(output / "rejects.jsonl"),
+            "TARGET_DUCKDB_PATH": str(warehouse),
+        }
+    )
+    snapshot: Mapping[str, Any] | None = sandbox.stats()
+
+    def account(step: str) -> None:
+        nonlocal snapshot
+        now = sandbox.stats()
+        report.usage.append(StepUsage(step, calls_by_division(snapshot, now)))
+        snapshot = now
+
+    timed(
+        "meltano run tap-exactonline target-duckdb (full extract)",
+        lambda: project.run(["run", "tap-exactonline", "target-duckdb"], log_name="1-extract"),
+    )
+    account("1. full extract")
+
+    for extractor, stream in REVERSE_ETL:
+        summary = output / f"target-summary-{stream}.json"
+        timed(
+            f"meltano run {extractor} target-exactonline",
+            lambda extractor=extractor, summary=summary: project.run(
+                ["run", extractor, "target-exactonline"],
+                log_name=f"2-reverse-etl-{extractor}",
+                extra_env={"TARGET_EXACTONLINE_SUMMARY_FILE": str(summary)},
+            ),
+        )
+        report.summaries[stream] = read_summary(summary) or {}
+        report.files[f"summary {stream}"] = summary
+    account("2. reverse ETL (3 target runs)")
+
+    say("==> deleting one customer through the API (DELETE crm/Accounts(guid'..'))")
+    client = ExactClient(
+        ClientSettings.from_config(
+            {
+                "client_id": grant["client_id"],
+                "client_secret": grant["client_secret"],
+                "refresh_token": grant["refresh_token"],
+                "base_url": sandbox.url,
+                "token_store_path": str(token_store),
+            }
+        )
+    )
+    deleted = delete_customer(client, divisions[0], deletable_customers(warehouse, divisions[0]))
+    report.deleted_customer = deleted
+    say(f"    deleted customer {deleted} in division {divisions[0]}")
+    account("3. delete one customer")
+
+    second_run = datetime.now()
+    timed(
+        "meltano run tap-exactonline target-duckdb (incremental)",
+        lambda: project.run(["run", "tap-exactonline", "target-duckdb"], log_name="4-incremental"),
+    )
+    account("4. incremental extract")
+    report.final_stats = sandbox.stats()
+    return second_run, deleted
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,11 +149,12 @@ def setting(name: str, prop: dict[str, Any]) -> dict[str, Any]:
         kind = "options"
     elif prop.get("format") == "date-time":
         kind = "date_iso8601"
-    elif "array" in types:
-        kind = "array"
     elif len(set(types)) == 1:
         kind = KIND_BY_TYPE.get(types[0], "string")
-    else:  # no type, or several (a seed that may be a number or a string)
+    else:
+        # No type, or several (`divisions`: a list of codes or "all"). Meltano parses an
+        # `array` setting's text as JSON and refuses "all"; a `string` setting passes YAML lists
+        # through unchanged and environment values as text, which the plugin parses.
         kind = "string"
     out: dict[str, Any] = {
         "name": name,
@@ -211,7 +212,7 @@ def hub_document(name: str, info: dict[str, Any]) -> dict[str, Any]:
 def _yaml() -> YAML:
     yaml = YAML()
     yaml.indent(mapping=2, sequence=2, offset=0)
-    yaml.width = 100
+    yaml.width = 4096  # no folding: folded lines end in trailing spaces
     return yaml
 
 
