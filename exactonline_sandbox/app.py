@@ -71,7 +71,7 @@ from exactonline_sandbox.oauth import (
 
 log = logging.getLogger("exactonline_sandbox")
 
-LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost"})
 TOKEN_ENDPOINT = "oauth2/token"
 ME_ENDPOINT = "current/Me"
 ATTACHMENT_ENDPOINT = "docs/SysAttachment"
