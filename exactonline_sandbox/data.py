@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from exactonline_sandbox.formats import guid, money, odata_date, odata_day, pad_code
+from exactonline_sandbox.formats import cents, guid, odata_date, odata_day, pad_code
 
 Row = dict[str, Any]
 
@@ -34,7 +34,7 @@ BASE_COUNTS = {
     "items": 200,
     "invoices": 1000,
     "orders": 500,
-    "payments": 800,
+    "payments": 500,
     "documents": 200,
 }
 MINIMUM_COUNTS = {
@@ -269,6 +269,7 @@ _REVENUE_NAMES = [
 VAT_CODE = "2"
 VAT_DESCRIPTION = "BTW 21%"
 VAT_RATE = Decimal("0.21")
+VAT_PERCENT = 21
 SALES_JOURNAL = ("70", "Verkoopboek")
 PURCHASE_JOURNAL = ("60", "Inkoopboek")
 BANK_JOURNAL = ("20", "Bank")
@@ -290,7 +291,8 @@ class User:
 
 @dataclass
 class DivisionSeed:
-    """All generated rows of one division, per store table, in ascending Modified order."""
+    """The generated rows of one division so far, per store table, in ascending Modified order,
+    and the attachment files (name, content) by attachment ID."""
 
     code: int
     name: str
@@ -326,6 +328,7 @@ class _Gen:
     """The generator state of one division: its random source and what was generated so far."""
 
     def __init__(self, seed: int, code: int, scale: float, user: User) -> None:
+        self.seed = seed
         self.rng = random.Random(f"{seed}:{code}")
         self.code = code
         self.scale = scale
@@ -343,8 +346,8 @@ class _Gen:
 
     def stamp(self, row: Row, created: float, modified: float) -> Row:
         u = self.user
-        row["Created"] = odata_date(created)
-        row["Modified"] = odata_date(modified)
+        row["Created"] = stamp = odata_date(created)
+        row["Modified"] = stamp if modified == created else odata_date(modified)
         row["Creator"] = u.id
         row["CreatorFullName"] = u.full_name
         row["Modifier"] = u.id
@@ -495,17 +498,17 @@ class _Gen:
         rows = []
         for i, when in enumerate(self.times(n, EPOCH_END - 2 * SPAN_SECONDS), start=1):
             unit, unit_desc = rng.choice(_UNITS)
-            price = Decimal(rng.randint(150, 250000)) / 100
-            cost = (price * Decimal(rng.randint(40, 80)) / 100).quantize(Decimal("0.01"))
+            price = rng.randint(150, 250000)
+            cost = price * rng.randint(40, 80) // 100
             row = {
                 "ID": self.id(),
                 "Code": f"ART-{i:05d}",
                 "Description": f"{rng.choice(_PRODUCTS)} {rng.choice(_VARIANTS)}",
                 "SearchCode": f"ART{i:05d}",
-                "StandardSalesPrice": money(price),
-                "CostPriceStandard": money(cost),
-                "CostPriceNew": money(cost),
-                "AverageCost": money(cost),
+                "StandardSalesPrice": cents(price),
+                "CostPriceStandard": cents(cost),
+                "CostPriceNew": cents(cost),
+                "AverageCost": cents(cost),
                 "CostPriceCurrency": "EUR",
                 "IsSalesItem": True,
                 "IsPurchaseItem": rng.random() < 0.8,
@@ -558,14 +561,14 @@ class _Gen:
             inv_id = self.id()
             inv_day = _day(when)
             processed = rng.random() < 0.7 and when < EPOCH_END - 5 * 86400
-            total = Decimal(0)
-            vat_total = Decimal(0)
+            total = 0
+            vat_total = 0
             for line_no in range(1, rng.choice((1, 2, 3, 3, 4, 5)) + 1):
                 item = rng.choice(items)
-                qty = Decimal(rng.randint(1, 20))
-                price = Decimal(str(item["StandardSalesPrice"]))
-                amount = (qty * price).quantize(Decimal("0.01"))
-                vat = (amount * VAT_RATE).quantize(Decimal("0.01"))
+                qty = rng.randint(1, 20)
+                price = _to_cents(item["StandardSalesPrice"])
+                amount = qty * price
+                vat = _vat(amount)
                 total += amount
                 vat_total += vat
                 lines.append(
@@ -577,14 +580,14 @@ class _Gen:
                         "ItemCode": item["Code"],
                         "ItemDescription": item["Description"],
                         "Description": item["Description"],
-                        "Quantity": float(qty),
-                        "UnitPrice": money(price),
-                        "NetPrice": money(price),
+                        "Quantity": qty,
+                        "UnitPrice": cents(price),
+                        "NetPrice": cents(price),
                         "Discount": 0,
-                        "AmountDC": money(amount),
-                        "AmountFC": money(amount),
-                        "VATAmountDC": money(vat),
-                        "VATAmountFC": money(vat),
+                        "AmountDC": cents(amount),
+                        "AmountFC": cents(amount),
+                        "VATAmountDC": cents(vat),
+                        "VATAmountFC": cents(vat),
                         "VATCode": VAT_CODE,
                         "VATCodeDescription": VAT_DESCRIPTION,
                         "VATPercentage": float(VAT_RATE),
@@ -616,15 +619,15 @@ class _Gen:
                 "StatusDescription": "Verwerkt" if processed else "Open",
                 "Type": INVOICE_TYPE[0],
                 "TypeDescription": INVOICE_TYPE[1],
-                "AmountDC": money(gross),
-                "AmountFC": money(gross),
-                "AmountFCExclVat": money(total),
+                "AmountDC": cents(gross),
+                "AmountFC": cents(gross),
+                "AmountFCExclVat": cents(total),
                 "AmountDiscount": 0,
                 "AmountDiscountExclVat": 0,
                 "Discount": 0,
                 "DiscountType": 1,
-                "VATAmountDC": money(vat_total),
-                "VATAmountFC": money(vat_total),
+                "VATAmountDC": cents(vat_total),
+                "VATAmountFC": cents(vat_total),
                 "PaymentCondition": PAYMENT_CONDITION[0],
                 "PaymentConditionDescription": PAYMENT_CONDITION[1],
                 "Salesperson": self.user.id,
@@ -705,12 +708,12 @@ class _Gen:
                 modified = min(EPOCH_END, created + rng.randint(3, 45) * 86400)
             terms.append(self.stamp(row, created, modified))
             # The sales entry: debtors debit, revenue and VAT credit.
-            amounts = [(debtors, Decimal(str(inv["AmountDC"])), None)]
+            amounts = [(debtors, _to_cents(inv["AmountDC"]), None)]
             for line in self._lines_of(inv):
                 amounts.append(
-                    (self._gl_by_id[line["GLAccount"]], -Decimal(str(line["AmountDC"])), line)
+                    (self._gl_by_id[line["GLAccount"]], -_to_cents(line["AmountDC"]), line)
                 )
-            amounts.append((vat_gl, -Decimal(str(inv["VATAmountDC"])), None))
+            amounts.append((vat_gl, -_to_cents(inv["VATAmountDC"]), None))
             for n, (account, amount, line) in enumerate(amounts, start=1):
                 tl = {
                     "ID": self.id(),
@@ -724,8 +727,8 @@ class _Gen:
                     "GLAccount": account["ID"],
                     "GLAccountCode": account["Code"],
                     "GLAccountDescription": account["Description"],
-                    "AmountDC": money(amount),
-                    "AmountFC": money(amount),
+                    "AmountDC": cents(amount),
+                    "AmountFC": cents(amount),
                     "Currency": "EUR",
                     "ExchangeRate": 1,
                     "Description": line["Description"] if line else inv["Description"],
@@ -767,8 +770,8 @@ class _Gen:
             sup = rng.choice(suppliers)
             entry_no += 1
             entry_id = self.id()
-            net = Decimal(rng.randint(2500, 500000)) / 100
-            vat = (net * VAT_RATE).quantize(Decimal("0.01"))
+            net = rng.randint(2500, 500000)
+            vat = _vat(net)
             gross = net + vat
             day = _day(when)
             paid = rng.random() < 0.5 and when < EPOCH_END - 20 * 86400
@@ -780,10 +783,10 @@ class _Gen:
                 "AccountCode": sup["Code"],
                 "AccountName": sup["Name"],
                 "AccountCountry": sup["Country"],
-                "AmountDC": money(gross),
-                "AmountFC": money(gross),
-                "TransactionAmountDC": money(gross),
-                "TransactionAmountFC": money(gross),
+                "AmountDC": cents(gross),
+                "AmountFC": cents(gross),
+                "TransactionAmountDC": cents(gross),
+                "TransactionAmountFC": cents(gross),
                 "Currency": "EUR",
                 "RateFC": 1,
                 "Description": f"Factuur {inv_no}",
@@ -829,8 +832,8 @@ class _Gen:
                     "GLAccount": account["ID"],
                     "GLAccountCode": account["Code"],
                     "GLAccountDescription": account["Description"],
-                    "AmountDC": money(amount),
-                    "AmountFC": money(amount),
+                    "AmountDC": cents(amount),
+                    "AmountFC": cents(amount),
                     "Currency": "EUR",
                     "ExchangeRate": 1,
                     "Description": row["Description"],
@@ -859,17 +862,17 @@ class _Gen:
             day = _day(when)
             delivery = day + timedelta(days=rng.randint(1, 21))
             status = rng.choice((12, 12, 20, 21, 21, 21))
-            total = Decimal(0)
-            vat_total = Decimal(0)
+            total = 0
+            vat_total = 0
             for line_no in range(1, rng.choice((1, 2, 2, 3)) + 1):
                 item = rng.choice(items)
-                qty = Decimal(rng.randint(1, 50))
-                price = Decimal(str(item["StandardSalesPrice"]))
-                amount = (qty * price).quantize(Decimal("0.01"))
-                vat = (amount * VAT_RATE).quantize(Decimal("0.01"))
+                qty = rng.randint(1, 50)
+                price = _to_cents(item["StandardSalesPrice"])
+                amount = qty * price
+                vat = _vat(amount)
                 total += amount
                 vat_total += vat
-                delivered = float(qty) if status == 21 else 0
+                delivered = qty if status == 21 else 0
                 lines.append(
                     {
                         "ID": self.id(),
@@ -880,15 +883,15 @@ class _Gen:
                         "ItemCode": item["Code"],
                         "ItemDescription": item["Description"],
                         "Description": item["Description"],
-                        "Quantity": float(qty),
+                        "Quantity": qty,
                         "QuantityDelivered": delivered,
                         "QuantityInvoiced": delivered,
-                        "UnitPrice": money(price),
-                        "NetPrice": money(price),
+                        "UnitPrice": cents(price),
+                        "NetPrice": cents(price),
                         "Discount": 0,
-                        "AmountDC": money(amount),
-                        "AmountFC": money(amount),
-                        "VATAmount": money(vat),
+                        "AmountDC": cents(amount),
+                        "AmountFC": cents(amount),
+                        "VATAmount": cents(vat),
                         "VATCode": VAT_CODE,
                         "VATCodeDescription": VAT_DESCRIPTION,
                         "VATPercentage": float(VAT_RATE),
@@ -920,13 +923,13 @@ class _Gen:
                 "Description": f"Order {number}",
                 "YourRef": f"PO-{rng.randint(10000, 99999)}",
                 "Currency": "EUR",
-                "AmountDC": money(total + vat_total),
-                "AmountFC": money(total + vat_total),
-                "AmountFCExclVat": money(total),
+                "AmountDC": cents(total + vat_total),
+                "AmountFC": cents(total + vat_total),
+                "AmountFCExclVat": cents(total),
                 "AmountDiscount": 0,
                 "AmountDiscountExclVat": 0,
                 "Discount": 0,
-                "VATAmount": money(vat_total),
+                "VATAmount": cents(vat_total),
                 "Status": status,
                 "StatusDescription": {12: "Open", 20: "Gedeeltelijk", 21: "Compleet"}[status],
                 "DeliveryStatus": status,
@@ -993,42 +996,105 @@ class _Gen:
             atts.append(self.stamp(att, when, when))
         return docs, atts
 
-    def build(self, name: str) -> DivisionSeed:
-        gl_rows = self.gl_accounts()
-        gl = {r["Code"]: r for r in gl_rows}
-        self._gl_by_id = {r["ID"]: r for r in gl_rows}
-        accounts, _ = self.accounts(gl)
-        customers = [r for r in accounts if r["Status"] == "C"]
-        suppliers = [r for r in accounts if r["IsSupplier"]]
-        contacts = self.contacts(accounts)
-        items = self.items(gl)
-        invoices, inv_lines = self.invoices(customers, items, gl)
-        self._lines_by_invoice: dict[str, list[Row]] = {}
-        for line in inv_lines:
-            self._lines_by_invoice.setdefault(line["InvoiceID"], []).append(line)
-        by_id = {r["ID"]: r for r in accounts}
-        receivables, sales_tl = self.receivables(invoices, gl, by_id)
-        payments, purchase_tl = self.payments(suppliers, gl)
-        orders, order_lines = self.orders(customers, items)
-        docs, atts = self.documents(accounts, invoices)
-        terms = sorted(receivables + payments, key=lambda r: r["Modified"])
-        tlines = sorted(sales_tl + purchase_tl, key=lambda r: r["Modified"])
-        self.out.name = name
-        self.out.tables = {
-            "glaccounts": gl_rows,
-            "accounts": accounts,
-            "contacts": contacts,
-            "items": items,
-            "invoices": invoices,
-            "invoicelines": inv_lines,
-            "paymentterms": terms,
-            "transactionlines": tlines,
-            "orders": orders,
-            "orderlines": order_lines,
-            "documents": docs,
-            "attachments": atts,
-        }
-        return self.out
+    # ------------------------------------------------------------------ lazy groups
+
+    def _use(self, group: str) -> None:
+        """Switch to the group's own random stream: a group's rows never depend on which
+        other groups were generated before it, so lazy generation stays deterministic."""
+        self.rng = random.Random(f"{self.seed}:{self.code}:{group}")
+
+    def _ledger_gl(self) -> dict[str, Row]:
+        rows = self.table("glaccounts")
+        return {r["Code"]: r for r in rows}
+
+    def _generate(self, group: str) -> None:
+        out = self.out.tables
+        if group == "glaccounts":
+            self._use(group)
+            out["glaccounts"] = rows = self.gl_accounts()
+            self._gl_by_id = {r["ID"]: r for r in rows}
+        elif group == "accounts":
+            gl = self._ledger_gl()
+            self._use(group)
+            out["accounts"], _ = self.accounts(gl)
+        elif group == "contacts":
+            accounts = self.table("accounts")
+            self._use(group)
+            out["contacts"] = self.contacts(accounts)
+        elif group == "items":
+            gl = self._ledger_gl()
+            self._use(group)
+            out["items"] = self.items(gl)
+        elif group == "invoices":
+            customers = [r for r in self.table("accounts") if r["Status"] == "C"]
+            items = self.table("items")
+            gl = self._ledger_gl()
+            self._use(group)
+            out["invoices"], out["invoicelines"] = self.invoices(customers, items, gl)
+        elif group == "ledger":
+            gl = self._ledger_gl()
+            accounts = self.table("accounts")
+            invoices = self.table("invoices")
+            self._lines_by_invoice = {}
+            for line in self.table("invoicelines"):
+                self._lines_by_invoice.setdefault(line["InvoiceID"], []).append(line)
+            suppliers = [r for r in accounts if r["IsSupplier"]]
+            self._use(group)
+            by_id = {r["ID"]: r for r in accounts}
+            receivables, sales_tl = self.receivables(invoices, gl, by_id)
+            payments, purchase_tl = self.payments(suppliers, gl)
+            out["paymentterms"] = sorted(receivables + payments, key=_modified_ms)
+            out["transactionlines"] = sorted(sales_tl + purchase_tl, key=_modified_ms)
+        elif group == "orders":
+            customers = [r for r in self.table("accounts") if r["Status"] == "C"]
+            items = self.table("items")
+            self._use(group)
+            out["orders"], out["orderlines"] = self.orders(customers, items)
+        elif group == "documents":
+            accounts = self.table("accounts")
+            invoices = self.table("invoices")
+            self._use(group)
+            out["documents"], out["attachments"] = self.documents(accounts, invoices)
+        else:
+            raise KeyError(group)
+
+    def table(self, name: str) -> list[Row]:
+        """The generated rows of table `name`, generating its group (and what it needs) once."""
+        if name not in self.out.tables:
+            self._generate(TABLE_GROUPS[name])
+        return self.out.tables[name]
+
+
+#: Which generation group produces each generated table.
+TABLE_GROUPS = {
+    "glaccounts": "glaccounts",
+    "accounts": "accounts",
+    "contacts": "contacts",
+    "items": "items",
+    "invoices": "invoices",
+    "invoicelines": "invoices",
+    "paymentterms": "ledger",
+    "transactionlines": "ledger",
+    "orders": "orders",
+    "orderlines": "orders",
+    "documents": "documents",
+    "attachments": "documents",
+}
+
+
+def _modified_ms(row: Row) -> int:
+    return int(row["Modified"][6:-2])
+
+
+def _to_cents(value: float) -> int:
+    return round(value * 100)
+
+
+def _vat(amount: int) -> int:
+    """21% VAT of an amount in cents, rounded half away from zero to the cent."""
+    vat = abs(amount) * VAT_PERCENT
+    rounded = (vat + 50) // 100
+    return rounded if amount >= 0 else -rounded
 
 
 def _day(epoch: float) -> date:
@@ -1049,6 +1115,10 @@ def _pdf_bytes(subject: str, att_id: str) -> bytes:
     )
 
 
-def generate(seed: int, code: int, scale: float, user: User, name: str) -> DivisionSeed:
-    """The seed data of division `code`."""
-    return _Gen(seed, code, scale, user).build(name)
+class Generator(_Gen):
+    """Lazy seed data of one division: `table(name)` generates on first use."""
+
+
+def generator(seed: int, code: int, scale: float, user: User) -> Generator:
+    """The (lazy) seed data of division `code`."""
+    return Generator(seed, code, scale, user)

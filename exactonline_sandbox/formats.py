@@ -17,17 +17,29 @@ from zoneinfo import ZoneInfo
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 CODE_WIDTH = 18
 _CENT = Decimal("0.01")
+_UNIX_ORDINAL = date(1970, 1, 1).toordinal()
 _DATE_RE = re.compile(r"^/Date\((-?\d+)\)/$")
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
 
 
+_OFFSETS: dict[int, int] = {}
+
+
 def wall_ms(epoch_seconds: float) -> int:
-    """Milliseconds of the Amsterdam wall clock at `epoch_seconds`, counted as if it were UTC."""
-    local = datetime.fromtimestamp(epoch_seconds, AMSTERDAM)
-    naive = local.replace(tzinfo=None)
-    return calendar.timegm(naive.timetuple()) * 1000 + local.microsecond // 1000
+    """Milliseconds of the Amsterdam wall clock at `epoch_seconds`, counted as if it were UTC.
+
+    The UTC offset is looked up once per quarter hour of UTC time (zone transitions fall on
+    whole hours), which keeps generating a million timestamps cheap.
+    """
+    bucket = int(epoch_seconds // 900)
+    offset = _OFFSETS.get(bucket)
+    if offset is None:
+        local = datetime.fromtimestamp(bucket * 900, AMSTERDAM)
+        offset = int(local.utcoffset().total_seconds()) * 1000  # type: ignore[union-attr]
+        _OFFSETS[bucket] = offset
+    return round(epoch_seconds * 1_000_000) // 1000 + offset
 
 
 def odata_date(epoch_seconds: float) -> str:
@@ -37,7 +49,7 @@ def odata_date(epoch_seconds: float) -> str:
 
 def odata_day(day: date) -> str:
     """`/Date(ms)/` for a date-only field: midnight of that day (no zone shift: it is a calendar day)."""
-    return f"/Date({calendar.timegm(day.timetuple()) * 1000})/"
+    return f"/Date({(day.toordinal() - _UNIX_ORDINAL) * 86_400_000})/"
 
 
 def date_ms(value: str) -> int | None:
@@ -106,6 +118,15 @@ def money(value: object) -> int | float:
     if dec == dec.to_integral_value():
         return int(dec)
     return float(dec)
+
+
+def cents(amount: int) -> int | float:
+    """An amount held as integer cents, as money() would serialize it (`1234` -> `12.34`).
+
+    `c / 100` is the double nearest to the two-decimal value, whose shortest repr is exactly
+    that value, so this is noise-free without Decimal.
+    """
+    return amount // 100 if amount % 100 == 0 else amount / 100
 
 
 def pad_code(code: object) -> str:

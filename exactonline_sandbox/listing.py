@@ -7,7 +7,8 @@ page by 60 rows in key order with `$skiptoken=guid'<last key>'` (or `datetime'â€
 `$orderby=Modified`), bulk and sync endpoints by 1000, sync ones in ascending `Timestamp`.
 
 Which calls get the bare shape (chosen to match every recording): a regular endpoint with
-`$top` < 60, or `$top` = 60 without `$skip`.
+`$top` < 60, or `$top` = 60 without `$skip`, and no `$skiptoken` (a followed `__next` link
+answers `results` again, as the recorded second pages do).
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ class Reader:
             res.kind == "regular"
             and top is not None
             and rows is None
+            and "$skiptoken" not in query
             and (top < 60 or (top == 60 and "$skip" not in query))
         ):
             return Page({"d": results}, len(results))

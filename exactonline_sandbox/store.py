@@ -142,15 +142,48 @@ class Result:
     rows: int  # entity rows in the body (for the rows_served statistic)
 
 
+#: Seeded rows of table k get Timestamps from FIRST_TIMESTAMP + k * TIMESTAMP_STRIDE on, so a
+#: table can be generated lazily (on first use) and still get the same row versions every run.
+TIMESTAMP_STRIDE = 100_000_000
+
+
+class _LazyTables(dict):
+    """Tables by name; a generated table is built on first access (see data.TABLE_GROUPS)."""
+
+    def __init__(self, division: Division) -> None:
+        super().__init__()
+        self._division = division
+
+    def __missing__(self, name: str) -> Table:
+        return self._division.load_table(name)
+
+
 class Division:
     """One administration: its tables and its row-version counter."""
 
-    def __init__(self, code: int, name: str) -> None:
+    def __init__(self, code: int, name: str, seed: data.Generator | None = None) -> None:
         self.code = code
         self.name = name
-        self.tables: dict[str, Table] = {t: Table(k) for t, k in _TABLE_KEYS.items()}
-        self.counter = FIRST_TIMESTAMP - 1
+        self.seed = seed
+        self.tables: dict[str, Table] = _LazyTables(self)
+        self.counter = FIRST_TIMESTAMP + len(_TABLE_KEYS) * TIMESTAMP_STRIDE
         self.reader = Reader(self.tables)
+
+    def load_table(self, name: str) -> Table:
+        if name not in _TABLE_KEYS:
+            raise KeyError(name)
+        table = Table(_TABLE_KEYS[name])
+        if self.seed is not None and name in data.TABLE_GROUPS:
+            first = FIRST_TIMESTAMP + list(_TABLE_KEYS).index(name) * TIMESTAMP_STRIDE
+            table.load(self.seed.table(name), first)
+        dict.__setitem__(self.tables, name, table)
+        return table
+
+    def materialize(self) -> None:
+        """Generate every table: done before the first write, so lazily generated rows never
+        refer to rows a client changed or deleted in the meantime."""
+        for name in _TABLE_KEYS:
+            _ = self.tables[name]
 
     def next_ts(self) -> int:
         self.counter += 1
@@ -183,18 +216,13 @@ class Company:
         self._id_rng = random.Random(f"writes:{seed}")
         for n, code in enumerate(self.division_codes, start=1):
             name = f"Sandbox Demo {n} B.V."
-            seeded = data.generate(seed, code, scale, self.user, name)
-            div = Division(code, name)
-            ts = div.counter + 1
-            for table_name, rows in seeded.tables.items():
-                ts = div.tables[table_name].load(rows, ts) + 1
-            div.counter = ts - 1
-            self._files.update(seeded.files)
-            self._divisions[code] = div
+            self._divisions[code] = Division(
+                code, name, data.generator(seed, code, scale, self.user)
+            )
         division_rows = self._division_rows()
+        first = FIRST_TIMESTAMP + list(_TABLE_KEYS).index("divisions") * TIMESTAMP_STRIDE
         for div in self._divisions.values():
-            rows = [dict(r) for r in division_rows]
-            div.counter = div.tables["divisions"].load(rows, div.counter + 1)
+            div.tables["divisions"].load([dict(r) for r in division_rows], first)
 
     # ------------------------------------------------------------------ public interface
 
@@ -275,8 +303,15 @@ class Company:
 
     def attachment(self, attachment_id: str) -> tuple[str, bytes] | None:
         """(file name, content) of a DocumentAttachment, for the download Url."""
+        key = attachment_id.lower()
         with self._lock:
-            return self._files.get(attachment_id.lower())
+            if key in self._files:
+                return self._files[key]
+            for div in self._divisions.values():
+                _ = div.tables["attachments"]
+                if div.seed is not None and key in div.seed.out.files:
+                    return div.seed.out.files[key]
+            return None
 
     def handle(
         self,
@@ -300,6 +335,8 @@ class Company:
                 raise SandboxError(400, "Bad Request - Error in query syntax.")
             if method not in res.methods:
                 raise SandboxError(405, "Method not allowed")
+            if method != "GET":
+                div.materialize()
             ctx = Context(self._host, division)
             try:
                 if method == "GET":
