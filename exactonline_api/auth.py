@@ -183,6 +183,7 @@ class TokenManager:
         self.refreshes = 0
         self.retries = 0
         self._lock = threading.RLock()
+        self._warned_login = False
 
     # -- public -------------------------------------------------------------------------------
     def check(self) -> None:
@@ -242,11 +243,29 @@ class TokenManager:
         return bool(state.access_token) and now < state.refresh_after and now < state.expires_at
 
     def _needs_seed(self, state: TokenState | None) -> bool:
-        """True when the `refresh_token` setting is a grant this store has never held."""
+        """True when the `refresh_token` setting is a grant this store has never held.
+
+        A grant saved by `exactonline-auth login` is the user's explicit choice and wins over any
+        setting (a stale value left in the config must not replace it); delete the store file to
+        go back to the setting.
+        """
         token = self.settings.refresh_token
         if not token:
             return False
-        return state is None or not state.has_held(token)
+        if state is None:
+            return True
+        if state.has_held(token):
+            return False
+        if state.source == "login":
+            if not self._warned_login:
+                log.warning(
+                    "ignoring the refresh_token setting: %s holds a grant from "
+                    "`exactonline-auth login` (remove the setting, or the store to use it)",
+                    self.store.describe(),
+                )
+                self._warned_login = True
+            return False
+        return True
 
     def _check_identity(self, state: TokenState) -> None:
         if state.client_id != self.settings.client_id or state.base_url != self.settings.base_url:

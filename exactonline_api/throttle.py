@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +182,10 @@ class Throttle:
                 del inflight[rid]
         busy = len(inflight)
 
-        # daily budget: known until its reset passes
+        # daily budget: known until its reset passes (reset times are on Exact's clock)
         d_reset = entry.get("d_reset")
-        if d_reset is not None and now * 1000 >= d_reset + self.clock_margin * 1000:
+        server_now = now + float(entry.get("skew") or 0.0)
+        if d_reset is not None and server_now * 1000 >= d_reset + self.clock_margin * 1000:
             entry["d_remaining"] = None
             entry["d_reset"] = None
         d_remaining = entry.get("d_remaining")
@@ -222,7 +224,7 @@ class Throttle:
             return None
         seen = entry.get("m_seen") or self.clock()
         window = entry.get("window") or DEFAULT_WINDOW_SECONDS
-        return min(reset_ms / 1000, seen + window)
+        return min(reset_ms / 1000 - float(entry.get("skew") or 0.0), seen + window)
 
     # -- learning from answers ----------------------------------------------------------------
     def release(
@@ -244,6 +246,9 @@ class Throttle:
                 entry.setdefault("inflight", {}).pop(rid, None)
             if headers is None:
                 return
+            skew = clock_skew(headers, self.clock())
+            if skew is not None:
+                entry["skew"] = skew
             rh = RateHeaders.parse(headers)
             if rh.has_minutely or rh.has_daily:
                 entry["unmetered"] = False
@@ -330,6 +335,23 @@ class Throttle:
             minutely_limit=entry.get("m_limit"),
             daily_limit=entry.get("d_limit"),
         )
+
+
+def clock_skew(headers: Mapping[str, str], now: float) -> float | None:
+    """How far Exact's clock is ahead of ours, from the `Date` header; 0 when within 2 s.
+
+    `Date` has whole seconds, so only a large difference is worth correcting: the reset headers are
+    on Exact's clock and a skewed client would otherwise wait too long or send too early.
+    """
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        server = parsedate_to_datetime(value).timestamp() + 0.5
+    except (TypeError, ValueError, IndexError):
+        return None
+    offset = server - now
+    return offset if abs(offset) > 2.0 else 0.0
 
 
 def _utcnow() -> datetime:
