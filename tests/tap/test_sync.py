@@ -1,0 +1,280 @@
+"""End to end: tap-exactonline as a subprocess against the sandbox, checked against its data.
+
+Covers the full sync (row for row, one call per 1,000 rows per endpoint), the incremental run
+with no changes (minimal calls), changes and deletes made through the API between runs, several
+divisions with their own bookmarks, and the shared read of paired streams.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from exactonline_api.client import ExactClient, throttle_path
+from exactonline_api.settings import ClientSettings
+from exactonline_sandbox.harness import Sandbox
+from tests.tap.conftest import TapRun, TapRunner
+from tests.tap.truth import TRUTH, mismatches, truth_rows
+
+SYNC_STREAMS = sorted(TRUTH)
+PAGE = 1000
+
+
+def sync_calls(sandbox: Sandbox) -> Counter[str]:
+    return Counter(sandbox.stats()["by_endpoint"])
+
+
+def test_full_sync_matches_the_sandbox_row_for_row_at_one_call_per_1000_rows(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.4, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    sb.reset_stats()
+
+    run = runner.run(divisions=[division])
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    for stream in SYNC_STREAMS:
+        truth = truth_rows(sb, division, stream)
+        key = TRUTH[stream][1]
+        records = run.records(stream)
+        assert len(records) == len(truth), stream
+        assert {r[key] for r in records} == set(truth), stream
+        for record in records:
+            assert record["Division"] == division
+            ignore = {"Timestamp"} if stream == "sales_invoices" else set()
+            bad = [
+                m for m in mismatches(record, truth[record[key]]) if m.split(":")[0] not in ignore
+            ]
+            assert bad == [], f"{stream} {record[key]}: {bad[:5]}"
+
+    # one call per 1,000 rows per endpoint (paired streams share their endpoint's calls)
+    calls = sync_calls(sb)
+    served = {TRUTH[s][0] for s in SYNC_STREAMS}
+    for endpoint in served:
+        rows = len(sb.rows(division, endpoint))
+        assert calls[endpoint] == max(1, math.ceil(rows / PAGE)), endpoint
+    assert calls["sync/Financial/TransactionLines"] >= 3  # the scale really pages
+    assert calls["sync/Deleted"] == 1
+    assert calls["current/Me"] == 0  # divisions given explicitly: no need to ask
+    assert calls["system/Divisions"] == 1  # the divisions stream
+    assert sum(calls.values()) == len(served) + 1 + 1 + (
+        sum(max(1, math.ceil(len(sb.rows(division, e)) / PAGE)) for e in served) - len(served)
+    )
+    # the bookmark of every stream is the highest Timestamp of its endpoint
+    for stream in SYNC_STREAMS:
+        endpoint = TRUTH[stream][0]
+        top = max(r["Timestamp"] for r in sb.rows(division, endpoint))
+        assert run.partition(stream, division)["replication_key_value"] == top, stream
+
+
+def test_second_run_without_changes_makes_only_the_minimal_calls_and_emits_nothing(
+    sandbox: Sandbox, tap_runner: Callable[..., TapRunner]
+) -> None:
+    runner = tap_runner(sandbox)
+    division = runner.grant["divisions"][0]
+    first = runner.run(divisions=[division])
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = sync_calls(sandbox)
+
+    second = runner.run(divisions=[division], state=first.state)
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    made = sync_calls(sandbox) - before
+    endpoints = {TRUTH[s][0] for s in SYNC_STREAMS}
+    assert made == Counter({e: 1 for e in endpoints} | {"sync/Deleted": 1, "system/Divisions": 1})
+    assert second.streams_with_records() == {"divisions"}  # full table, by nature
+    assert second.state["bookmarks"] == first.state["bookmarks"]
+
+
+def _client(runner: TapRunner) -> ExactClient:
+    """A client on the tap's own token store (Exact rotates refresh tokens: one store per app)."""
+    return ExactClient(ClientSettings.from_config(runner.config()))
+
+
+def test_changes_and_deletes_made_through_the_api_arrive_and_nothing_else(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = _client(runner)
+    doomed = client.post(division, "crm/Accounts", {"Name": "Doomed B.V.", "Status": "C"})
+    first = runner.run(divisions=[division])
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert doomed["ID"] in {r["ID"] for r in first.records("customers")}
+
+    kept = next(r for r in first.records("customers") if r["ID"] != doomed["ID"])
+    client.put(division, f"crm/Accounts(guid'{kept['ID']}')", {"Name": "Renamed Customer B.V."})
+    created = client.post(division, "crm/Accounts", {"Name": "New Customer B.V.", "Status": "C"})
+    prospect = client.post(division, "crm/Accounts", {"Name": "Just A Prospect", "Status": "P"})
+    client.delete(division, f"crm/Accounts(guid'{doomed['ID']}')")
+
+    second = runner.run(divisions=[division], state=first.state)
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.streams_with_records() == {"customers", "divisions"}
+    records = second.records("customers")
+    upserts = {r["ID"]: r for r in records if r.get("_sdc_deleted_at") is None}
+    deletes = [r for r in records if r.get("_sdc_deleted_at") is not None]
+    assert set(upserts) == {kept["ID"], created["ID"]}  # not the prospect, not the unchanged
+    assert prospect["ID"] not in upserts
+    assert upserts[kept["ID"]]["Name"] == "Renamed Customer B.V."
+    assert upserts[created["ID"]]["Code"] == created["Code"].strip()
+    assert len(deletes) == 1
+    assert deletes[0]["ID"] == doomed["ID"]
+    assert deletes[0]["Division"] == division
+    assert deletes[0]["_sdc_deleted_at"].endswith("+00:00")
+    # the delete bookmark moved past the deletion: a third run repeats nothing
+    assert second.partition("customers", division)["deleted_timestamp"] > 0
+    third = runner.run(divisions=[division], state=second.state)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert third.streams_with_records() == {"divisions"}
+
+
+def test_two_divisions_and_all_keep_bookmarks_per_division(
+    sandbox: Sandbox, tap_runner: Callable[..., TapRunner]
+) -> None:
+    runner = tap_runner(sandbox)
+    codes = sorted(runner.grant["divisions"])
+    assert len(codes) == 2
+
+    listed = runner.run(divisions=codes, streams=["customers", "gl_accounts"])
+    everything = tap_runner(sandbox).run(divisions="all", streams=["customers", "gl_accounts"])
+
+    for run in (listed, everything):
+        assert run.returncode == 0, run.stderr[-3000:]
+        for stream in ("customers", "gl_accounts"):
+            for division in codes:
+                mine = [r for r in run.records(stream) if r["Division"] == division]
+                truth = truth_rows(sandbox, division, stream)
+                assert {r["ID"] for r in mine} == set(truth), (stream, division)
+                top = max(r["Timestamp"] for r in sandbox.rows(division, TRUTH[stream][0]))
+                assert run.partition(stream, division)["replication_key_value"] == top
+    assert listed.state["bookmarks"] == everything.state["bookmarks"]
+
+
+def test_paired_streams_read_their_endpoint_once_and_keep_their_own_bookmarks(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+
+    only_receivables = runner.run(divisions=[division], streams=["receivables"])
+    assert only_receivables.returncode == 0, only_receivables.stderr[-3000:]
+    assert sync_calls(sb)["sync/Cashflow/PaymentTerms"] == 1
+    assert only_receivables.partition("payments", division) == {}
+    receivables = truth_rows(sb, division, "receivables")
+    assert {r["ID"] for r in only_receivables.records("receivables")} == set(receivables)
+
+    # now both: payments starts from nothing, receivables from its bookmark; still one read
+    both = runner.run(
+        divisions=[division], streams=["payments", "receivables"], state=only_receivables.state
+    )
+    assert both.returncode == 0, both.stderr[-3000:]
+    assert sync_calls(sb)["sync/Cashflow/PaymentTerms"] == 2
+    assert {r["ID"] for r in both.records("payments")} == set(truth_rows(sb, division, "payments"))
+    assert both.records("receivables") == []  # nothing new: the shared read skips what it had
+    top = max(r["Timestamp"] for r in sb.rows(division, "sync/Cashflow/PaymentTerms"))
+    assert both.partition("payments", division)["replication_key_value"] == top
+    assert both.partition("receivables", division)["replication_key_value"] == top
+
+    # invoices and their lines: one read, headers one per invoice
+    invoices = runner.run(divisions=[division], streams=["sales_invoices", "sales_invoice_lines"])
+    assert invoices.returncode == 0, invoices.stderr[-3000:]
+    assert sync_calls(sb)["sync/SalesInvoice/SalesInvoices"] == 1
+    headers = invoices.records("sales_invoices")
+    assert len(headers) == len({h["InvoiceID"] for h in headers})
+    lines = invoices.records("sales_invoice_lines")
+    assert {line["InvoiceID"] for line in lines} == {h["InvoiceID"] for h in headers}
+    assert "AmountFCExclVat" in headers[0] and "UnitPrice" not in headers[0]
+    assert "UnitPrice" in lines[0] and "InvoiceTo" not in lines[0]
+
+
+def test_start_date_limits_the_first_sync_by_modified(
+    sandbox: Sandbox, tap_runner: Callable[..., TapRunner]
+) -> None:
+    runner = tap_runner(sandbox)
+    division = runner.grant["divisions"][0]
+    truth = truth_rows(sandbox, division, "gl_accounts")
+    from tests.tap.truth import expected_value
+
+    modified = sorted(expected_value("Modified", r["Modified"]) for r in truth.values())
+    start = modified[len(modified) // 2]
+    run = runner.run(divisions=[division], streams=["gl_accounts"], start_date=start)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = {r["ID"] for r in run.records("gl_accounts")}
+    want = {k for k, r in truth.items() if expected_value("Modified", r["Modified"]) >= start}
+    assert got == want
+    assert 0 < len(got) < len(truth)
+    # the bookmark still covers the rows read but dropped: they are not read again
+    top = max(r["Timestamp"] for r in truth.values())
+    assert run.partition("gl_accounts", division)["replication_key_value"] == top
+
+
+def forget_budget(runner: TapRunner) -> None:
+    """Drop the client's remembered rate budget after moving the SANDBOX clock past the reset.
+
+    The client (rightly) refuses calls while its last-known daily budget is spent, until its own
+    clock passes Exact's reset; only the sandbox clock moved here, so the local cache is
+    discarded, as on a machine whose clock really moved on.
+    """
+    throttle_path(Path(runner.config()["token_store_path"])).unlink(missing_ok=True)
+
+
+def _keys(run: TapRun) -> set[tuple[str, int, Any]]:
+    return {
+        (stream, r["Division"], r[TRUTH[stream][1]])
+        for stream in SYNC_STREAMS
+        for r in run.records(stream)
+    }
+
+
+def test_daily_limit_ends_runs_cleanly_and_the_runs_together_equal_a_full_sync(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    # A full sync of this company costs 14-15 calls (transaction lines take 2-3 pages); a budget of
+    # 13 a day cuts the first run inside transaction_lines, after its first page.
+    sb = sandbox_factory(scale=0.4, divisions=1, daily_limit=13)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    truth_tl = truth_rows(sb, division, "transaction_lines")
+    assert 1000 < len(truth_tl) <= 3000
+
+    runs: list[TapRun] = []
+    state: dict[str, Any] | None = None
+    for _ in range(5):
+        run = runner.run(divisions=[division], state=state)
+        assert run.returncode == 0, run.stderr[-3000:]
+        runs.append(run)
+        state = run.state
+        if "daily API limit" not in run.stderr:
+            break
+        assert "resets at" in run.stderr
+        sb.advance_clock(86400)
+        forget_budget(runner)
+    assert len(runs) >= 2, "the budget should have run out at least once"
+    assert "daily API limit" not in runs[-1].stderr
+
+    # the first run stopped inside transaction_lines but kept its first page's bookmark
+    first_tl = runs[0].records("transaction_lines")
+    assert 0 < len(first_tl) < len(truth_tl)
+    assert runs[0].partition("transaction_lines", division)["replication_key_value"] == max(
+        r["Timestamp"] for r in first_tl
+    )
+    # no gap and no whole re-read: every row exactly once over all runs
+    all_tl = [r["ID"] for run in runs for r in run.records("transaction_lines")]
+    assert sorted(all_tl) == sorted(truth_tl)
+
+    union = set().union(*(_keys(run) for run in runs))
+    want = {
+        (stream, division, key)
+        for stream in SYNC_STREAMS
+        for key in truth_rows(sb, division, stream)
+    }
+    assert union == want
