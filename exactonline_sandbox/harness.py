@@ -4,7 +4,8 @@
 subprocess, so every user exercises the same server a person would start by hand, waits for its
 URL line, and always kills it on exit. Keyword flags become CLI flags: `token_lifetime=5` ->
 `--token-lifetime 5`, `faults="500:0.05"` -> `--faults 500:0.05`, `access_log=False` ->
-`--no-access-log`. The server's stderr goes to `log_path` (a temporary file) for debugging.
+`--no-access-log`. The server's stderr goes to `log_path` (a temporary file, removed after a clean stop unless
+EXACTONLINE_SANDBOX_KEEP_LOGS is set) for debugging.
 
 The control-plane calls use only the standard library so the harness adds no dependency.
 """
@@ -122,7 +123,10 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        """SIGTERM (then SIGKILL after 10 s); the log file is removed after a clean exit unless
+        EXACTONLINE_SANDBOX_KEEP_LOGS is set."""
         proc, self._proc = self._proc, None
+        clean = False
         if proc is not None:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -133,9 +137,12 @@ class Sandbox:
                     proc.wait(timeout=10)
             if proc.stdout is not None:
                 proc.stdout.close()
+            clean = proc.returncode == 0
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+            if clean and self.log_path and not os.environ.get("EXACTONLINE_SANDBOX_KEEP_LOGS"):
+                self.log_path.unlink(missing_ok=True)
 
     @property
     def returncode(self) -> int | None:
