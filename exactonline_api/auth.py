@@ -68,8 +68,8 @@ def token_request(
     `ConfigError`, an early refresh `NotYetRefreshable`, anything else an `ApiError`.
     """
     url = settings.base_url + TOKEN_PATH
-    for value in form.values():
-        register_secret(value)
+    for name in ("refresh_token", "client_secret", "code"):
+        register_secret(form.get(name))
 
     @backoff.on_exception(
         backoff.expo,
@@ -216,13 +216,14 @@ class TokenManager:
                     return state.access_token
                 return self._refresh_locked(state, forced=False)
 
-    def after_unauthorized(self, used: str, server_says_expired: bool, endpoint: str) -> str:
-        """A token to retry with after Exact answered 401 to `used`.
+    def after_unauthorized(self, used: str, reason: str, endpoint: str) -> str:
+        """A token to retry with after Exact answered 401 to `used` (`reason`: Exact's text).
 
         Another process may already have stored a newer token: take it. Otherwise refresh, but
-        only when Exact will allow it (our window, or Exact said the token expired); a refused
-        token that should still be valid is reported, not refreshed early.
+        only when Exact will allow it (our window, or Exact said the token expired). A token Exact
+        refuses while it should still be valid was revoked: refreshing would only be refused too.
         """
+        server_says_expired = "expired" in reason.lower()
         with self._lock, self.store.lock():
             state = self._load_locked()
             now = self.clock()
@@ -230,11 +231,9 @@ class TokenManager:
                 return state.access_token
             if now >= state.refresh_after or server_says_expired or not state.access_token:
                 return self._refresh_locked(state, forced=True)
-            raise ApiError(
-                401,
-                endpoint,
-                "Exact refused an access token that should still be valid; not refreshing early "
-                "(Exact would refuse it). Was the grant revoked?",
+            raise AuthExpiredError(
+                f"Exact refused a current access token on {endpoint}: {reason.strip() or 'HTTP 401'}"
+                " (the app's access was revoked?)"
             )
 
     # -- internals ----------------------------------------------------------------------------

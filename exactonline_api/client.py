@@ -82,9 +82,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
-def _says_expired(resp: requests.Response) -> bool:
-    text = resp.headers.get("WWW-Authenticate", "") + " " + resp.text[:500]
-    return "expired" in text.lower()
+def _unauthorized_reason(resp: requests.Response) -> str:
+    """Why Exact answered 401: the WWW-Authenticate description and the error text."""
+    return f"{resp.headers.get('WWW-Authenticate', '')} {error_text(resp.content)}".strip()
 
 
 def _is_budget_429(headers: Mapping[str, str]) -> bool:
@@ -319,7 +319,7 @@ class ExactClient:
                     flags["refreshed"] = True
                     with self._lock:
                         self.stats.auth_retries += 1
-                    token = self.tokens.after_unauthorized(token, _says_expired(resp), endpoint)
+                    self.tokens.after_unauthorized(token, _unauthorized_reason(resp), endpoint)
                     continue
                 if status in RETRY_STATUSES:
                     if method == "POST" and status != 503:
