@@ -11,6 +11,7 @@ Decisions a client author must know:
   * Answers are always JSON (`Accept` is not consulted; Exact would answer XML without
     `Accept: application/json`, so clients must send it anyway).
   * A division the user does not have answers 403 with Exact's error JSON.
+  * `Prefer: return=representation` on a PUT answers 200 with the updated record (else 204).
   * A missing, unknown, revoked or expired bearer token answers 401 with
     `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`. When the token is
     known (expired or revoked) the answer carries the rate-limit headers and counts toward the
@@ -68,6 +69,7 @@ from exactonline_sandbox.oauth import (
     OAuthError,
     OAuthServer,
 )
+from exactonline_sandbox.store import Company, SandboxError
 
 log = logging.getLogger("exactonline_sandbox")
 
@@ -201,31 +203,22 @@ class _Outer:
         await self.app(scope, receive, send_with_date)
 
 
-class Sandbox:
+class SandboxServer:
     """The state of one running sandbox and the request handlers that use it."""
 
     def __init__(
         self,
         config: SandboxConfig,
-        company: Any = None,
+        company: Company | None = None,
         clock: SandboxClock | None = None,
-        error_type: type[Exception] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SandboxClock()
         if company is None:
-            from exactonline_sandbox.store import Company, SandboxError
-
             company = Company(
                 seed=config.seed, scale=config.scale, divisions=config.divisions, clock=self.clock
             )
-            error_type = SandboxError
-        if error_type is None:
-            from exactonline_sandbox.store import SandboxError
-
-            error_type = SandboxError
         self.company = company
-        self.error_type = error_type
         self.company_lock = threading.Lock()
         self.oauth = OAuthServer(
             self.clock,
@@ -416,16 +409,37 @@ class Sandbox:
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 return json_response(exact_error("The request body is not valid JSON."), 400), 0
+        represent = request.method == "PUT" and "return=representation" in (
+            request.headers.get("prefer", "").lower()
+        )
         result = await self.company_call(
-            self.company.handle,
+            self._handle,
             request.method,
             division,
             request.path_params["path"],
             dict(request.query_params),
             body,
             _base_url(request),
+            represent,
         )
         return self._result_response(result), int(getattr(result, "rows", 0) or 0)
+
+    def _handle(
+        self,
+        method: str,
+        division: int,
+        path: str,
+        query: dict[str, str],
+        body: Any,
+        base_url: str,
+        represent: bool,
+    ) -> Any:
+        """The store call; with `Prefer: return=representation` a PUT answers the updated record
+        (200) instead of 204, read back in the same locked step."""
+        result = self.company.handle(method, division, path, query, body, base_url)
+        if represent and int(result.status) == 204:
+            result = self.company.handle("GET", division, path, {}, None, base_url)
+        return result
 
     async def _do_attachment(self, request: Request, division: int) -> tuple[Response, int]:
         attachment_id = request.query_params.get("ID", "").strip("{}")
@@ -516,7 +530,7 @@ class Sandbox:
         else:
             try:
                 response, rows = await work(request, division)
-            except self.error_type as exc:
+            except SandboxError as exc:
                 status = int(getattr(exc, "status", 400))
                 message = str(getattr(exc, "message", None) or exc)
                 response = json_response(exact_error(message), status)
@@ -681,14 +695,11 @@ def _quote_filename(name: str) -> str:
 def create_app(
     config: SandboxConfig | None = None,
     *,
-    company: Any = None,
+    company: Company | None = None,
     clock: SandboxClock | None = None,
-    error_type: type[Exception] | None = None,
-) -> tuple[ASGIApp, Sandbox]:
+) -> tuple[ASGIApp, SandboxServer]:
     """Build the ASGI app and the Sandbox behind it (the company is built if not given)."""
-    sandbox = Sandbox(
-        config or SandboxConfig(), company=company, clock=clock, error_type=error_type
-    )
+    sandbox = SandboxServer(config or SandboxConfig(), company=company, clock=clock)
     cp = _loopback_only
     api_methods = ["GET", "POST", "PUT", "DELETE"]
     routes = [

@@ -24,9 +24,8 @@ def api(sandbox: Sandbox, grant: dict[str, Any]) -> dict[str, Any]:
 
 
 def call(api: dict[str, Any], method: str, path: str, **kwargs: Any) -> requests.Response:
-    return requests.request(
-        method, f"{api['base']}/{path}", headers=api["headers"], timeout=30, **kwargs
-    )
+    kwargs.setdefault("headers", api["headers"])
+    return requests.request(method, f"{api['base']}/{path}", timeout=30, **kwargs)
 
 
 def test_current_me_answers_the_user_and_current_division(api: dict[str, Any], grant: dict) -> None:
@@ -84,6 +83,20 @@ def test_post_put_delete_round_trip(api: dict[str, Any]) -> None:
     gone = call(api, "GET", f"crm/Accounts(guid'{account_id}')")
     assert gone.status_code == 404
     assert gone.json()["error"]["message"]["value"]
+
+
+def test_put_with_prefer_return_representation_answers_the_record(api: dict[str, Any]) -> None:
+    account = api["sb"].rows(api["division"], "crm/Accounts")[-1]
+    resp = call(
+        api,
+        "PUT",
+        f"crm/Accounts(guid'{account['ID']}')",
+        json={"Phone": "+31 20 555 0100"},
+        headers={**api["headers"], "Prefer": "return=representation"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["d"]["ID"] == account["ID"]
+    assert resp.json()["d"]["Phone"] == "+31 20 555 0100"
 
 
 def test_store_errors_become_exact_error_json(api: dict[str, Any]) -> None:
