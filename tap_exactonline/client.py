@@ -21,7 +21,8 @@ from exactonline_api.errors import DailyLimitReached
 from exactonline_api.odata import parse_date
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, timestamp_of
-from tap_exactonline.records import RecordShaper
+from tap_exactonline.records import RecordShaper, iso_utc
+from tap_exactonline.schemas import DELETED_AT
 from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
@@ -174,6 +175,8 @@ class ExactSyncStream(ExactStream):
         """Records of each page, then the page's checkpoint, then a progress line."""
         start_date = None if bookmark is not None else self._start_date()
         keep = self.spec.keep
+        # On a partition's first sync nothing was emitted before, so nothing can leave.
+        leaving = self.spec.leaving_deletes and bookmark is not None
         one_per = self.spec.one_per
         seen: set[Any] = set()
         emitted = read = calls = 0
@@ -186,6 +189,9 @@ class ExactSyncStream(ExactStream):
                 if bookmark is not None and ts is not None and ts <= bookmark:
                     continue  # a shared read started below this stream's bookmark
                 if keep is not None and not keep(row):
+                    if leaving and ts is not None:
+                        emitted += 1
+                        yield self._left(row, division)
                     continue
                 if start_date is not None and _modified_before(row, start_date):
                     continue
@@ -206,6 +212,22 @@ class ExactSyncStream(ExactStream):
                     calls,
                     self.session.budget_text(division),
                 )
+
+    def _left(self, row: Mapping[str, Any], division: int) -> dict[str, Any]:
+        """A deletion record for a row that no longer belongs here, dated by its `Modified`.
+
+        The tap cannot know whether the row was in the stream before (e.g. ever a customer), so
+        a row that never was gives a delete for a key the target does not have: a no-op for
+        hard deletes, a tombstone row for soft deletes.
+        """
+        key = self.spec.key[0]
+        modified = row.get("Modified")
+        when = (
+            iso_utc(parse_date(modified))
+            if isinstance(modified, str) and modified
+            else iso_utc(datetime.now(UTC))
+        )
+        return {key: row[key], "Division": division, DELETED_AT: when}
 
     def _advance(self, state: dict, checkpoint: int | None) -> None:
         """Move the partition bookmark forward (never back) and emit STATE if it moved."""

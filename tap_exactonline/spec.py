@@ -25,7 +25,9 @@ class StreamSpec:
     endpoints filter on Timestamp only. `deleted_types` are the sync/Deleted EntityTypes whose
     rows arrive on this stream as `_sdc_deleted_at` records. Streams with the same `shared_read`
     read their endpoint once per run between them. `one_per` collapses rows to one record per
-    value of that field (sales invoice headers from a line-per-row endpoint).
+    value of that field (sales invoice headers from a line-per-row endpoint). With
+    `leaving_deletes`, a row that no longer passes `keep` on an incremental run (a customer
+    turned prospect) is emitted as a `_sdc_deleted_at` record, so it leaves the stream's table.
     """
 
     name: str
@@ -33,6 +35,7 @@ class StreamSpec:
     key: tuple[str, ...]
     fields: tuple[str, ...] | None = None
     keep: RowFilter | None = None
+    leaving_deletes: bool = False
     deleted_types: tuple[int, ...] = ()
     shared_read: str | None = None
     one_per: str | None = None

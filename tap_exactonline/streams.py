@@ -65,6 +65,7 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         "SyncAccount",
         key=("ID",),
         keep=_is_customer,
+        leaving_deletes=True,
         deleted_types=(2,),
         description="Accounts with Status C (customers): address, contact, VAT, classifications.",
     ),

@@ -108,8 +108,9 @@ def test_changes_and_deletes_made_through_the_api_arrive_and_nothing_else(
     assert first.returncode == 0, first.stderr[-3000:]
     assert doomed["ID"] in {r["ID"] for r in first.records("customers")}
 
-    kept = next(r for r in first.records("customers") if r["ID"] != doomed["ID"])
+    kept, demoted = [r for r in first.records("customers") if r["ID"] != doomed["ID"]][:2]
     client.put(division, f"crm/Accounts(guid'{kept['ID']}')", {"Name": "Renamed Customer B.V."})
+    client.put(division, f"crm/Accounts(guid'{demoted['ID']}')", {"Status": "P"})
     created = client.post(division, "crm/Accounts", {"Name": "New Customer B.V.", "Status": "C"})
     prospect = client.post(division, "crm/Accounts", {"Name": "Just A Prospect", "Status": "P"})
     client.delete(division, f"crm/Accounts(guid'{doomed['ID']}')")
@@ -120,15 +121,16 @@ def test_changes_and_deletes_made_through_the_api_arrive_and_nothing_else(
     assert second.streams_with_records() == {"customers", "divisions"}
     records = second.records("customers")
     upserts = {r["ID"]: r for r in records if r.get("_sdc_deleted_at") is None}
-    deletes = [r for r in records if r.get("_sdc_deleted_at") is not None]
-    assert set(upserts) == {kept["ID"], created["ID"]}  # not the prospect, not the unchanged
-    assert prospect["ID"] not in upserts
+    deletes = {r["ID"]: r for r in records if r.get("_sdc_deleted_at") is not None}
+    assert set(upserts) == {kept["ID"], created["ID"]}  # not the unchanged ones
     assert upserts[kept["ID"]]["Name"] == "Renamed Customer B.V."
     assert upserts[created["ID"]]["Code"] == created["Code"].strip()
-    assert len(deletes) == 1
-    assert deletes[0]["ID"] == doomed["ID"]
-    assert deletes[0]["Division"] == division
-    assert deletes[0]["_sdc_deleted_at"].endswith("+00:00")
+    # deleted in Exact (sync/Deleted), no longer a customer, never a customer (a no-op delete)
+    assert set(deletes) == {doomed["ID"], demoted["ID"], prospect["ID"]}
+    for record in deletes.values():
+        assert set(record) == {"ID", "Division", "_sdc_deleted_at"}
+        assert record["Division"] == division
+        assert record["_sdc_deleted_at"].endswith("+00:00")
     # the delete bookmark moved past the deletion: a third run repeats nothing
     assert second.partition("customers", division)["deleted_timestamp"] > 0
     third = runner.run(divisions=[division], state=second.state)
