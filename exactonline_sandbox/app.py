@@ -8,8 +8,10 @@ Exact's paths:
   GET      /docs/SysAttachment.aspx?ID= attachment bytes (bearer token required)
 
 Decisions a client author must know:
-  * Answers are always JSON (`Accept` is not consulted; Exact would answer XML without
-    `Accept: application/json`, so clients must send it anyway).
+  * Answers are JSON whatever the `Accept` header says, unless the server runs with
+    `--strict-accept`: then a successful API answer to a request whose Accept does not mention
+    JSON is an Atom XML stub (as Exact answers XML without `Accept: application/json`), so a
+    client that forgets the header fails against the sandbox as it would against Exact.
   * A division the user does not have answers 403 with Exact's error JSON.
   * `Prefer: return=representation` on a PUT answers 200 with the updated record (else 204).
   * A missing, unknown, revoked or expired bearer token answers 401 with
@@ -96,6 +98,7 @@ class SandboxConfig:
     error_limit: int = 10
     token_daily_limit: int = 200
     code_lifetime: float = 300
+    strict_accept: bool = False
     faults: dict[str, Any] | None = None
 
 
@@ -537,6 +540,8 @@ class SandboxServer:
             except Exception:
                 log.exception("the store failed on %s %s", request.method, endpoint)
                 response = json_response(exact_error("An internal error occurred."), 500)
+        if self.config.strict_accept and response.status_code < 300 and response.body:
+            response = _atom_instead(request, response, endpoint)
         self.limiter.record_status(client_id, division, endpoint, response.status_code)
         response.headers.update(rate_headers)
 
@@ -641,6 +646,23 @@ class SandboxServer:
 
     async def not_found(self, request: Request) -> Response:
         return json_response(exact_error("The resource you are looking for is not found."), 404)
+
+
+def _atom_instead(request: Request, response: Response, endpoint: str) -> Response:
+    """With --strict-accept, answer as Exact does to a client that did not ask for JSON: Atom
+    XML (here a stub feed, not the data), so a client that forgot the header fails loudly."""
+    if "json" in request.headers.get("accept", "").lower():
+        return response
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f'<title type="text">{html.escape(endpoint)}</title>'
+        "<!-- send Accept: application/json to get JSON -->"
+        "</feed>"
+    )
+    return Response(
+        feed, status_code=response.status_code, media_type="application/atom+xml;charset=utf-8"
+    )
 
 
 def _loopback_only(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:

@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fault plan, e.g. 500:0.05,503:0.02,drop:0.02,latency:0.1@300ms,seed:7 "
         "(grammar: exactonline_sandbox.faults)",
     )
+    serve.add_argument(
+        "--strict-accept",
+        action="store_true",
+        help="answer Atom XML (a stub) to API calls whose Accept header does not ask for JSON",
+    )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.add_argument(
         "--no-access-log", dest="access_log", action="store_false", help="do not log each request"
@@ -129,6 +134,7 @@ def serve(args: argparse.Namespace) -> int:
         error_limit=args.error_limit,
         token_daily_limit=args.token_daily_limit,
         code_lifetime=args.code_lifetime,
+        strict_accept=args.strict_accept,
         faults=faults,
     )
     app, _sandbox = create_app(config)  # builds the company before we announce the URL
