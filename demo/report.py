@@ -62,9 +62,9 @@ def warehouse_tables(db_path: Path, schema: str, since: datetime | None = None) 
                 else "0"
             )
             params = [since.replace(tzinfo=None)] if "?" in recent and since else []
-            rows, dels, last = con.execute(
+            ((rows, dels, last),) = con.execute(
                 f'SELECT count(*), {deleted}, {recent} FROM "{schema}"."{table}"', params
-            ).fetchone()
+            ).fetchall()
             counts.append(TableCount(table, rows, dels, last))
         return counts
     finally:
@@ -125,6 +125,7 @@ class DemoReport:
     minutely_limit: int = 60
     daily_limit: int = 5000
     divisions: list[int] = field(default_factory=list)
+    second_run: datetime | None = None
     deleted_customer: str | None = None
     deleted_marked: bool = False
     files: dict[str, Path] = field(default_factory=dict)

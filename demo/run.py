@@ -21,10 +21,11 @@ the logs.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,12 @@ from demo.report import DemoReport, StepUsage, calls_by_division, read_rejects, 
 from demo.report import warehouse_tables as count_tables
 from exactonline_api.client import ExactClient
 from exactonline_api.errors import ApiError
-from exactonline_api.odata import guid_literal
+from exactonline_api.odata import guid_literal, string_literal
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 
 OUTPUT = ROOT / "output"
+DATA = ROOT / "demo" / "data"
 WAREHOUSE_SCHEMA = "exactonline"
 # (extractor, stream) of the reverse-ETL blocks, in dependency order: invoices name customers by
 # Code, attachments name invoices by their key.
@@ -49,11 +51,21 @@ REVERSE_ETL = (
     ("tap-jsonl-sales-invoices", "sales_invoices"),
     ("tap-jsonl-invoice-attachments", "invoice_attachments"),
 )
+# About 2,200 rows per division; demo/data/customers.jsonl changes customers of this company.
+DEMO_SCALE = 0.2
 MINUTELY_LIMIT = 60
 DAILY_LIMIT = 5000
-# Columns through which other tables point at an account: a customer referenced by none of them
-# has no transactions, so Exact (and the sandbox) lets it be deleted.
-ACCOUNT_REFERENCES = ("account", "orderedby", "invoiceto", "deliverto", "supplier", "customer")
+# Where Exact refuses to delete an account that has transactions: the columns of the warehouse
+# tables that point at it. Contacts do not block (they are deleted with the account).
+BLOCKING_REFERENCES = {
+    "sales_invoices": ("orderedby", "invoiceto", "deliverto"),
+    "sales_orders": ("orderedby", "invoiceto", "deliverto"),
+    "receivables": ("account",),
+    "payments": ("account",),
+    "transaction_lines": ("account",),
+}
+# A customer the reverse ETL creates without an invoice: deleted if no seeded one qualifies.
+FALLBACK_DELETE_CODE = "2026003"
 
 
 def say(message: str) -> None:
@@ -67,29 +79,43 @@ def fresh_output(output: Path) -> None:
     output.mkdir(parents=True)
 
 
-def deletable_customers(db_path: Path, division: int, limit: int = 5) -> list[str]:
-    """IDs of customers in `division` that no invoice, order, payment term or line refers to."""
+def deletable_customers(
+    db_path: Path, division: int, keep_codes: Collection[str] = (), limit: int = 5
+) -> list[str]:
+    """IDs of customers in `division` that no invoice, order, payment term or entry refers to
+    (Exact refuses to delete the others), leaving out `keep_codes` (the demo changes those)."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        refs = con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name <> 'customers' AND lower(column_name) IN "
-            f"({', '.join('?' for _ in ACCOUNT_REFERENCES)})",
-            [WAREHOUSE_SCHEMA, *ACCOUNT_REFERENCES],
-        ).fetchall()
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
         used = " ".join(
             f'AND c.id NOT IN (SELECT "{col}" FROM "{WAREHOUSE_SCHEMA}"."{table}" '
             f'WHERE "{col}" IS NOT NULL)'
-            for table, col in refs
+            for table, cols in BLOCKING_REFERENCES.items()
+            if table in tables
+            for col in cols
         )
         rows = con.execute(
             f'SELECT c.id FROM "{WAREHOUSE_SCHEMA}"."customers" c '
-            f"WHERE c.division = ? AND c._sdc_deleted_at IS NULL {used} ORDER BY c.code LIMIT ?",
-            [division, limit],
+            f"WHERE c.division = ? AND c._sdc_deleted_at IS NULL {used} "
+            "AND list_contains(?, c.code) = false ORDER BY c.code LIMIT ?",
+            [division, list(keep_codes), limit],
         ).fetchall()
         return [r[0] for r in rows]
     finally:
         con.close()
+
+
+def account_id_by_code(client: ExactClient, division: int, code: str) -> str | None:
+    """The ID of the account with `code` (Exact pads codes, hence trim)."""
+    found = client.get(
+        division,
+        "crm/Accounts",
+        {"$filter": f"trim(Code) eq {string_literal(code)}", "$select": "ID"},
+    )
+    rows = found if isinstance(found, list) else found.get("results", [])
+    return rows[0]["ID"] if rows else None
 
 
 def delete_customer(client: ExactClient, division: int, candidates: list[str]) -> str:
@@ -106,11 +132,11 @@ def delete_customer(client: ExactClient, division: int, candidates: list[str]) -
 def is_marked_deleted(db_path: Path, account_id: str) -> bool:
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        row = con.execute(
+        rows = con.execute(
             f'SELECT _sdc_deleted_at FROM "{WAREHOUSE_SCHEMA}"."customers" WHERE id = ?',
             [account_id],
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(rows and rows[0][0])
     finally:
         con.close()
 
@@ -135,13 +161,18 @@ def start_sandbox(scale: float) -> Sandbox:
 
 
 def run_demo(
-    *, scale: float = 0.1, output: Path = OUTPUT, sandbox: Sandbox | None = None
+    *,
+    scale: float = DEMO_SCALE,
+    output: Path = OUTPUT,
+    sandbox: Sandbox | None = None,
+    grant: Mapping[str, Any] | None = None,
 ) -> DemoReport:
     """The demo's steps; returns the report.
 
     With `sandbox` given (a started one, as the end-to-end test does, to compare the result with
     the sandbox's ground truth afterwards) it is used and left running; otherwise the demo starts
-    its own and stops it at the end.
+    its own and stops it at the end. `grant` (from `sandbox.grant()`) lets a test know the
+    secrets it must not find in the logs; by default the demo asks the sandbox for one.
     """
     started = time.monotonic()
     fresh_output(output)
@@ -158,10 +189,13 @@ def run_demo(
     own = sandbox is None
     sb = start_sandbox(scale).start() if sandbox is None else sandbox
     try:
-        second_run, deleted = _pipeline(sb, project, report, output, token_store)
+        second_run, deleted = _pipeline(
+            sb, grant or sb.grant(), project, report, output, token_store
+        )
     finally:
         if own:
             sb.stop()
+    report.second_run = second_run
     report.tables = count_tables(warehouse, WAREHOUSE_SCHEMA, since=second_run)
     report.deleted_marked = is_marked_deleted(warehouse, deleted)
     report.rejects = read_rejects(rejects)
@@ -179,6 +213,7 @@ def run_demo(
 
 def _pipeline(
     sandbox: Sandbox,
+    grant: Mapping[str, Any],
     project: MeltanoProject,
     report: DemoReport,
     output: Path,
@@ -187,7 +222,6 @@ def _pipeline(
     """Steps 2 to 5 against a running sandbox; returns when the incremental run began and the
     ID of the customer deleted through the API."""
     warehouse = output / "warehouse.duckdb"
-    grant = sandbox.grant()
     divisions: list[int] = [int(d) for d in grant["divisions"]]
     report.divisions = divisions
     say(f"    {sandbox.url}, divisions {divisions}, app {grant['client_id']}")
@@ -240,7 +274,17 @@ def _pipeline(
             }
         )
     )
-    deleted = delete_customer(client, divisions[0], deletable_customers(warehouse, divisions[0]))
+    changed = [
+        json.loads(line)["Code"] for line in (DATA / "customers.jsonl").read_text().splitlines()
+    ]
+    candidates = deletable_customers(warehouse, divisions[0], keep_codes=changed)
+    if not candidates:
+        say(
+            f"    every seeded customer has transactions; deleting new customer {FALLBACK_DELETE_CODE}"
+        )
+        fallback = account_id_by_code(client, divisions[0], FALLBACK_DELETE_CODE)
+        candidates = [fallback] if fallback else []
+    deleted = delete_customer(client, divisions[0], candidates)
     report.deleted_customer = deleted
     say(f"    deleted customer {deleted} in division {divisions[0]}")
     account("3. delete one customer")
@@ -258,7 +302,7 @@ def _pipeline(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--scale", type=float, default=0.1, help="sandbox company size (1.0 = ~10,000 rows)"
+        "--scale", type=float, default=DEMO_SCALE, help="sandbox company size (1.0 = ~10,000 rows)"
     )
     args = parser.parse_args(argv)
     try:
