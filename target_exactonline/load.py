@@ -166,7 +166,8 @@ class Load:
             except (WriteOutcomeUnknown, TransportError) as exc:
                 last = exc
             except ApiError as exc:
-                if exc.status < 500:
+                # Exact answers some validation errors with 500: look up, then one more try only.
+                if exc.status < 500 or (attempt > 1 and isinstance(last, ApiError)):
                     raise
                 last = exc
             existing = find_existing()
@@ -233,6 +234,13 @@ class Load:
         logger.warning("rejected %s", reject.describe())
         if self.settings.on_error == "fail":
             raise LoadStopped(reject)
+
+    def verify_connection(self) -> None:
+        """A run that needed no call still proves its settings work (token, division): this is
+        what `meltano config test` relies on."""
+        if self._client is None:
+            self.client.me()
+            _ = self.division
 
     def has_deferred(self) -> bool:
         return bool(self.invoices or self.lines or self.attachments)

@@ -97,6 +97,7 @@ class TargetExactOnline(Target):
             if isinstance(attachments, InvoiceAttachmentsSink):
                 attachments.flush()
             super().process_endofpipe()
+            self.load.verify_connection()
         finally:
             self.load.finish()
 

@@ -1,7 +1,8 @@
-"""Behaviour that needs no Exact at all: settings, unknown streams, schema violations.
+"""Settings, unknown streams and schema violations: decided before any write.
 
-These runs point at a closed loopback port, so any API call would fail the run: passing proves the
-target decided before (or without) calling Exact.
+Runs with `on_error: fail` point at a closed loopback port, so any API call would fail them
+differently: passing proves the target decided before calling Exact. Runs that complete use the
+sandbox, because a run that wrote nothing still checks its connection at the end.
 """
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ def test_unknown_stream_fails_with_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_unknown_stream_is_ignored_with_a_warning_when_configured(tmp_path: Path) -> None:
+def test_unknown_stream_is_ignored_with_a_warning_when_configured(
+    tmp_path: Path, target_config: dict
+) -> None:
     run = run_target(
         tmp_path,
-        _config(tmp_path, unknown_streams="ignore"),
+        {**target_config, "unknown_streams": "ignore"},
         [schema("purchase_orders"), record("purchase_orders", {"id": 1}), state({"bm": 1})],
     )
     assert run.returncode == 0, run.stderr
@@ -94,11 +97,13 @@ def test_schema_violation_is_rejected_with_field_and_stops_under_fail(tmp_path: 
     assert run.summary["streams"]["customers"]["rejected"] == 1
 
 
-def test_schema_violation_against_the_input_schema_even_if_declared_loosely(tmp_path: Path) -> None:
+def test_schema_violation_against_the_input_schema_even_if_declared_loosely(
+    tmp_path: Path, target_config: dict
+) -> None:
     """A warehouse that declares no types still gets Exact's types checked (IsSales is a bool)."""
     run = run_target(
         tmp_path,
-        _config(tmp_path, on_error="skip"),
+        {**target_config, "on_error": "skip"},
         [
             schema("customers"),
             record("customers", {"Code": "C2", "Name": "Acme", "IsSales": "sometimes"}),
@@ -117,10 +122,12 @@ def test_schema_violation_against_the_input_schema_even_if_declared_loosely(tmp_
     }
 
 
-def test_attachment_without_file_name_is_a_schema_violation(tmp_path: Path) -> None:
+def test_attachment_without_file_name_is_a_schema_violation(
+    tmp_path: Path, target_config: dict
+) -> None:
     run = run_target(
         tmp_path,
-        _config(tmp_path, on_error="skip"),
+        {**target_config, "on_error": "skip"},
         [
             schema("invoice_attachments"),
             record("invoice_attachments", {"invoice_key": "INV-1", "content_base64": "dGVzdA=="}),
@@ -132,10 +139,12 @@ def test_attachment_without_file_name_is_a_schema_violation(tmp_path: Path) -> N
     assert reject["field"] == "FileName"
 
 
-def test_lines_without_their_invoice_are_rejected_not_dropped(tmp_path: Path) -> None:
+def test_lines_without_their_invoice_are_rejected_not_dropped(
+    tmp_path: Path, target_config: dict
+) -> None:
     run = run_target(
         tmp_path,
-        _config(tmp_path, on_error="skip"),
+        {**target_config, "on_error": "skip"},
         [
             schema("sales_invoice_lines"),
             record("sales_invoice_lines", {"invoice_key": "INV-9", "Quantity": 1, "LineNumber": 1}),
