@@ -40,6 +40,9 @@ class Resource:
     deleted_type: int | None = None  # sync/Deleted EntityType logged on DELETE
     needs_select_or_top1: bool = False  # regular endpoint refusing a bare full download
     children: dict[str, str] = field(default_factory=dict)  # nav property -> child resource path
+    #: Fields real answers have but the catalogue lacks (seen in the recordings): selectable
+    #: and writable, served only when named in `$select` (a full row is the catalogue's).
+    extra_fields: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def entity(self) -> Entity:
@@ -52,6 +55,15 @@ class Resource:
     @cached_property
     def field_types(self) -> dict[str, str]:
         return {f.name: f.type for f in self.entity.fields}
+
+    @cached_property
+    def selectable(self) -> list[str]:
+        """Names a `$select`, `$filter` or `$orderby` may use: catalogue plus recorded extras."""
+        return self.fields + [f for f in self.extra_fields if f not in self.field_types]
+
+    @cached_property
+    def selectable_types(self) -> dict[str, str]:
+        return {**self.extra_fields, **self.field_types}
 
     @cached_property
     def key(self) -> str:
@@ -96,7 +108,13 @@ def _build() -> dict[str, Resource]:
     m = "Exact.Web.Api.Models."
     regular = [
         Resource(
-            "crm/Accounts", "Account", "accounts", model=m + "Account", methods=_W, deleted_type=2
+            "crm/Accounts",
+            "Account",
+            "accounts",
+            model=m + "Account",
+            methods=_W,
+            deleted_type=2,
+            extra_fields={"IsPurchase": "bool"},
         ),
         Resource(
             "crm/Contacts", "Contact", "contacts", model=m + "Contact", methods=_W, deleted_type=5

@@ -121,11 +121,6 @@ _DATE_NAMES = frozenset(
 )
 
 
-#: Properties the real API accepted in recorded bodies although the field catalogue lacks them:
-#: accepted and ignored (the sandbox serves catalogue fields only, never invented ones).
-RECORDED_EXTRA_FIELDS: dict[str, frozenset[str]] = {"Account": frozenset({"IsPurchase"})}
-
-
 class SandboxError(Exception):
     """An API error answer: status and Exact's message text."""
 
@@ -257,7 +252,7 @@ class Company:
             "IsStarterUser": False,
             "Language": "NL",
             "LanguageCode": "nl-NL",
-            "Legislation": 1,
+            "Legislation": "1",  # a string in real answers, int in the catalogue
             "PackageCode": "EOLAPPCENTER",
             "CustomerCode": pad_code("1000001"),
             "PictureUrl": f"{base_url}/docs/images/placeholder_contact_myeol.png",
@@ -392,10 +387,10 @@ class Company:
         return Result(200, page.body, page.rows)
 
     def _respond_one(self, div: Division, res: Resource, key: Any, ctx: Context) -> Result:
+        """A POST answer: the created entity with its children deferred (as recorded)."""
         row = div.reader.one(res, key)
         assert row is not None
-        expand = {nav: None for nav in res.children}
-        ser = div.reader.serializer(res, res.fields, ctx, expand)
+        ser = div.reader.serializer(res, res.fields, ctx)
         return Result(200, {"d": ser(row)}, 1)
 
     # ------------------------------------------------------------------ write helpers
@@ -433,7 +428,8 @@ class Company:
             if name == "__metadata":
                 continue
             if name not in types:
-                if name in RECORDED_EXTRA_FIELDS.get(res.catalogue, ()):
+                if name in res.extra_fields:
+                    out[name] = _convert(name, res.extra_fields[name], value, res.model)
                     continue
                 raise SandboxError(
                     400,
@@ -925,7 +921,7 @@ class Company:
                     "IsDossierDivision": False,
                     "IsHRDivision": False,
                     "IsPracticeDivision": False,
-                    "Hid": n + 1,
+                    "Hid": str(n + 1),  # a string in real answers, int in the catalogue
                     "Email": self.user.email,
                     "City": "Amsterdam",
                     "Customer": guid(random.Random(f"customer:{self.seed}").getrandbits(128)),

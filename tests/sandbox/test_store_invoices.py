@@ -59,7 +59,12 @@ def new_invoice(company: Company, **header: object) -> dict:
 
 
 def test_deep_insert_creates_header_and_lines_with_noise_free_totals(company: Company) -> None:
-    inv = new_invoice(company)
+    created = new_invoice(company)
+    # The POST answer defers the lines (as recorded); expanding shows what was stored.
+    assert "__deferred" in created["SalesInvoiceLines"]
+    key = f"salesinvoice/SalesInvoices(guid'{created['InvoiceID']}')"
+    inv = send(company, "GET", key, **{"$expand": "SalesInvoiceLines"}).body["d"]
+    assert inv["InvoiceID"] == created["InvoiceID"]
     lines = inv["SalesInvoiceLines"]["results"]
     assert [ln["LineNumber"] for ln in lines] == [1, 2]
     assert lines[0]["AmountDC"] == 0.3  # 3 x 0.10, not 0.30000000000000004
