@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 
 from exactonline_api.errors import DailyLimitReached
@@ -42,6 +43,8 @@ class ExactStream(Stream):
     """Shared wiring: the spec gives name, key and schema; the tap gives the session."""
 
     spec: ClassVar[StreamSpec]
+    # `RecordShaper` already emits schema types; singer-sdk's per-value pass would only redo it.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: TapExactOnline) -> None:
         super().__init__(tap=tap, schema=self.spec.schema, name=self.spec.name)
@@ -255,6 +258,8 @@ class ExactSyncStream(ExactStream):
         """This stream's deletions since its own delete bookmark, then the bookmark moves."""
         if not self.spec.deleted_types or not self.config.get("deletes", True):
             return
+        if self.session.is_stopped(division) and not self.session.deleted.has_read(division):
+            return  # no budget left to read sync/Deleted; the next run will
         result = self.session.deleted.read(division)
         after = _as_int(state.get(DELETED_STATE_KEY)) or 0
         deletions = result.for_stream(self.spec.deleted_types, after)

@@ -83,6 +83,10 @@ class DeletedLog:
         self._log = log
         self._reads: dict[int, DeletedRead] = {}
 
+    def has_read(self, division: int) -> bool:
+        """True once this run has read (or tried to read) the division's deletions."""
+        return division in self._reads
+
     def read(self, division: int) -> DeletedRead:
         """The division's deletions above the lowest delete bookmark among selected streams.
 

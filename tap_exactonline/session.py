@@ -8,6 +8,7 @@ stream instead of failing each one.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -38,8 +39,6 @@ def parse_divisions(value: Any) -> list[int] | str | None:
         if text.lower() == ALL_DIVISIONS:
             return ALL_DIVISIONS
         if text.startswith("["):
-            import json
-
             return parse_divisions(json.loads(text))
         value = [part for part in text.split(",") if part.strip()]
     if isinstance(value, list | tuple):
@@ -109,7 +108,16 @@ class Session:
         if isinstance(setting, list):
             return setting
         if setting == ALL_DIVISIONS:
-            return sorted(int(row["Code"]) for row in self.division_rows())
+            codes = []
+            for row in self.division_rows():
+                if row.get("BlockingStatus") not in (0, None):
+                    # backup/restore or conversion in progress: calls would fail; next run
+                    self.log.warning(
+                        "division %s skipped: BlockingStatus %s", row["Code"], row["BlockingStatus"]
+                    )
+                    continue
+                codes.append(int(row["Code"]))
+            return sorted(codes)
         return [self.home_division]
 
     def stop_division(self, exc: DailyLimitReached) -> None:
