@@ -28,6 +28,7 @@ logger = logging.getLogger("target-exactonline")
 # Statuses that mean "this record is wrong" (reject it) rather than "this run cannot go on".
 RECORD_STATUSES = frozenset({400, 404, 409, 422, 500})
 CREATE_ATTEMPTS = 3
+INVOICE_LOOKUP_BATCH = 20
 
 
 @dataclass
@@ -123,7 +124,11 @@ class Load:
                 self.division,
                 name="sales invoices",
                 lookup_path="salesinvoice/SalesInvoices",
-                prefetch_path="sync/SalesInvoice/SalesInvoices",
+                # The sync endpoint has one row per LINE, and fields both levels have (e.g.
+                # Description) hold the line's value there: no good for diffing headers. Ask
+                # the regular endpoint for up to 20 keys per call instead.
+                prefetch_path=None,
+                batch_size=INVOICE_LOOKUP_BATCH,
                 select=["Status", "Document", *(f.name for f in INVOICE_FIELDS)],
                 keys={"InvoiceID": norm_guid, key_field: norm_text},
                 row_id="InvoiceID",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("target-exactonline")
 
 Normalizer = Callable[[Any], str]
+SYNC_PAGE = 1000  # rows per page of a sync endpoint
 
 
 def norm_text(value: Any) -> str:
@@ -69,6 +70,7 @@ class Finder:
         keys: dict[str, Normalizer],
         row_id: str,
         prefetch_threshold: int,
+        batch_size: int = 1,
     ) -> None:
         self.client = client
         self.division = division
@@ -79,6 +81,7 @@ class Finder:
         self.keys = keys
         self.row_id = row_id
         self.prefetch_threshold = prefetch_threshold
+        self.batch_size = batch_size
         self.complete = False
         self._rows: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, set[str]]] = {k: {} for k in keys}
@@ -122,10 +125,33 @@ class Finder:
     # -- asking Exact --------------------------------------------------------------------------
 
     def plan(self, wanted: Iterable[tuple[str, Any]]) -> None:
-        """Before a batch: prefetch everything once if that is cheaper than per-key lookups."""
-        unknown = {(k, self.keys[k](v)) for k, v in wanted if self.cached(k, v) is None}
+        """Before a batch: prefetch everything once if that is cheaper than per-key lookups, or
+        (entities without a usable sync endpoint) ask for up to `batch_size` keys per call."""
+        unknown: dict[tuple[str, str], Any] = {}
+        for k, v in wanted:
+            if self.cached(k, v) is None:
+                unknown.setdefault((k, self.keys[k](v)), v)
         if self.prefetch_path and len(unknown) > self.prefetch_threshold:
             self.prefetch(budget=len(unknown))
+        elif self.batch_size > 1 and len(unknown) > 1:
+            by_key: dict[str, list[Any]] = {}
+            for (k, _), v in unknown.items():
+                by_key.setdefault(k, []).append(v)
+            for k, values in by_key.items():
+                for start in range(0, len(values), self.batch_size):
+                    self._lookup_many(k, values[start : start + self.batch_size])
+
+    def _lookup_many(self, key: str, values: list[Any]) -> None:
+        """One filtered call for several keys (`k eq a or k eq b ...`); misses become known."""
+        where = " or ".join(self._filter(key, v) for v in values)
+        params = {"$filter": where, "$select": ",".join(self.select)}
+        for page in self.client.iter_pages(self.division, self.lookup_path, params):
+            for row in page:
+                self.add(row)
+        for v in values:
+            nv = self.keys[key](v)
+            if not self._by_key[key].get(nv):
+                self._absent[key].add(nv)
 
     def prefetch(self, budget: int) -> None:
         """Read every row through the sync endpoint, unless that takes more calls than `budget`.
@@ -142,6 +168,8 @@ class Finder:
             for row in page:
                 if row.get(self.row_id):
                     self.add(row)
+            if len(page) < SYNC_PAGE:
+                break  # a short page is the last one: no need to ask for another
             if pages >= max_pages:
                 logger.info(
                     "prefetch of %s stopped after %d pages (more than the lookups it replaces)",

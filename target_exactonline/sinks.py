@@ -350,6 +350,15 @@ class SalesInvoicesSink(ExactSink):
         ]
         if codes:
             self.load.accounts.plan(codes)
+        item_codes = [
+            ("Code", line.get("item_code") or line.get("ItemCode"))
+            for d in pending
+            if d.problem is None
+            for line in self._raw_lines(d.record, d.lines)
+            if not _blank(line.get("item_code") or line.get("ItemCode"))
+        ]
+        if item_codes:
+            self.load.items.plan(item_codes)
         key_field = self.load.settings.invoice_key_field
         keys = [
             (key_field, k)
@@ -488,17 +497,30 @@ class SalesInvoicesSink(ExactSink):
                 header[ref] = mapped
         return header
 
+    @staticmethod
+    def _raw_lines(record: dict[str, Any], joined: list[Deferred]) -> list[dict[str, Any]]:
+        """Inline lines then joined ones, in LineNumber order when numbers are given."""
+        raw: list[dict[str, Any]] = []
+        for name in ("lines", "SalesInvoiceLines"):
+            if isinstance(record.get(name), list):
+                raw.extend(line for line in record[name] if isinstance(line, dict))
+        raw.extend(d.record for d in joined)
+        if any(isinstance(line.get("LineNumber"), int | float) for line in raw):
+            raw.sort(
+                key=lambda line: (
+                    not isinstance(line.get("LineNumber"), int | float),
+                    line.get("LineNumber")
+                    if isinstance(line.get("LineNumber"), int | float)
+                    else 0,
+                )
+            )
+        return raw
+
     def lines(
         self, record: dict[str, Any], joined: list[Deferred], foreign: bool
     ) -> list[dict[str, Any]]:
         """Lines for the deep insert: inline (`lines`/`SalesInvoiceLines`) plus joined ones."""
-        raw: list[dict[str, Any]] = []
-        for name in ("lines", "SalesInvoiceLines"):
-            if isinstance(record.get(name), list):
-                raw.extend(record[name])
-        raw.extend(d.record for d in joined)
-        if any(line.get("LineNumber") is not None for line in raw):
-            raw.sort(key=lambda line: (line.get("LineNumber") is None, line.get("LineNumber") or 0))
+        raw = self._raw_lines(record, joined)
         body = []
         for i, line in enumerate(raw):
             prefix = f"lines[{i}]."

@@ -1,0 +1,286 @@
+"""sales_invoices (+ sales_invoice_lines) -> salesinvoice/SalesInvoices against the sandbox."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from exactonline_sandbox.harness import Sandbox
+from tests.target.singer_run import record, run_target, schema, state
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8].upper()
+
+
+def _seed(sb: Sandbox, division: int) -> tuple[list[dict], list[dict]]:
+    customers = sorted(
+        (r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C"),
+        key=lambda r: r["Code"],
+    )
+    items = sorted(sb.rows(division, "logistics/Items"), key=lambda r: r["Code"])
+    return customers, items
+
+
+def _invoices_by_ref(sb: Sandbox, division: int) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in sb.rows(division, "salesinvoice/SalesInvoices"):
+        out.setdefault(row.get("YourRef") or "", []).append(row)
+    return out
+
+
+def _lines_of(sb: Sandbox, division: int, invoice_id: str) -> list[dict[str, Any]]:
+    rows = sb.rows(division, "salesinvoice/SalesInvoiceLines")
+    return sorted((r for r in rows if r["InvoiceID"] == invoice_id), key=lambda r: r["LineNumber"])
+
+
+def _calls(before: dict[str, Any], after: dict[str, Any], endpoint: str) -> int:
+    return after["by_endpoint"].get(endpoint, 0) - before["by_endpoint"].get(endpoint, 0)
+
+
+def test_invoices_are_created_with_their_lines_in_one_call_and_rerun_writes_nothing(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    tag = _tag()
+    inline_key, joined_key = f"WH-{tag}-1", f"WH-{tag}-2"
+    messages = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": inline_key,
+                "ordered_by_code": customers[0]["Code"].strip(),
+                "Journal": "70",
+                "InvoiceDate": "2026-01-15",
+                "Description": "Inline lines",
+                "lines": [
+                    {"item_code": items[0]["Code"], "Quantity": 2, "NetPrice": 10.5},
+                    {"Item": items[1]["ID"], "Quantity": 1, "NetPrice": 4},
+                ],
+            },
+        ),
+        record(
+            "sales_invoices",
+            {"invoice_key": joined_key, "OrderedBy": customers[1]["ID"], "Description": "Joined"},
+        ),
+        state({"at": "invoices"}),
+        schema("sales_invoice_lines"),
+        record(
+            "sales_invoice_lines",
+            {
+                "invoice_key": joined_key,
+                "LineNumber": 2,
+                "item_code": items[2]["Code"],
+                "Quantity": 5,
+            },
+        ),
+        record(
+            "sales_invoice_lines",
+            {
+                "invoice_key": joined_key,
+                "LineNumber": 1,
+                "item_code": items[0]["Code"],
+                "Quantity": 3,
+            },
+        ),
+        state({"at": "lines"}),
+    ]
+    config = {**target_config, "prefetch_threshold": 0}
+    before = sandbox.stats()
+    run = run_target(tmp_path, config, messages, "first")
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.states == [{"at": "lines"}]
+    assert run.summary["streams"]["sales_invoices"]["created"] == 2
+    assert run.summary["streams"]["sales_invoice_lines"]["created"] == 2
+    # one lookup for both keys, then one POST per invoice with its lines (deep insert)
+    assert _calls(before, after, "salesinvoice/SalesInvoices") == 3
+    assert _calls(before, after, "salesinvoice/SalesInvoiceLines") == 0
+
+    by_ref = _invoices_by_ref(sandbox, division)
+    [inline] = by_ref[inline_key]
+    assert inline["OrderedBy"] == customers[0]["ID"]
+    assert inline["Status"] == 20 and inline["Description"] == "Inline lines"
+    assert [
+        (ln["Item"], ln["Quantity"]) for ln in _lines_of(sandbox, division, inline["InvoiceID"])
+    ] == [
+        (items[0]["ID"], 2.0),
+        (items[1]["ID"], 1.0),
+    ]
+    [joined] = by_ref[joined_key]
+    assert [
+        (ln["Item"], ln["Quantity"]) for ln in _lines_of(sandbox, division, joined["InvoiceID"])
+    ] == [
+        (items[0]["ID"], 3.0),
+        (items[2]["ID"], 5.0),
+    ]
+
+    before = sandbox.stats()
+    again = run_target(tmp_path, config, messages, "again")
+    after = sandbox.stats()
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["sales_invoices"]["unchanged"] == 2
+    # the one batched lookup, and no write
+    assert _calls(before, after, "salesinvoice/SalesInvoices") == 1
+    assert after["by_status"].get("204", 0) == before["by_status"].get("204", 0)
+    assert len(_invoices_by_ref(sandbox, division)[inline_key]) == 1
+
+
+def test_open_invoice_header_is_updated_and_processed_invoice_change_is_rejected(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    tag = _tag()
+    key = f"UPD-{tag}"
+    create = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customers[2]["Code"].strip(),
+                "Description": "Eerst",
+                "lines": [{"item_code": items[0]["Code"], "Quantity": 1}],
+            },
+        ),
+    ]
+    assert run_target(tmp_path, target_config, create, "create").returncode == 0
+    [created] = _invoices_by_ref(sandbox, division)[key]
+    processed = next(
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r["Status"] == 50
+    )
+    update = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customers[2]["Code"].strip(),
+                "Description": "Daarna",
+            },
+        ),
+        # the same values as Exact has: not a change, so not a rejection
+        record(
+            "sales_invoices",
+            {"InvoiceID": processed["InvoiceID"], "Description": processed["Description"]},
+        ),
+        record("sales_invoices", {"InvoiceID": processed["InvoiceID"], "Description": "Mag niet"}),
+        state({"n": 1}),
+    ]
+    run = run_target(tmp_path, {**target_config, "on_error": "skip"}, update, "update")
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"] == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": 1,
+        "rejected": 1,
+    }
+    [reject] = run.rejects
+    assert reject["key"] == processed["InvoiceID"]
+    assert reject["field"] == "Description"
+    assert "Status 50" in reject["reason"] and "Status 20" in reject["reason"]
+    assert run.states == [{"n": 1}]
+    [updated] = _invoices_by_ref(sandbox, division)[key]
+    assert updated["Description"] == "Daarna"
+    assert len(_lines_of(sandbox, division, created["InvoiceID"])) == 1
+    still = [
+        r
+        for r in sandbox.rows(division, "salesinvoice/SalesInvoices")
+        if r["InvoiceID"] == processed["InvoiceID"]
+    ][0]
+    assert still["Description"] == processed["Description"]
+
+
+def _bad_invoice_input(customers: list[dict], items: list[dict], tag: str) -> list[dict]:
+    item = items[0]["Code"]
+    return [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": f"OK-{tag}",
+                "ordered_by_code": customers[0]["Code"].strip(),
+                "lines": [{"item_code": item, "Quantity": 1}],
+            },
+        ),
+        state({"after": "ok"}),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": f"UNK-{tag}",
+                "ordered_by_code": "NOPE-" + tag,
+                "lines": [{"item_code": item}],
+            },
+        ),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": f"NOBY-{tag}",
+                "Description": "no customer",
+                "lines": [{"item_code": item}],
+            },
+        ),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": f"TYPE-{tag}",
+                "ordered_by_code": customers[0]["Code"].strip(),
+                "Type": "x",
+            },
+        ),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": f"LAST-{tag}",
+                "ordered_by_code": customers[1]["Code"].strip(),
+                "lines": [{"item_code": item, "Quantity": 2}],
+            },
+        ),
+        state({"after": "last"}),
+    ]
+
+
+def test_bad_invoices_go_to_the_reject_file_and_skip_goes_on(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    tag = _tag()
+    run = run_target(
+        tmp_path, {**target_config, "on_error": "skip"}, _bad_invoice_input(customers, items, tag)
+    )
+    assert run.returncode == 0, run.stderr
+    rejects = {r["key"]: r for r in run.rejects}
+    assert set(rejects) == {f"UNK-{tag}", f"NOBY-{tag}", f"TYPE-{tag}"}
+    assert rejects[f"UNK-{tag}"]["field"] == "ordered_by_code"
+    assert f"unknown customer code 'NOPE-{tag}'" in rejects[f"UNK-{tag}"]["reason"]
+    assert rejects[f"NOBY-{tag}"]["exact_status"] == 400
+    assert rejects[f"NOBY-{tag}"]["exact_message"] == "Verplicht: Besteld door"
+    assert rejects[f"NOBY-{tag}"]["record"]["Description"] == "no customer"
+    assert rejects[f"TYPE-{tag}"]["field"] == "Type"
+    by_ref = _invoices_by_ref(sandbox, division)
+    assert f"OK-{tag}" in by_ref and f"LAST-{tag}" in by_ref
+    assert not {f"UNK-{tag}", f"NOBY-{tag}", f"TYPE-{tag}"} & set(by_ref)
+    assert run.summary["streams"]["sales_invoices"]["rejected"] == 3
+    assert run.states == [{"after": "last"}]
+
+
+def test_fail_stops_at_the_first_bad_invoice_and_emits_no_state(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    tag = _tag()
+    run = run_target(tmp_path, target_config, _bad_invoice_input(customers, items, tag))
+    assert run.returncode == 1
+    [reject] = run.rejects
+    assert reject["key"] == f"UNK-{tag}"
+    assert (
+        f"sales_invoices record 'UNK-{tag}'" in run.stderr and "field ordered_by_code" in run.stderr
+    )
+    assert "Traceback" not in run.stderr
+    assert run.states == []
+    by_ref = _invoices_by_ref(sandbox, division)
+    assert f"OK-{tag}" in by_ref  # written before the bad one
+    assert f"LAST-{tag}" not in by_ref  # nothing after it
+    assert run.summary["streams"]["sales_invoices"]["rejected"] == 1
