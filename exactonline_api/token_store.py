@@ -12,7 +12,6 @@ a Redis key with a distributed lock) can replace the file store for runs spread 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import json
@@ -24,12 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from exactonline_api.errors import ConfigError, ExactError
+from exactonline_api.errors import ConfigError
 from exactonline_api.redact import register_secret
 
 FORMAT_VERSION = 1
 HISTORY_SIZE = 1000
-LOCK_TIMEOUT_SECONDS = 120.0
 
 
 def fingerprint(refresh_token: str) -> str:
@@ -133,26 +131,22 @@ class TokenStore(Protocol):
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Exclusive `flock` on `path` (created 0600); the kernel drops it if the holder dies."""
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive `flock` on `path` (created 0600); the kernel drops it if the holder dies.
+
+    A blocking wait, not a polling loop: pollers starve behind a process that re-takes the lock
+    at once (eight processes sharing one throttle do exactly that). No holder keeps it long: the
+    longest is a token refresh, bounded by the request timeouts.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.001
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX)
                 break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise ExactError(
-                        f"timed out after {timeout:.0f} s waiting for the lock {path}"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+            except InterruptedError:  # pragma: no cover - retried by Python already (PEP 475)
+                continue
         try:
             yield
         finally:
