@@ -1,0 +1,162 @@
+"""invoice_attachments -> documents/Documents + DocumentAttachments + the invoice's Document."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import Request, urlopen
+
+from exactonline_sandbox.harness import Sandbox
+from tests.target.singer_run import record, run_target, schema
+
+
+def _calls(before: dict[str, Any], after: dict[str, Any], endpoint: str) -> int:
+    return after["by_endpoint"].get(endpoint, 0) - before["by_endpoint"].get(endpoint, 0)
+
+
+def _download(sb: Sandbox, division: int, url: str) -> bytes:
+    """Fetch an attachment's Url with a bearer token of another app, as a user of the API would."""
+    token = sb.access_token(sb.grant())
+    query = urlsplit(url).query
+    att_id = parse_qs(query)["ID"][0]
+    request = Request(
+        f"{sb.url}/docs/SysAttachment.aspx?ID={att_id}&_Division_={division}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urlopen(request, timeout=30) as answer:
+        return answer.read()
+
+
+def test_files_are_uploaded_linked_to_the_invoice_and_not_uploaded_again(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"ATT-{tag}"
+    customer = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
+    item = sandbox.rows(division, "logistics/Items")[0]
+    pdf = tmp_path / "factuur.pdf"
+    pdf.write_bytes(b"%PDF-1.4 invoice " + tag.encode())
+    messages = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customer["Code"].strip(),
+                "lines": [{"item_code": item["Code"], "Quantity": 1}],
+            },
+        ),
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments",
+            {"invoice_key": key, "FileName": "factuur.pdf", "path": str(pdf)},
+        ),
+        record(
+            "invoice_attachments",
+            {
+                "invoice_key": key,
+                "FileName": "notitie.txt",
+                "content_base64": base64.b64encode(b"hallo " + tag.encode()).decode(),
+            },
+        ),
+    ]
+    run = run_target(tmp_path, target_config, messages, "first")
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["invoice_attachments"]["created"] == 2
+
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    assert invoice["Document"]
+    [document] = [
+        r for r in sandbox.rows(division, "documents/Documents") if r["ID"] == invoice["Document"]
+    ]
+    assert document["Type"] == 10
+    assert document["Account"] == customer["ID"]
+    assert document["Subject"] == f"Sales invoice {key}"
+    files = {
+        r["FileName"]: r
+        for r in sandbox.rows(division, "documents/DocumentAttachments")
+        if r["Document"] == document["ID"]
+    }
+    assert set(files) == {"factuur.pdf", "notitie.txt"}
+    assert _download(sandbox, division, files["factuur.pdf"]["Url"]) == pdf.read_bytes()
+    assert _download(sandbox, division, files["notitie.txt"]["Url"]) == b"hallo " + tag.encode()
+
+    before = sandbox.stats()
+    again = run_target(tmp_path, target_config, messages, "again")
+    after = sandbox.stats()
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["invoice_attachments"]["unchanged"] == 2
+    assert _calls(before, after, "documents/Documents") == 0
+    assert _calls(before, after, "documents/DocumentAttachments") == 1  # the listing, once
+    assert after["by_status"].get("204", 0) == before["by_status"].get("204", 0)
+
+    # A new file for the same invoice joins its document: no new document, no new link.
+    extra = [
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments",
+            {"invoice_key": key, "FileName": "bijlage-2.txt", "content_base64": "dHdlZQ=="},
+        ),
+    ]
+    before = sandbox.stats()
+    third = run_target(tmp_path, target_config, extra, "third")
+    after = sandbox.stats()
+    assert third.returncode == 0, third.stderr
+    assert _calls(before, after, "documents/Documents") == 0
+    assert after["by_status"].get("204", 0) == before["by_status"].get("204", 0)
+    names = {
+        r["FileName"]
+        for r in sandbox.rows(division, "documents/DocumentAttachments")
+        if r["Document"] == document["ID"]
+    }
+    assert names == {"factuur.pdf", "notitie.txt", "bijlage-2.txt"}
+
+
+def test_attachment_problems_are_rejected_with_the_field(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    processed = next(
+        r
+        for r in sandbox.rows(division, "salesinvoice/SalesInvoices")
+        if r["Status"] == 50 and not r.get("Document")
+    )
+    documents_before = len(sandbox.rows(division, "documents/Documents"))
+    messages = [
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments",
+            {"InvoiceID": processed["InvoiceID"], "FileName": "laat.pdf", "content_base64": "eA=="},
+        ),
+        record(
+            "invoice_attachments",
+            {"invoice_key": "BESTAAT-NIET", "FileName": "a.txt", "content_base64": "eA=="},
+        ),
+        record(
+            "invoice_attachments",
+            {"InvoiceID": processed["InvoiceID"], "FileName": "b.txt", "content_base64": "%%%"},
+        ),
+        record(
+            "invoice_attachments",
+            {
+                "InvoiceID": processed["InvoiceID"],
+                "FileName": "c.txt",
+                "path": str(tmp_path / "nope"),
+            },
+        ),
+    ]
+    run = run_target(tmp_path, {**target_config, "on_error": "skip"}, messages)
+    assert run.returncode == 0, run.stderr
+    fields = [(r["record"]["FileName"], r["field"]) for r in run.rejects]
+    assert fields == [
+        ("laat.pdf", "InvoiceID"),
+        ("a.txt", "invoice_key"),
+        ("b.txt", "content_base64"),
+        ("c.txt", "path"),
+    ]
+    assert "Status 50" in run.rejects[0]["reason"]
+    assert len(sandbox.rows(division, "documents/Documents")) == documents_before
