@@ -106,7 +106,7 @@ class ExactSyncStream(ExactStream):
             return
         try:
             pages = spool.replay() if spool is not None else self._read(division, bookmark or 0)
-            yield from self._emit(pages, division, state, bookmark)
+            yield from self._emit(pages, division, state, bookmark, replay=spool is not None)
             yield from self._deleted_records(division, state)
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
@@ -173,7 +173,13 @@ class ExactSyncStream(ExactStream):
         return _as_int(self.get_context_state({"division": division}).get(BOOKMARK)) or 0
 
     def _emit(
-        self, pages: Iterable[Page], division: int, state: dict, bookmark: int | None
+        self,
+        pages: Iterable[Page],
+        division: int,
+        state: dict,
+        bookmark: int | None,
+        *,
+        replay: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Records of each page, then the page's checkpoint, then a progress line."""
         start_date = None if bookmark is not None else self._start_date()
@@ -206,13 +212,14 @@ class ExactSyncStream(ExactStream):
                 yield self.shaper(row, division)
             self._advance(state, page.checkpoint)
             if not page.final:
+                how = "replayed from the shared read" if replay else f"read in {calls} calls"
                 self.logger.info(
-                    "%s division %s: %d records emitted, %d rows read in %d calls; %s",
+                    "%s division %s: %d records emitted, %d rows %s; %s",
                     self.name,
                     division,
                     emitted,
                     read,
-                    calls,
+                    how,
                     self.session.budget_text(division),
                 )
 

@@ -13,6 +13,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
+from exactonline_api.errors import DailyLimitReached
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
@@ -90,8 +91,6 @@ class TapExactOnline(Tap):
     def sync_all(self) -> None:
         """Sync every selected stream; a spent daily budget ends the run cleanly."""
         install_redaction()
-        from exactonline_api.errors import DailyLimitReached
-
         try:
             super().sync_all()
         except DailyLimitReached as exc:
