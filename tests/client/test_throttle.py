@@ -74,7 +74,9 @@ def test_the_daily_limit_stops_cleanly_with_its_reset_time(
     assert "429" not in sb.stats()["by_status"], "the client stopped before Exact refused"
     today = datetime.now(UTC).date()
     reset = info.value.reset_at
-    assert reset.tzinfo is not None and reset.date() > today and (reset.hour, reset.minute) == (0, 0)
+    assert (
+        reset.tzinfo is not None and reset.date() > today and (reset.hour, reset.minute) == (0, 0)
+    )
     assert reset.strftime("%Y-%m-%d %H:%M:%S") in str(info.value)
     assert info.value.division == division
     # another process of the same app (same store and throttle) stops without calling at all
