@@ -205,3 +205,4 @@ def test_a_few_hundred_customers_cost_at_most_1_05_calls_each(
     sandbox_calls = after["api_calls"] - before["api_calls"]
     assert run.summary["api_calls"] == sandbox_calls
     assert sandbox_calls <= 1.05 * written, (sandbox_calls, written)
+    print("calls", sandbox_calls, "records", written, counts)

@@ -7,12 +7,25 @@ sandbox, because a run that wrote nothing still checks its connection at the end
 
 from __future__ import annotations
 
+import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.target.singer_run import record, run_target, schema, state
 
 SECRET = "s3cret-client-secret-value"
+
+
+def _walk(value: object) -> Iterator[tuple[str, object]]:
+    """Every (key, value) pair in a nested JSON value."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k), v
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
 
 
 def _dead_url() -> str:
@@ -156,3 +169,37 @@ def test_lines_without_their_invoice_are_rejected_not_dropped(
     assert reject["stream"] == "sales_invoice_lines"
     assert "no sales_invoices record with key 'INV-9'" in reject["reason"]
     assert run.states == [{"bm": 3}]
+
+
+def test_run_without_writes_still_checks_the_grant_and_never_prints_secrets(
+    sandbox, grant: dict, tmp_path: Path
+) -> None:
+    """What `meltano config test` relies on: nothing to write, but a dead grant still fails."""
+    from tests.target.conftest import config_for
+
+    config = config_for(sandbox, grant, tmp_path, unknown_streams="ignore")
+    sandbox.revoke(grant["client_id"])
+    run = run_target(
+        tmp_path, config, [schema("meltano_test_stream"), record("meltano_test_stream", {"a": 1})]
+    )
+    assert run.returncode == 1
+    assert "exactonline-auth login" in run.stderr
+    assert "Traceback" not in run.stderr
+    for secret in (grant["client_secret"], grant["refresh_token"]):
+        assert secret not in run.stderr + run.stdout
+
+
+def test_a_normal_run_logs_no_secret(sandbox, grant: dict, tmp_path: Path) -> None:
+    from tests.target.conftest import config_for
+
+    config = config_for(sandbox, grant, tmp_path)
+    run = run_target(
+        tmp_path, config, [schema("customers"), record("customers", {"Code": "SEC1", "Name": "x"})]
+    )
+    assert run.returncode == 0, run.stderr
+    access = json.loads((tmp_path / "tokens.json").read_text())
+    secrets = [grant["client_secret"], grant["refresh_token"]]
+    stored = [v for k, v in _walk(access) if k in ("access_token", "refresh_token")]
+    assert len(stored) == 2 and all(isinstance(v, str) and len(v) > 8 for v in stored)
+    for secret in [*secrets, *stored]:
+        assert secret not in run.stderr + run.stdout
