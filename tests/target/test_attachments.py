@@ -160,3 +160,62 @@ def test_attachment_problems_are_rejected_with_the_field(
     ]
     assert "Status 50" in run.rejects[0]["reason"]
     assert len(sandbox.rows(division, "documents/Documents")) == documents_before
+
+
+def test_lost_answers_while_attaching_create_no_second_document_or_file(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """The document POST and the attachment POST both land but lose their answers; the target
+    finds the document by its Subject and the file by its name, and goes on to link them."""
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"ATTDROP-{tag}"
+    customer = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
+    item = sandbox.rows(division, "logistics/Items")[0]
+    messages = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customer["Code"].strip(),
+                "lines": [{"item_code": item["Code"], "Quantity": 1}],
+            },
+        ),
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments",
+            {"invoice_key": key, "FileName": "scan.txt", "content_base64": "c2Nhbg=="},
+        ),
+    ]
+    # calls on these endpoints, in order: find the document (GET), create it (POST: dropped),
+    # find it again (GET), upload the file (POST: dropped), then the recovery listing.
+    sandbox.faults(
+        {
+            "endpoints": ["documents/Documents", "documents/DocumentAttachments"],
+            "next": ["latency", "drop_after", "latency", "drop_after"],
+            "latency_ms": 0,
+        }
+    )
+    before = sandbox.stats()
+    try:
+        run = run_target(tmp_path, target_config, messages)
+    finally:
+        sandbox.clear_faults()
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert after["by_status"].get("dropped", 0) - before["by_status"].get("dropped", 0) == 2
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    documents = [
+        r
+        for r in sandbox.rows(division, "documents/Documents")
+        if r["Subject"] == f"Sales invoice {key}"
+    ]
+    assert [d["ID"] for d in documents] == [invoice["Document"]]
+    files = [
+        r["FileName"]
+        for r in sandbox.rows(division, "documents/DocumentAttachments")
+        if r["Document"] == invoice["Document"]
+    ]
+    assert files == ["scan.txt"]

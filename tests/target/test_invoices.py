@@ -284,3 +284,42 @@ def test_fail_stops_at_the_first_bad_invoice_and_emits_no_state(
     assert f"OK-{tag}" in by_ref  # written before the bad one
     assert f"LAST-{tag}" not in by_ref  # nothing after it
     assert run.summary["streams"]["sales_invoices"]["rejected"] == 1
+
+
+def test_invoice_post_whose_answer_is_lost_is_not_sent_twice(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """drop_after: Exact created the invoice but the answer never came. The target looks the
+    invoice up by its key before sending again, finds it, and creates nothing twice."""
+    customers, items = _seed(sandbox, division)
+    key = f"DROP-{_tag()}"
+    messages = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customers[0]["Code"].strip(),
+                "lines": [{"item_code": items[0]["Code"], "Quantity": 7}],
+            },
+        ),
+    ]
+    before = sandbox.stats()
+    # calls on the endpoint: the lookup (untouched), then the POST (lands, answer dropped)
+    sandbox.faults(
+        {
+            "endpoints": ["salesinvoice/SalesInvoices"],
+            "next": ["latency", "drop_after"],
+            "latency_ms": 0,
+        }
+    )
+    try:
+        run = run_target(tmp_path, target_config, messages)
+    finally:
+        sandbox.clear_faults()
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert after["by_status"].get("dropped", 0) - before["by_status"].get("dropped", 0) == 1
+    assert run.summary["streams"]["sales_invoices"]["created"] == 1
+    [invoice] = _invoices_by_ref(sandbox, division)[key]
+    assert [ln["Quantity"] for ln in _lines_of(sandbox, division, invoice["InvoiceID"])] == [7.0]
