@@ -111,6 +111,9 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         "SyncSalesInvoice",
         key=("ID",),
         fields=_invoice_fields("line"),
+        # Whether sync/Deleted's EntityKey for type 13 is the invoice or the line is not
+        # confirmed for the real API (the sync rows are lines): both streams receive it.
+        deleted_types=(13,),
         shared_read="sales_invoices",
         description="Sales invoice lines (InvoiceID links to sales_invoices).",
     ),

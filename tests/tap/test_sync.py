@@ -280,3 +280,41 @@ def test_daily_limit_ends_runs_cleanly_and_the_runs_together_equal_a_full_sync(
         for key in truth_rows(sb, division, stream)
     }
     assert union == want
+
+
+def test_invoice_header_changes_reach_header_and_lines_and_deletes_reach_both_streams(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    streams = ["sales_invoices", "sales_invoice_lines"]
+    first = runner.run(divisions=[division], streams=streams)
+    assert first.returncode == 0, first.stderr[-3000:]
+    editable = [h for h in first.records("sales_invoices") if h["Status"] == 20]
+    changed, deleted = editable[0], editable[1]
+    client = _client(runner)
+    client.put(
+        division, f"salesinvoice/SalesInvoices(guid'{changed['InvoiceID']}')", {"YourRef": "PO-77"}
+    )
+    client.delete(division, f"salesinvoice/SalesInvoices(guid'{deleted['InvoiceID']}')")
+
+    second = runner.run(divisions=[division], streams=streams, state=first.state)
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    headers = second.records("sales_invoices")
+    upserted = [h for h in headers if h.get("_sdc_deleted_at") is None]
+    assert [h["InvoiceID"] for h in upserted] == [changed["InvoiceID"]]  # once, not per line
+    assert upserted[0]["YourRef"] == "PO-77"
+    assert [h["InvoiceID"] for h in headers if h.get("_sdc_deleted_at")] == [deleted["InvoiceID"]]
+    lines = second.records("sales_invoice_lines")
+    changed_lines = {line["ID"] for line in lines if line.get("_sdc_deleted_at") is None}
+    truth_lines = {
+        r["ID"]
+        for r in sb.rows(division, "sync/SalesInvoice/SalesInvoices")
+        if r["InvoiceID"] == changed["InvoiceID"]
+    }
+    assert changed_lines == truth_lines  # every line carries the repeated header fields
+    assert all(line["InvoiceID"] == changed["InvoiceID"] for line in lines if "InvoiceID" in line)
+    # the deletion is passed to the lines stream too (its EntityKey kind is unconfirmed)
+    assert [line["ID"] for line in lines if line.get("_sdc_deleted_at")] == [deleted["InvoiceID"]]
