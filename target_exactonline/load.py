@@ -200,7 +200,7 @@ class Load:
         """Run one record's `write` (which returns its outcome); turn its failure into a reject.
 
         Returns False when the record was rejected. Errors about the run rather than the record
-        (expired grant, daily limit, missing scope) stop the load at once.
+        (expired grant, daily limit, missing scope, Exact unreachable) stop the load at once.
         """
         try:
             outcome = write()
@@ -226,7 +226,9 @@ class Load:
                 )
             )
             return False
-        except (WriteOutcomeUnknown, TransportError) as exc:
+        except WriteOutcomeUnknown as exc:
+            # Still unknown after looking up and re-sending: the record's own problem to report.
+            # (A TransportError, Exact unreachable, is the run's problem and propagates.)
             self.reject(Reject(stream, key, str(exc), record))
             return False
         self.count(stream, outcome)

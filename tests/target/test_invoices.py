@@ -6,6 +6,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from exactonline_sandbox.harness import Sandbox
 from tests.target.singer_run import record, run_target, schema, state
 
@@ -323,3 +325,68 @@ def test_invoice_post_whose_answer_is_lost_is_not_sent_twice(
     assert run.summary["streams"]["sales_invoices"]["created"] == 1
     [invoice] = _invoices_by_ref(sandbox, division)[key]
     assert [ln["Quantity"] for ln in _lines_of(sandbox, division, invoice["InvoiceID"])] == [7.0]
+
+
+def _bad_record(
+    kind: str, sb: Sandbox, division: int, tag: str
+) -> tuple[dict, str | None, int | None]:
+    """One invalid sales_invoices record of each kind, with the field and Exact status expected."""
+    customers, items = _seed(sb, division)
+    line = [{"item_code": items[0]["Code"], "Quantity": 1}]
+    if kind == "schema":
+        return {"invoice_key": f"BAD-{tag}", "InvoiceDate": 20260101}, "InvoiceDate", None
+    if kind == "unknown_customer":
+        return (
+            {"invoice_key": f"BAD-{tag}", "ordered_by_code": "X" + tag, "lines": line},
+            "ordered_by_code",
+            None,
+        )
+    if kind == "exact_400":
+        return {"invoice_key": f"BAD-{tag}", "lines": line}, None, 400
+    processed = next(
+        r for r in sb.rows(division, "salesinvoice/SalesInvoices") if r["Status"] == 50
+    )
+    return {"InvoiceID": processed["InvoiceID"], "Remarks": "te laat " + tag}, "Remarks", None
+
+
+@pytest.mark.parametrize("kind", ["schema", "unknown_customer", "exact_400", "processed_update"])
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_each_kind_of_bad_invoice_is_recorded_and_on_error_decides_the_exit(
+    kind: str,
+    on_error: str,
+    sandbox: Sandbox,
+    target_config: dict,
+    division: int,
+    tmp_path: Path,
+) -> None:
+    customers, items = _seed(sandbox, division)
+    tag = _tag()
+    bad, field, status = _bad_record(kind, sandbox, division, tag)
+    good = {
+        "invoice_key": f"AFTER-{tag}",
+        "ordered_by_code": customers[0]["Code"].strip(),
+        "lines": [{"item_code": items[0]["Code"], "Quantity": 1}],
+    }
+    messages = [
+        schema("sales_invoices"),
+        record("sales_invoices", bad),
+        record("sales_invoices", good),
+        state({"done": tag}),
+    ]
+    run = run_target(tmp_path, {**target_config, "on_error": on_error}, messages)
+    [reject] = run.rejects
+    assert reject["stream"] == "sales_invoices"
+    assert reject["record"] == bad
+    assert reject["field"] == field
+    assert reject["exact_status"] == status
+    if status is not None:
+        assert reject["exact_message"] == "Verplicht: Besteld door"
+    written = f"AFTER-{tag}" in _invoices_by_ref(sandbox, division)
+    if on_error == "fail":
+        assert run.returncode == 1
+        assert run.states == [] and not written
+        assert "field" in run.stderr or status is not None
+    else:
+        assert run.returncode == 0, run.stderr
+        assert run.states == [{"done": tag}] and written
+    assert run.summary["streams"]["sales_invoices"]["rejected"] == 1
