@@ -95,13 +95,12 @@ class Load:
 
     @property
     def accounts(self) -> Finder:
-        keys = {"ID": norm_guid, "Code": norm_text}
-        match = self.settings.customer_match_field
-        if match:
-            keys[match] = norm_casefold if match == "Email" else norm_text
-        return self._finder(
-            "accounts",
-            lambda: Finder(
+        def build() -> Finder:
+            keys = {"ID": norm_guid, "Code": norm_text}
+            match = self.settings.customer_match_field
+            if match:
+                keys[match] = norm_casefold if match == "Email" else norm_text
+            return Finder(
                 self.client,
                 self.division,
                 name="accounts",
@@ -111,8 +110,9 @@ class Load:
                 keys=keys,
                 row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,
-            ),
-        )
+            )
+
+        return self._finder("accounts", build)
 
     @property
     def sales_invoices(self) -> Finder:

@@ -141,7 +141,7 @@ class ExactSink(BatchSink):
         super()._remove_sdc_metadata_from_record(record)
 
     def process_record(self, record: dict, context: dict) -> None:
-        if record.pop(DELETE_MARK, False):
+        if record.pop(DELETE_MARK, False) or record.get("_sdc_deleted_at"):
             # This target never deletes in Exact (reverse ETL adds and corrects; removing
             # accounting rows is a decision for a person). Counted, so the summary shows it.
             self.load.summary.count(self.stream_name, "deletes_skipped")
@@ -729,6 +729,9 @@ class IgnoredSink(BatchSink):
 
     def get_validator(self) -> None:
         return None
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        return record  # never parsed, so a bad date in an ignored stream cannot stop the run
 
     def process_record(self, record: dict, context: dict) -> None:
         return None

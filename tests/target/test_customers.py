@@ -206,3 +206,22 @@ def test_a_few_hundred_customers_cost_at_most_1_05_calls_each(
     assert run.summary["api_calls"] == sandbox_calls
     assert sandbox_calls <= 1.05 * written, (sandbox_calls, written)
     print("calls", sandbox_calls, "records", written, counts)
+
+
+def test_tap_delete_records_are_counted_not_applied(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    victim = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
+    deleted = {"ID": victim["ID"], "Division": division, "_sdc_deleted_at": "2026-01-01T00:00:00Z"}
+    for metadata in (False, True):
+        run = run_target(
+            tmp_path,
+            {**target_config, "add_record_metadata": metadata},
+            [schema("customers"), record("customers", deleted)],
+            f"meta-{metadata}",
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.summary["streams"]["customers"]["deletes_skipped"] == 1
+        assert run.summary["streams"]["customers"]["created"] == 0
+    [still] = [r for r in sandbox.rows(division, "crm/Accounts") if r["ID"] == victim["ID"]]
+    assert still["Modified"] == victim["Modified"]
