@@ -151,7 +151,7 @@ class Reader:
         child = RESOURCES[res.children[nav]]
         table = self.tables[child.table]
         link = res.key
-        rows = [r for r in table.rows.values() if r.get(link) == key]
+        rows = table.where(link, key)
         rows.sort(key=lambda r: (r.get("LineNumber") or 0, r[child.key]))
         return rows
 

@@ -786,7 +786,7 @@ class Company:
         div.tables["attachments"].put(row, div.next_ts())
         doc = div.tables["documents"].get(row["Document"])
         if doc is not None:
-            div.tables["documents"].put(self._stamp_modified(doc), div.next_ts())
+            div.tables["documents"].put(self._stamp_modified(dict(doc)), div.next_ts())
         return att_id
 
     # ------------------------------------------------------------------ PUT
@@ -866,17 +866,19 @@ class Company:
             )
         if res.path == "crm/Accounts":
             self._refuse_used_account(div, key)
-        if res.path == "logistics/Items":
-            for line in div.tables["invoicelines"].rows.values():
-                if line.get("Item") == key:
-                    raise SandboxError(400, "Artikel is in gebruik en kan niet worden verwijderd")
+        used = res.path == "logistics/Items" and (
+            div.tables["invoicelines"].where("Item", key)
+            or div.tables["orderlines"].where("Item", key)
+        )
+        if used:
+            raise SandboxError(400, "Artikel is in gebruik en kan niet worden verwijderd")
         for nav, child_path in res.children.items():
             child_table = div.tables[RESOURCES[child_path].table]
             for line in div.reader.children(res, nav, key):
                 child_table.delete(line["ID"])
         if res.path == "documents/Documents":
             atts = div.tables["attachments"]
-            for att in [a for a in atts.rows.values() if a.get("Document") == key]:
+            for att in atts.where("Document", key):
                 atts.delete(att["ID"])
                 self._delete_logged(div, 4, att["ID"])
         table.delete(key)
@@ -890,13 +892,12 @@ class Company:
             ("paymentterms", "Account"),
             ("orders", "OrderedBy"),
         ):
-            for row in div.tables[name].rows.values():
-                if row.get(column) == key:
-                    raise SandboxError(
-                        400, "Account kan niet worden verwijderd: er zijn transacties aan gekoppeld"
-                    )
+            if div.tables[name].where(column, key):
+                raise SandboxError(
+                    400, "Account kan niet worden verwijderd: er zijn transacties aan gekoppeld"
+                )
         contacts = div.tables["contacts"]
-        for contact in [c for c in contacts.rows.values() if c.get("Account") == key]:
+        for contact in contacts.where("Account", key):
             contacts.delete(contact["ID"])
             self._delete_logged(div, 5, contact["ID"])
 

@@ -25,6 +25,7 @@ class Table:
         self._sorted: list[Any] = []
         self._log_ts: list[int] = []
         self._log_keys: list[Any] = []
+        self._indexes: dict[str, dict[Any, set[Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -46,8 +47,13 @@ class Table:
     def put(self, row: Row, ts: int) -> None:
         """Insert or replace `row` (same key) as written at row version `ts`."""
         k = row[self.key]
-        if k not in self.rows:
+        old = self.rows.get(k)
+        if old is None:
             insort(self._sorted, k)
+        for name, index in self._indexes.items():
+            if old is not None:
+                index.get(old.get(name), set()).discard(k)
+            index.setdefault(row.get(name), set()).add(k)
         row["Timestamp"] = ts
         self.rows[k] = row
         self._log_ts.append(ts)
@@ -56,6 +62,8 @@ class Table:
     def delete(self, k: Any) -> Row | None:
         row = self.rows.pop(k, None)
         if row is not None:
+            for name, index in self._indexes.items():
+                index.get(row.get(name), set()).discard(k)
             i = bisect_left(self._sorted, k)
             if i < len(self._sorted) and self._sorted[i] == k:
                 del self._sorted[i]
@@ -63,6 +71,18 @@ class Table:
 
     def get(self, k: Any) -> Row | None:
         return self.rows.get(k)
+
+    def where(self, name: str, value: Any) -> list[Row]:
+        """Rows whose field `name` equals `value`, through an index built on first use (lines of
+        an invoice, invoices of an account) instead of a scan per call."""
+        index = self._indexes.get(name)
+        if index is None:
+            index = {}
+            for k, row in self.rows.items():
+                index.setdefault(row.get(name), set()).add(k)
+            self._indexes[name] = index
+        rows = self.rows
+        return [rows[k] for k in index.get(value, ()) if k in rows]
 
     def by_key(self, after: Any = None) -> Iterator[Row]:
         """Rows in ascending key order, starting after key `after` when given."""
