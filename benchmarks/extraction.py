@@ -1,0 +1,249 @@
+"""Extraction cost (full and incremental sync) and tap speed with no rate limit.
+
+One sandbox without rate limits, one division:
+1. full sync through the shipped tap (msgspec writer): calls per endpoint against the minimum
+   computed from the sandbox's ground-truth row counts;
+2. a full sync through the same tap with singer-sdk's default writer (speed comparison only);
+3. 1% of the rows changed through the real API by a separate app (PUT, POST, DELETE), then an
+   incremental run from the state of (1): calls per changed row against the minimum.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.connector import (
+    DEFAULT_WRITER_TAP_MODULE,
+    TAP_MODULE,
+    Grant,
+    ProcessResult,
+    TapOutput,
+    run_tap,
+)
+from benchmarks.cost import DELETED_ENDPOINT, DIVISIONS_ENDPOINT, count_429, minimum_calls
+from exactonline_api.client import ExactClient
+from exactonline_api.settings import ClientSettings
+from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.streams import STREAM_TABLE
+
+
+def stream_endpoints() -> dict[str, list[str]]:
+    """Each sync endpoint the tap reads, with the streams it feeds (from the tap's table)."""
+    table: dict[str, list[str]] = defaultdict(list)
+    for spec in STREAM_TABLE:
+        table[spec.path].append(spec.name)
+    return dict(table)
+
+
+@dataclass
+class GroundTruth:
+    """The sandbox's own rows: counts and Timestamps per endpoint of one division."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    deleted: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, sb: Sandbox, division: int, endpoints: list[str]) -> GroundTruth:
+        return cls(
+            rows={e: sb.rows(division, e) for e in endpoints},
+            deleted=sb.rows(division, DELETED_ENDPOINT),
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {e: len(r) for e, r in self.rows.items()}
+
+    def high_timestamp(self) -> int:
+        stamps = [int(r["Timestamp"]) for rows in self.rows.values() for r in rows]
+        stamps += [int(r["Timestamp"]) for r in self.deleted]
+        return max(stamps, default=0)
+
+    def newer_than(self, timestamp: int) -> tuple[dict[str, int], int]:
+        """Rows per endpoint (and deletions) stamped after `timestamp`."""
+        changed = {
+            e: sum(1 for r in rows if int(r["Timestamp"]) > timestamp)
+            for e, rows in self.rows.items()
+        }
+        deleted = sum(1 for r in self.deleted if int(r["Timestamp"]) > timestamp)
+        return changed, deleted
+
+
+def tap_run_summary(
+    stats: dict[str, Any],
+    result: ProcessResult,
+    output: TapOutput,
+    rows: dict[str, int],
+    deleted_rows: int,
+    endpoints: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Calls per endpoint and in total against the minimum for `rows` (sandbox-counted)."""
+    by_endpoint = stats["by_endpoint"]
+    per_endpoint = []
+    for endpoint, streams in endpoints.items():
+        calls = int(by_endpoint.get(endpoint, 0))
+        per_endpoint.append(
+            {
+                "endpoint": endpoint,
+                "streams": streams,
+                "rows": rows[endpoint],
+                "calls": calls,
+                "minimum": minimum_calls({endpoint: rows[endpoint]}, 0) - 2,
+                "rows_per_call": rows[endpoint] / calls if calls else 0.0,
+            }
+        )
+    for endpoint in (DELETED_ENDPOINT, DIVISIONS_ENDPOINT):
+        per_endpoint.append(
+            {
+                "endpoint": endpoint,
+                "streams": ["(deletes)"] if endpoint == DELETED_ENDPOINT else ["divisions"],
+                "rows": deleted_rows if endpoint == DELETED_ENDPOINT else None,
+                "calls": int(by_endpoint.get(endpoint, 0)),
+                "minimum": 1,
+                "rows_per_call": None,
+            }
+        )
+    known = set(endpoints) | {DELETED_ENDPOINT, DIVISIONS_ENDPOINT}
+    other = {e: n for e, n in by_endpoint.items() if e not in known}
+    minimum = minimum_calls(rows, deleted_rows)
+    return {
+        "rows": sum(rows.values()),
+        "deleted_rows": deleted_rows,
+        "api_calls": int(stats["api_calls"]),
+        "token_calls": int(stats["token_calls"]),
+        "minimum_calls": minimum,
+        "over_minimum": int(stats["api_calls"]) / minimum - 1,
+        "status_429": count_429(stats),
+        "by_status": stats["by_status"],
+        "rows_served": int(stats["rows_served"]),
+        "per_endpoint": per_endpoint,
+        "other_endpoints": other,
+        "records_emitted": output.total_records,
+        "records_by_stream": output.records,
+        "wall_seconds": result.wall_seconds,
+        "tap_cpu_seconds": result.cpu_seconds,
+    }
+
+
+def change_one_percent(
+    sb: Sandbox, truth: GroundTruth, workdir: Path, share: float, seed: int
+) -> dict[str, Any]:
+    """Change `share` of the rows through the real API, as a separate app would (PUT, POST,
+    DELETE with the shared client), spread over every writable entity the tap reads."""
+    grant = Grant.create(sb, workdir, "modifier")
+    division = grant.division
+    rng = random.Random(seed)
+    target = max(12, round(sum(truth.counts().values()) * share))
+    accounts = truth.rows["sync/CRM/Accounts"]
+    contacts = truth.rows["sync/CRM/Contacts"]
+    items = truth.rows["sync/Logistics/Items"]
+    documents = truth.rows["sync/Documents/Documents"]
+    orders = truth.rows["sync/SalesOrder/SalesOrderHeaders"]
+    lines = truth.rows["sync/SalesInvoice/SalesInvoices"]
+    open_invoices = sorted({r["InvoiceID"] for r in lines if r.get("Status") == 20})
+    lines_per_invoice = len(lines) / max(1, len({r["InvoiceID"] for r in lines}))
+
+    def pick(rows: list[Any], n: int) -> list[Any]:
+        return rng.sample(rows, min(len(rows), max(1, n)))
+
+    plan: list[tuple[str, str, dict[str, Any] | None]] = []
+    for row in pick(accounts, round(target * 0.25)):
+        plan.append(("PUT", f"crm/Accounts(guid'{row['ID']}')", {"Phone": _phone(rng)}))
+    for n in range(max(1, round(target * 0.05))):
+        body = {
+            "Name": f"Bench Nieuw {seed}-{n}",
+            "Status": "C",
+            "Email": f"nieuw{n}@bench.example",
+            "City": "Utrecht",
+            "Country": "NL",
+        }
+        plan.append(("POST", "crm/Accounts", body))
+    chosen_contacts = pick(contacts, round(target * 0.25))
+    cut = max(1, len(chosen_contacts) // 5)
+    for row in chosen_contacts[:cut]:
+        plan.append(("DELETE", f"crm/Contacts(guid'{row['ID']}')", None))
+    for row in chosen_contacts[cut:]:
+        plan.append(("PUT", f"crm/Contacts(guid'{row['ID']}')", {"Phone": _phone(rng)}))
+    for row in pick(items, round(target * 0.1)):
+        plan.append(("PUT", f"logistics/Items(guid'{row['ID']}')", {"Description": "Bench"}))
+    for row in pick(documents, round(target * 0.05)):
+        plan.append(("PUT", f"documents/Documents(guid'{row['ID']}')", {"Subject": "Bench"}))
+    for row in pick(orders, round(target * 0.05)):
+        path = f"salesorder/SalesOrders(guid'{row['OrderID']}')"
+        plan.append(("PUT", path, {"Description": "Bench"}))
+    for invoice in pick(open_invoices, round(target * 0.25 / lines_per_invoice)):
+        path = f"salesinvoice/SalesInvoices(guid'{invoice}')"
+        plan.append(("PUT", path, {"Description": "Bench"}))
+
+    calls: dict[str, int] = defaultdict(int)
+    settings = ClientSettings.from_config(grant.config())
+    with ExactClient(settings) as client:
+        for method, path, body in plan:
+            if method == "PUT":
+                assert body is not None
+                client.put(division, path, body)
+            elif method == "POST":
+                assert body is not None
+                client.post(division, path, body)
+            else:
+                client.delete(division, path)
+            calls[method] += 1
+    return {"writes": dict(calls), "target_rows": target}
+
+
+def _phone(rng: random.Random) -> str:
+    return f"+31 30 {rng.randint(1000000, 9999999)}"
+
+
+def run_extraction(
+    workdir: Path, *, scale: float, change_share: float, seed: int = 1
+) -> dict[str, Any]:
+    """Full sync, default-writer full sync, 1% changes and an incremental sync, one sandbox."""
+    endpoints = stream_endpoints()
+    flags = {"minutely_limit": 10_000_000, "daily_limit": 1_000_000_000, "access_log": False}
+    with Sandbox(seed=seed, scale=scale, divisions=1, **flags) as sb:
+        grant = Grant.create(sb, workdir, "tap")
+        division = grant.division
+        tap_config = grant.config(divisions=[division])
+        truth = GroundTruth.read(sb, division, list(endpoints))
+        rows = truth.counts()
+
+        sb.reset_stats()
+        result, output = run_tap(workdir, "full", tap_config)
+        full = tap_run_summary(sb.stats(), result, output, rows, len(truth.deleted), endpoints)
+        full_state = output.state
+
+        sb.reset_stats()
+        result_dw, output_dw = run_tap(
+            workdir, "full-default-writer", tap_config, module=DEFAULT_WRITER_TAP_MODULE
+        )
+        default_writer = tap_run_summary(
+            sb.stats(), result_dw, output_dw, rows, len(truth.deleted), endpoints
+        )
+
+        before = truth.high_timestamp()
+        changes = change_one_percent(sb, truth, workdir, change_share, seed)
+        after = GroundTruth.read(sb, division, list(endpoints))
+        changed, deleted = after.newer_than(before)
+
+        sb.reset_stats()
+        result_inc, output_inc = run_tap(workdir, "incremental", tap_config, state=full_state)
+        incremental = tap_run_summary(
+            sb.stats(), result_inc, output_inc, changed, deleted, endpoints
+        )
+        changed_rows = sum(changed.values()) + deleted
+        incremental["changed_rows"] = changed_rows
+        incremental["changed_share"] = changed_rows / max(1, sum(rows.values()))
+        incremental["calls_per_changed_row"] = incremental["api_calls"] / max(1, changed_rows)
+        incremental["minimum_per_changed_row"] = incremental["minimum_calls"] / max(1, changed_rows)
+        incremental["writes"] = changes["writes"]
+    return {
+        "scale": scale,
+        "division": division,
+        "full": full,
+        "default_writer": default_writer,
+        "incremental": incremental,
+        "tap_module": TAP_MODULE,
+    }

@@ -1,0 +1,167 @@
+"""`make bench`: every benchmark in one run, written to benchmarks/RESULTS.md with a plot.
+
+    python -m benchmarks.run [--profile full|smoke] [--out DIR] [--only NAME ...]
+
+`full` is the run whose RESULTS.md is committed (at least 100,000 rows, 20+ windows, under ten
+minutes on two cores); `smoke` runs the same code at a tiny scale in seconds, for the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import machine
+from benchmarks.budget import Compression, run_budget
+from benchmarks.extraction import run_extraction, stream_endpoints
+from benchmarks.plot import budget_plot
+from benchmarks.report import render
+from benchmarks.target_cost import run_target_cost
+from benchmarks.tokens import run_tokens
+from benchmarks.walltime import estimate
+
+HERE = Path(__file__).resolve().parent
+PLOT_NAME = "budget.png"
+SECTIONS = ("extraction", "budget", "target_cost", "tokens", "sandbox_throughput")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The sizes of one benchmark run."""
+
+    name: str
+    extraction_scale: float
+    change_share: float
+    compression: Compression
+    budget_tap_scale: float
+    budget_both_scale: float
+    budget_customers: int
+    target_scale: float
+    target_customers: int
+    target_invoices: int
+    token_hour_seconds: float
+    throughput_scale: float
+
+
+PROFILES = {
+    "full": Profile(
+        name="full",
+        extraction_scale=10.0,
+        change_share=0.01,
+        compression=Compression(minute_seconds=4.0, minutely_limit=12),
+        budget_tap_scale=25.0,
+        budget_both_scale=10.0,
+        budget_customers=200,
+        target_scale=1.0,
+        target_customers=300,
+        target_invoices=100,
+        token_hour_seconds=60.0,
+        throughput_scale=10.0,
+    ),
+    "smoke": Profile(
+        name="smoke",
+        extraction_scale=0.1,
+        change_share=0.01,
+        compression=Compression(minute_seconds=1.0, minutely_limit=8),
+        budget_tap_scale=0.3,
+        budget_both_scale=0.2,
+        budget_customers=8,
+        target_scale=0.05,
+        target_customers=25,
+        target_invoices=22,
+        token_hour_seconds=6.0,
+        throughput_scale=0.05,
+    ),
+}
+
+
+def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
+    """One benchmark section by name (each starts and stops its own sandbox)."""
+    p = profile
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "extraction": lambda: run_extraction(
+            workdir, scale=p.extraction_scale, change_share=p.change_share
+        ),
+        "budget": lambda: run_budget(
+            workdir,
+            comp=p.compression,
+            tap_scale=p.budget_tap_scale,
+            both_scale=p.budget_both_scale,
+            customers=p.budget_customers,
+        ),
+        "target_cost": lambda: run_target_cost(
+            workdir,
+            scale=p.target_scale,
+            customers=p.target_customers,
+            invoices=p.target_invoices,
+        ),
+        "tokens": lambda: run_tokens(workdir, hour_seconds=p.token_hour_seconds),
+        "sandbox_throughput": lambda: _sandbox_throughput(p.throughput_scale),
+    }
+    return runners[name]()
+
+
+def _sandbox_throughput(scale: float) -> dict[str, Any]:
+    """The sandbox helper's own benchmark (benchmarks/sandbox_throughput.py), one pass."""
+    from benchmarks.sandbox_throughput import run
+
+    return run(scale, 1)
+
+
+def walltime(results: dict[str, Any]) -> dict[str, Any] | None:
+    """Section 4, computed from sections 1 and 3 (None when either did not run)."""
+    ext, bud = results.get("extraction"), results.get("budget")
+    if not ext or not bud:
+        return None
+    full = ext["full"]
+    return estimate(
+        endpoints=list(stream_endpoints()),
+        over_minimum=full["over_minimum"],
+        budget_share=bud["tap_alone"]["share"],
+        records_per_second=full["records_emitted"] / full["wall_seconds"],
+        records_per_row=full["records_emitted"] / full["rows"],
+    )
+
+
+def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
+    """Run the sections, write results.json, the plot and RESULTS.md into `out`."""
+    started = time.perf_counter()
+    results: dict[str, Any] = {"profile": profile.name, "machine": machine.describe()}
+    with tempfile.TemporaryDirectory(prefix="exactonline-bench-") as tmp:
+        for name in only:
+            t0 = time.perf_counter()
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            results[name] = run_section(name, profile, Path(tmp))
+            print(f"[bench] {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    results["walltime"] = walltime(results)
+    results["seconds"] = time.perf_counter() - started
+    out.mkdir(parents=True, exist_ok=True)
+    plot_name = None
+    if results.get("budget"):
+        budget_plot(results["budget"], out / PLOT_NAME)
+        plot_name = PLOT_NAME
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    (out / "RESULTS.md").write_text(render(results, plot_name), encoding="utf-8")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md etc. go")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    args = parser.parse_args(argv)
+    results = run_all(PROFILES[args.profile], args.out, tuple(args.only))
+    print(f"[bench] wrote {args.out / 'RESULTS.md'} in {results['seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
