@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from exactonline_api.client import ExactClient, throttle_path
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
@@ -237,21 +239,37 @@ def _keys(run: TapRun) -> set[tuple[str, int, Any]]:
     }
 
 
+@pytest.mark.parametrize(
+    ("scale", "daily_limit", "streams", "cut_stream"),
+    [
+        # All streams: a full sync costs 14-15 calls, in stream order: contacts, sync/Deleted,
+        # customers, system/Divisions, documents, gl_accounts, items, payment terms (1 page),
+        # sales invoice lines (2 pages, shared with sales_invoices), order lines, orders,
+        # transaction lines (2-3 pages). 13 a day cuts after the first transaction lines page.
+        (0.4, 13, None, "transaction_lines"),
+        # Invoices only: 3 pages of the shared invoice endpoint, then sync/Deleted; 2 a day
+        # cuts the shared read after its second page.
+        (0.8, 2, ["sales_invoices", "sales_invoice_lines"], "sales_invoice_lines"),
+    ],
+)
 def test_daily_limit_ends_runs_cleanly_and_the_runs_together_equal_a_full_sync(
-    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+    sandbox_factory: Callable[..., Sandbox],
+    tap_runner: Callable[..., TapRunner],
+    scale: float,
+    daily_limit: int,
+    streams: list[str] | None,
+    cut_stream: str,
 ) -> None:
-    # A full sync of this company costs 14-15 calls (transaction lines take 2-3 pages); a budget of
-    # 13 a day cuts the first run inside transaction_lines, after its first page.
-    sb = sandbox_factory(scale=0.4, divisions=1, daily_limit=13)
+    sb = sandbox_factory(scale=scale, divisions=1, daily_limit=daily_limit)
     runner = tap_runner(sb)
     division = runner.grant["divisions"][0]
-    truth_tl = truth_rows(sb, division, "transaction_lines")
-    assert 1000 < len(truth_tl) <= 3000
+    truth_cut = truth_rows(sb, division, cut_stream)
+    assert 1000 < len(truth_cut) <= 3000
 
     runs: list[TapRun] = []
     state: dict[str, Any] | None = None
     for _ in range(5):
-        run = runner.run(divisions=[division], state=state)
+        run = runner.run(divisions=[division], state=state, streams=streams)
         assert run.returncode == 0, run.stderr[-3000:]
         runs.append(run)
         state = run.state
@@ -263,20 +281,22 @@ def test_daily_limit_ends_runs_cleanly_and_the_runs_together_equal_a_full_sync(
     assert len(runs) >= 2, "the budget should have run out at least once"
     assert "daily API limit" not in runs[-1].stderr
 
-    # the first run stopped inside transaction_lines but kept its first page's bookmark
-    first_tl = runs[0].records("transaction_lines")
-    assert 0 < len(first_tl) < len(truth_tl)
-    assert runs[0].partition("transaction_lines", division)["replication_key_value"] == max(
-        r["Timestamp"] for r in first_tl
-    )
+    # the first run stopped inside the stream but kept its first page's bookmark
+    first = runs[0].records(cut_stream)
+    assert 0 < len(first) < len(truth_cut)
+    bookmark = runs[0].partition(cut_stream, division)["replication_key_value"]
+    assert bookmark == max(r["Timestamp"] for r in first)
     # no gap and no whole re-read: every row exactly once over all runs
-    all_tl = [r["ID"] for run in runs for r in run.records("transaction_lines")]
-    assert sorted(all_tl) == sorted(truth_tl)
+    every = [r["ID"] for run in runs for r in run.records(cut_stream)]
+    assert sorted(every) == sorted(truth_cut)
+    if cut_stream == "sales_invoice_lines":
+        # the sibling replayed the part that was read: same bookmark, nothing lost
+        assert runs[0].partition("sales_invoices", division)["replication_key_value"] == bookmark
 
     union = set().union(*(_keys(run) for run in runs))
     want = {
         (stream, division, key)
-        for stream in SYNC_STREAMS
+        for stream in streams or SYNC_STREAMS
         for key in truth_rows(sb, division, stream)
     }
     assert union == want
