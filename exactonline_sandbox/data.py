@@ -345,6 +345,7 @@ class _Gen:
         return sorted(round(start + rng.random() * span, 3) for _ in range(n))
 
     def stamp(self, row: Row, created: float, modified: float) -> Row:
+        _share(row)
         u = self.user
         row["Created"] = stamp = odata_date(created)
         row["Modified"] = stamp if modified == created else odata_date(modified)
@@ -598,6 +599,7 @@ class _Gen:
                         "Division": self.code,
                     }
                 )
+                _share(lines[-1])
             gross = total + vat_total
             header: Row = {
                 "InvoiceID": inv_id,
@@ -1084,6 +1086,26 @@ TABLE_GROUPS = {
 
 def _modified_ms(row: Row) -> int:
     return int(row["Modified"][6:-2])
+
+
+#: Field pairs that usually hold equal amounts: the second then reuses the first's float object.
+_SHARED_PAIRS = (
+    ("AmountDC", "AmountFC"),
+    ("VATAmountDC", "VATAmountFC"),
+    ("AmountDC", "TransactionAmountDC"),
+    ("AmountFC", "TransactionAmountFC"),
+    ("UnitPrice", "NetPrice"),
+    ("CostPriceStandard", "CostPriceNew"),
+    ("CostPriceStandard", "AverageCost"),
+)
+
+
+def _share(row: Row) -> None:
+    """Let equal amounts share one float object: 24 bytes less per field per row, which
+    matters at a million rows."""
+    for a, b in _SHARED_PAIRS:
+        if a in row and b in row and row[a] == row[b]:
+            row[b] = row[a]
 
 
 def _to_cents(value: float) -> int:

@@ -47,9 +47,19 @@ def odata_date(epoch_seconds: float) -> str:
     return f"/Date({wall_ms(epoch_seconds)})/"
 
 
+_DAYS: dict[int, str] = {}
+
+
 def odata_day(day: date) -> str:
-    """`/Date(ms)/` for a date-only field: midnight of that day (no zone shift: it is a calendar day)."""
-    return f"/Date({(day.toordinal() - _UNIX_ORDINAL) * 86_400_000})/"
+    """`/Date(ms)/` for a date-only field: midnight of that day (no zone shift: it is a calendar day).
+
+    The strings are cached per day: a million generated rows share a few thousand of them.
+    """
+    ordinal = day.toordinal()
+    text = _DAYS.get(ordinal)
+    if text is None:
+        text = _DAYS[ordinal] = f"/Date({(ordinal - _UNIX_ORDINAL) * 86_400_000})/"
+    return text
 
 
 def date_ms(value: str) -> int | None:
