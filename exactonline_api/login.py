@@ -122,7 +122,7 @@ class CallbackServer:
                 "redirect_uri", "must be http://127.0.0.1:PORT/PATH (or localhost, [::1])"
             )
         try:
-            port = parts.port or 80
+            port = 80 if parts.port is None else parts.port
         except ValueError as exc:
             raise ConfigError("redirect_uri", f"bad port: {exc}") from None
         bind = "::1" if ":" in host else "127.0.0.1"
