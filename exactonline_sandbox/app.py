@@ -56,7 +56,7 @@ from urllib.parse import unquote, urlencode
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -533,6 +533,10 @@ class SandboxServer:
         else:
             try:
                 response, rows = await work(request, division)
+            except ClientDisconnect:
+                # The client gave up (e.g. its timeout during an injected latency).
+                self.stats.api("disconnected", endpoint, division)
+                return _NoAnswer()
             except SandboxError as exc:
                 status = int(getattr(exc, "status", 400))
                 message = str(getattr(exc, "message", None) or exc)

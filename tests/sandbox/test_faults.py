@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,10 +107,18 @@ def test_next_applies_to_the_next_calls_in_order(api: dict[str, Any]) -> None:
 
 
 def test_latency_delays_the_answer(api: dict[str, Any]) -> None:
-    api["sb"].faults({"next": ["latency"], "latency_ms": 3000})
+    sb = api["sb"]
+    before = sb.stats()["by_status"].get("disconnected", 0)
+    sb.faults({"next": ["latency"], "latency_ms": 1500})
     with pytest.raises(requests.exceptions.ReadTimeout):
-        get(api, timeout=0.5)
+        get(api, timeout=0.3)
     assert get(api).status_code == 200
+    # The server notices the client left once the delay is over: counted, and no traceback.
+    deadline = time.monotonic() + 30
+    while sb.stats()["by_status"].get("disconnected", 0) == before:
+        assert time.monotonic() < deadline, "the abandoned call was never counted"
+        time.sleep(0.1)
+    assert "Traceback" not in sb.log_tail(20000)
 
 
 def test_rates_are_seeded_and_reproducible(api: dict[str, Any]) -> None:
