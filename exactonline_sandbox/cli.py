@@ -150,6 +150,7 @@ def serve(args: argparse.Namespace) -> int:
         date_header=False,  # the app sets Date in sandbox time
         server_header=False,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,  # do not hang on calls held by injected latency
     )
     server = uvicorn.Server(uv_config)
     # uvicorn handles SIGINT/SIGTERM (graceful shutdown), then re-raises the signal to the
