@@ -28,7 +28,8 @@ logger = logging.getLogger("target-exactonline")
 # Statuses that mean "this record is wrong" (reject it) rather than "this run cannot go on".
 RECORD_STATUSES = frozenset({400, 404, 409, 422, 500})
 CREATE_ATTEMPTS = 3
-INVOICE_LOOKUP_BATCH = 20
+# Keys per filtered lookup (`Code eq 'a' or Code eq 'b' ...`): short enough for any URL limit.
+LOOKUP_BATCH = 20
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Load:
                 name="accounts",
                 lookup_path="crm/Accounts",
                 prefetch_path="sync/CRM/Accounts",
+                batch_size=LOOKUP_BATCH,
                 select=[f.name for f in ACCOUNT_FIELDS],
                 keys=keys,
                 row_id="ID",
@@ -128,7 +130,7 @@ class Load:
                 # Description) hold the line's value there: no good for diffing headers. Ask
                 # the regular endpoint for up to 20 keys per call instead.
                 prefetch_path=None,
-                batch_size=INVOICE_LOOKUP_BATCH,
+                batch_size=LOOKUP_BATCH,
                 select=["Status", "Document", *(f.name for f in INVOICE_FIELDS)],
                 keys={"InvoiceID": norm_guid, key_field: norm_text},
                 row_id="InvoiceID",
@@ -146,6 +148,7 @@ class Load:
                 name="items",
                 lookup_path="logistics/Items",
                 prefetch_path="sync/Logistics/Items",
+                batch_size=LOOKUP_BATCH,
                 select=["Code"],
                 keys={"ID": norm_guid, "Code": norm_text},
                 row_id="ID",

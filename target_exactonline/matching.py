@@ -2,9 +2,10 @@
 
 Exact meters calls (60 a minute, 5,000 a day per division), so lookups are planned per batch:
 a batch needing more lookups than `prefetch_threshold` reads the existing rows once through the
-sync endpoint (1,000 rows per call, `$select` only what matching and diffing need); a small batch
-asks per key with a filtered call. Either way each answer is remembered for the rest of the run,
-and rows the target creates are added, so a key is never looked up twice.
+sync endpoint (1,000 rows per call, `$select` only what matching and diffing need) when that is
+cheaper; otherwise keys are asked for 20 at a time in one filtered call (`Code eq 'a' or ...`).
+Either way each answer is remembered for the rest of the run, and rows the target creates are
+added, so a key is never looked up twice.
 """
 
 from __future__ import annotations
@@ -125,21 +126,31 @@ class Finder:
     # -- asking Exact --------------------------------------------------------------------------
 
     def plan(self, wanted: Iterable[tuple[str, Any]]) -> None:
-        """Before a batch: prefetch everything once if that is cheaper than per-key lookups, or
-        (entities without a usable sync endpoint) ask for up to `batch_size` keys per call."""
-        unknown: dict[tuple[str, str], Any] = {}
-        for k, v in wanted:
-            if self.cached(k, v) is None:
-                unknown.setdefault((k, self.keys[k](v)), v)
+        """Before a batch: learn every key it needs in as few calls as possible.
+
+        More than `prefetch_threshold` keys: read all rows through the sync endpoint, if that
+        takes no more calls than the batched lookups it replaces. Then whatever is still
+        unknown is asked for `batch_size` keys per filtered call.
+        """
+        wanted = list(wanted)
+        unknown = self._unknown(wanted)
         if self.prefetch_path and len(unknown) > self.prefetch_threshold:
-            self.prefetch(budget=len(unknown))
-        elif self.batch_size > 1 and len(unknown) > 1:
+            self.prefetch(budget=math.ceil(len(unknown) / max(1, self.batch_size)))
+            unknown = self._unknown(wanted)
+        if self.batch_size > 1 and len(unknown) > 1:
             by_key: dict[str, list[Any]] = {}
             for (k, _), v in unknown.items():
                 by_key.setdefault(k, []).append(v)
             for k, values in by_key.items():
                 for start in range(0, len(values), self.batch_size):
                     self._lookup_many(k, values[start : start + self.batch_size])
+
+    def _unknown(self, wanted: list[tuple[str, Any]]) -> dict[tuple[str, str], Any]:
+        unknown: dict[tuple[str, str], Any] = {}
+        for k, v in wanted:
+            if self.cached(k, v) is None:
+                unknown.setdefault((k, self.keys[k](v)), v)
+        return unknown
 
     def _lookup_many(self, key: str, values: list[Any]) -> None:
         """One filtered call for several keys (`k eq a or k eq b ...`); misses become known."""
@@ -154,13 +165,13 @@ class Finder:
                 self._absent[key].add(nv)
 
     def prefetch(self, budget: int) -> None:
-        """Read every row through the sync endpoint, unless that takes more calls than `budget`.
+        """Read every row through the sync endpoint, unless that takes more than `budget` calls.
 
         Past the budget the rows read so far are kept (they are true), but misses are no longer
-        proof of absence, so the remaining keys fall back to per-key lookups.
+        proof of absence, so the remaining keys fall back to filtered lookups.
         """
         assert self.prefetch_path is not None
-        max_pages = max(1, math.ceil(budget / 2))
+        max_pages = max(1, budget)
         params = {"$select": ",".join(self.select), "$filter": "Timestamp gt 1L"}
         pages = 0
         for page in self.client.iter_pages(self.division, self.prefetch_path, params):

@@ -225,3 +225,24 @@ def test_tap_delete_records_are_counted_not_applied(
         assert run.summary["streams"]["customers"]["created"] == 0
     [still] = [r for r in sandbox.rows(division, "crm/Accounts") if r["ID"] == victim["ID"]]
     assert still["Modified"] == victim["Modified"]
+
+
+def test_a_batch_below_the_threshold_looks_its_keys_up_in_one_call(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    tag = _tag()
+    existing = [r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C"][:3]
+    messages = [
+        schema("customers"),
+        *(record("customers", {"Code": f"L{i}{tag}", "Name": f"Los {i}"}) for i in range(5)),
+        *(record("customers", {"Code": r["Code"].strip(), "Name": r["Name"]}) for r in existing),
+    ]
+    before = sandbox.stats()
+    run = run_target(tmp_path, target_config, messages)
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["customers"]["created"] == 5
+    assert run.summary["streams"]["customers"]["unchanged"] == 3
+    # 8 keys in one filtered GET (`Code eq ... or Code eq ...`), then the 5 POSTs
+    assert _calls(before, after, "crm/Accounts") == 6
+    assert _calls(before, after, "sync/CRM/Accounts") == 0
