@@ -227,3 +227,20 @@ def test_token_endpoint_has_its_own_daily_limit(sandbox_factory: Any) -> None:
     )
     assert resp.status_code == 429
     assert sb.stats()["token_errors"]["token limit"] == 1
+
+
+def test_token_refusals_count_toward_an_error_limit_on_the_token_endpoint(limited: Sandbox) -> None:
+    align(limited, 3600)
+    grant = limited.grant()
+    url = f"{limited.url}/api/oauth2/token"
+    data = {"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+    for _ in range(3):  # --error-limit 3
+        wrong = requests.post(url, data=data, auth=(grant["client_id"], "wrong"), timeout=30)
+        assert wrong.status_code == 400
+    blocked = requests.post(
+        url, data=data, auth=(grant["client_id"], grant["client_secret"]), timeout=30
+    )
+    assert blocked.status_code == 429
+    assert "Too many errors" in blocked.json()["error_description"]
+    align(limited, 3600)
+    assert limited.access_token(grant)  # the next hour the same refresh token works
