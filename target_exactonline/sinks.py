@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 from singer_sdk.sinks import BatchSink
 
 from exactonline_api.odata import guid_literal, string_literal
@@ -103,7 +103,18 @@ class ExactSink(BatchSink):
         self.load: Load = target.load  # type: ignore[attr-defined]
         self._validators = [Draft7Validator(self.input_schema)]
         if isinstance(schema, dict) and schema.get("properties"):
-            self._validators.insert(0, Draft7Validator(schema))
+            try:
+                Draft7Validator.check_schema(schema)
+            except SchemaError as exc:
+                # A tap's broken SCHEMA must not stop the load: our own schema still applies.
+                self.logger.warning(
+                    "the declared schema of %r is not valid JSON Schema (%s); records are "
+                    "checked against the target's input schema only",
+                    stream_name,
+                    exc.message,
+                )
+            else:
+                self._validators.insert(0, Draft7Validator(schema))
 
     # The SDK would validate (and crash on) records before `process_record`, and turn date strings
     # into datetimes; this target validates itself so a bad record becomes a reject, and keeps the

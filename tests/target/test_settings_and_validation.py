@@ -203,3 +203,23 @@ def test_a_normal_run_logs_no_secret(sandbox, grant: dict, tmp_path: Path) -> No
     assert len(stored) == 2 and all(isinstance(v, str) and len(v) > 8 for v in stored)
     for secret in [*secrets, *stored]:
         assert secret not in run.stderr + run.stdout
+
+
+def test_a_broken_declared_schema_falls_back_to_the_input_schema(
+    tmp_path: Path, target_config: dict
+) -> None:
+    broken = {
+        "type": "SCHEMA",
+        "stream": "customers",
+        "schema": {"type": "object", "properties": {"Name": {"type": "decimalish"}}},
+        "key_properties": [],
+    }
+    run = run_target(
+        tmp_path,
+        {**target_config, "on_error": "skip"},
+        [broken, record("customers", {"Code": "BRK1", "Name": ["not", "a", "string"]})],
+    )
+    assert run.returncode == 0, run.stderr
+    assert "is not valid JSON Schema" in run.stderr
+    [reject] = run.rejects
+    assert reject["field"] == "Name"
