@@ -390,3 +390,40 @@ def test_each_kind_of_bad_invoice_is_recorded_and_on_error_decides_the_exit(
         assert run.returncode == 0, run.stderr
         assert run.states == [{"done": tag}] and written
     assert run.summary["streams"]["sales_invoices"]["rejected"] == 1
+
+
+def test_a_bad_line_rejects_its_invoice_and_its_other_lines(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    key = f"LINE-{_tag()}"
+    messages = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices", {"invoice_key": key, "ordered_by_code": customers[0]["Code"].strip()}
+        ),
+        schema("sales_invoice_lines"),
+        record(
+            "sales_invoice_lines",
+            {"invoice_key": key, "LineNumber": 1, "item_code": items[0]["Code"], "Quantity": 1},
+        ),
+        record(
+            "sales_invoice_lines",
+            {
+                "invoice_key": key,
+                "LineNumber": 2,
+                "item_code": items[1]["Code"],
+                "Quantity": "veel",
+            },
+        ),
+    ]
+    run = run_target(tmp_path, {**target_config, "on_error": "skip"}, messages)
+    assert run.returncode == 0, run.stderr
+    summary = [(r["stream"], r["key"], r["field"]) for r in run.rejects]
+    assert summary == [
+        ("sales_invoice_lines", f"{key}/2", "Quantity"),
+        ("sales_invoice_lines", f"{key}/1", None),
+        ("sales_invoices", key, "lines"),
+    ]
+    assert key not in _invoices_by_ref(sandbox, division)
+    assert run.summary["streams"]["sales_invoice_lines"]["rejected"] == 2
