@@ -175,6 +175,7 @@ def test_faults_during_a_load_leave_the_same_data_as_a_clean_load(
     stats = sb.stats()
     assert stats["by_status"].get("dropped", 0) == 2
     assert stats["by_status"].get("500", 0) == 1
+    assert stats["by_status"].get("429", 0) == 1
     # and a clean re-run finds all of them: nothing to write
     again = run_target(tmp_path, config, messages, "again")
     assert again.summary["streams"]["customers"]["unchanged"] == 6
