@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ def partition_state(state: dict[str, Any], stream: str, division: int) -> dict[s
     return next((p for p in parts if p["context"] == {"division": division}), {})
 
 
+@cache
+def discovered_catalog() -> str:
+    """`tap-exactonline --discover` (offline, config-independent), run once per test process."""
+    out = subprocess.run(
+        [str(TAP), "--discover"], capture_output=True, text=True, check=True, timeout=120
+    )
+    return out.stdout
+
+
 @dataclass
 class TapRunner:
     """Runs tap-exactonline against one sandbox with one grant and one token store."""
@@ -84,15 +94,7 @@ class TapRunner:
 
     def catalog(self, streams: list[str] | None) -> dict[str, Any]:
         """The discovered catalog with only `streams` selected (None: all)."""
-        config = self._write("discover-config", self.config())
-        out = subprocess.run(
-            [str(TAP), "--config", str(config), "--discover"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        )
-        catalog = json.loads(out.stdout)
+        catalog = json.loads(discovered_catalog())
         for entry in catalog["streams"]:
             chosen = streams is None or entry["tap_stream_id"] in streams
             for meta in entry["metadata"]:
