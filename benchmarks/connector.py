@@ -24,6 +24,13 @@ TAP_MODULE = "tap_exactonline.tap"
 DEFAULT_WRITER_TAP_MODULE = "benchmarks.tap_default_writer"
 TARGET_MODULE = "target_exactonline.target"
 NULL_TARGET_MODULE = "benchmarks.null_target"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env() -> dict[str, str]:
+    """The environment of connector processes: `benchmarks.*` modules importable from any cwd."""
+    paths = [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
 @dataclass
@@ -147,10 +154,10 @@ def start_tap(
     counts_path = workdir / f"{name}-counts.json"
     stderr_path = workdir / f"{name}-stderr.log"
     with open(stderr_path, "wb") as err:
-        tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=_env())
     assert tap.stdout is not None
     sink = subprocess.Popen(
-        [sys.executable, "-m", NULL_TARGET_MODULE, str(counts_path)], stdin=tap.stdout
+        [sys.executable, "-m", NULL_TARGET_MODULE, str(counts_path)], stdin=tap.stdout, env=_env()
     )
     tap.stdout.close()  # the sink holds the read end; the tap sees EPIPE if the sink dies
     return Running(tap, stderr_path, sink), counts_path
@@ -191,6 +198,7 @@ def start_target(
             stdin=stdin,
             stdout=subprocess.DEVNULL,
             stderr=err,
+            env=_env(),
         )
     return Running(proc, stderr_path, None)
 

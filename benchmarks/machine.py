@@ -41,8 +41,17 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: other work on the machine skews every timing."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
 def describe() -> dict[str, Any]:
     return {
+        "load_average_at_start": load_average(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "cpu": _cpu_model(),

@@ -137,7 +137,10 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
         f"- Date: {m['date']}" + (f", commit `{m['commit']}`" if m.get("commit") else ""),
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, "
         f"Python {m['python']}, {m['platform']}",
-        f"- Profile: `{results['profile']}`, total time {results['seconds']:.0f} s",
+        f"- Profile: `{results['profile']}`, total time {results['seconds']:.0f} s; load "
+        f"average (1, 5, 15 min) at start {m.get('load_average_at_start')}, at end "
+        f"{m.get('load_average_at_end')} (other work on the machine slows every timing, "
+        "never a call count)",
         "",
         "## Goals",
         "",

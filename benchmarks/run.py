@@ -142,6 +142,7 @@ def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> di
             print(f"[bench] {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     results["walltime"] = walltime(results)
     results["seconds"] = time.perf_counter() - started
+    results["machine"]["load_average_at_end"] = machine.load_average()
     out.mkdir(parents=True, exist_ok=True)
     plot_name = None
     if results.get("budget"):

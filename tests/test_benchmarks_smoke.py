@@ -1,0 +1,136 @@
+"""The benchmarks (`make bench`) at a tiny scale, so their code paths cannot rot.
+
+Only counts and ratios taken from the sandbox's statistics are asserted, never a timing: speed
+belongs to benchmarks/RESULTS.md. Each test runs one section of the `smoke` profile with its own
+sandbox, so xdist can spread them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cost import minimum_calls, pages, window_use
+from benchmarks.null_target import consume
+from benchmarks.run import PROFILES, run_all, run_section
+
+SMOKE = PROFILES["smoke"]
+
+
+def test_minimum_calls_counts_one_page_per_thousand_rows_and_one_for_an_empty_endpoint() -> None:
+    assert [pages(n) for n in (0, 1, 1000, 1001, 2500)] == [1, 1, 1, 2, 3]
+    # endpoints 3 + 1 + 1 pages, system/Divisions 1, sync/Deleted 1
+    assert minimum_calls({"a": 2001, "b": 0, "c": 999}, deleted_rows=0) == 7
+
+
+def test_window_use_fills_idle_windows_with_zero_and_skips_partial_first_and_last() -> None:
+    def window(start_s: int, calls: int, rejected: int = 0, client: str = "app") -> dict:
+        return {
+            "client_id": client,
+            "division": 7,
+            "start_ms": start_s * 1000,
+            "calls": calls,
+            "limit": 10,
+            "rejected": rejected,
+        }
+
+    records = [
+        window(100, 3),
+        window(102, 10),
+        window(106, 8, rejected=1),
+        window(102, 9, client="other"),
+    ]
+    use = window_use(records, "app", 7, window_ms=2000)
+    assert use.calls == [3, 10, 0, 8]
+    assert use.full == [10, 0]
+    assert use.share == pytest.approx(0.5)
+    assert use.lowest_share == 0.0
+    assert use.total_rejected == 1
+
+
+def test_null_target_counts_records_of_both_writer_styles_and_keeps_the_last_state() -> None:
+    lines = [
+        {"type": "SCHEMA", "stream": "customers", "schema": {}, "key_properties": ["ID"]},
+        {"type": "RECORD", "stream": "customers", "record": {"ID": 1}},
+        {"type": "STATE", "value": {"bookmarks": {"customers": 1}}},
+        {"type": "RECORD", "stream": "items", "record": {"ID": 2}},
+        {"type": "STATE", "value": {"bookmarks": {"customers": 2}}},
+    ]
+    compact = "".join(json.dumps(m, separators=(",", ":")) + "\n" for m in lines)
+    spaced = "".join(json.dumps(m) + "\n" for m in lines)
+    reordered = json.dumps({"stream": "items", "type": "RECORD", "record": {}}) + "\n"
+    for text in (compact, spaced + reordered):
+        result = consume(io.BytesIO(text.encode()))
+        assert result["state"] == {"bookmarks": {"customers": 2}}
+    assert consume(io.BytesIO(compact.encode()))["records"] == {"customers": 1, "items": 1}
+    assert consume(io.BytesIO((spaced + reordered).encode()))["records"] == {
+        "customers": 1,
+        "items": 2,
+    }
+
+
+def test_extraction_and_budget_sections_write_results_plot_and_report(tmp_path: Path) -> None:
+    results = run_all(SMOKE, tmp_path, ("extraction", "budget", "sandbox_throughput"))
+
+    full = results["extraction"]["full"]
+    assert full["rows"] > 1000 and full["status_429"] == 0
+    assert full["api_calls"] >= full["minimum_calls"]  # nobody beats the minimum
+    assert full["records_emitted"] > 0 and full["token_calls"] >= 1
+    assert (
+        sum(e["calls"] for e in full["per_endpoint"]) + sum(full["other_endpoints"].values())
+        == full["api_calls"]
+    )
+    default_writer = results["extraction"]["default_writer"]
+    assert default_writer["records_by_stream"] == full["records_by_stream"]
+
+    inc = results["extraction"]["incremental"]
+    assert inc["changed_rows"] > 0 and sum(inc["writes"].values()) > 0
+    assert inc["api_calls"] >= inc["minimum_calls"]
+    assert inc["rows_served"] >= inc["changed_rows"]
+    assert inc["records_emitted"] < full["records_emitted"]
+
+    budget = results["budget"]
+    limit = budget["compression"]["minutely_limit"]
+    for run in (budget["tap_alone"], budget["tap_and_target"]):
+        assert run["windows"] and max(run["windows"]) <= limit
+        assert run["status_429"] == 0 and run["rejected_in_windows"] == 0
+    both = budget["tap_and_target"]
+    assert both["customers_created"] == both["customers"]
+
+    assert results["walltime"]["minimum_calls"] == 200 + 50 + 10 + 7 + 2
+    report = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## 1. Extraction cost" in report and "## 3. Budget use" in report
+    assert f"{full['api_calls']} calls for a minimum of {full['minimum_calls']}" in report
+    assert "(budget.png)" in report
+    assert (tmp_path / "budget.png").read_bytes().startswith(b"\x89PNG")
+    assert json.loads((tmp_path / "results.json").read_text())["profile"] == "smoke"
+
+
+def test_target_cost_section_counts_writes_from_the_sandbox(tmp_path: Path) -> None:
+    result = run_section("target_cost", SMOKE, tmp_path)
+    for stream, records in (
+        ("customers", SMOKE.target_customers),
+        ("sales_invoices", SMOKE.target_invoices),
+    ):
+        create, update, unchanged = (result[stream][k] for k in ("create", "update", "unchanged"))
+        assert create["records"] == records
+        assert create["writes"] == records and update["writes"] == records
+        assert unchanged["writes"] == 0
+        for run in (create, update, unchanged):
+            assert run["writes"] + run["reads"] == run["api_calls"]
+            assert run["calls_per_record"] == pytest.approx(run["api_calls"] / records)
+    for kind in ("create", "update", "unchanged"):
+        check = result[f"check_{kind}"]
+        assert check["customers_present"] == check["customers_current"] == SMOKE.target_customers
+        assert check["invoices_present"] == check["invoices_current"] == SMOKE.target_invoices
+        assert check["customers_duplicated"] == check["invoices_duplicated"] == 0
+
+
+def test_token_section_counts_token_calls_over_a_compressed_hour(tmp_path: Path) -> None:
+    result = run_section("tokens", SMOKE, tmp_path)
+    assert result["runs"]["tap"] >= 1 and result["api_calls"] > 0
+    assert 1 <= result["token_calls"] <= result["allowed"]
+    assert result["token_errors"] == {}
