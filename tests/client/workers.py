@@ -31,12 +31,17 @@ def hammer(spec: dict[str, Any]) -> dict[str, Any]:
     """Call the API until `until` (epoch seconds): several token lifetimes of steady traffic."""
     client = _client(spec)
     errors: list[str] = []
+    first = last = None
     while time.time() < spec["until"]:
         try:
             client.get(spec["division"], "crm/Accounts", {"$select": "ID", "$top": 1})
+            first = first or time.time()
+            last = time.time()
         except ExactError as exc:
-            errors.append(type(exc).__name__)
+            errors.append(f"{type(exc).__name__}: {exc}")
     return {
+        "first": first,
+        "last": last,
         "calls": client.stats.calls,
         "refreshes": client.tokens.refreshes,
         "auth_retries": client.stats.auth_retries,
