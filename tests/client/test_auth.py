@@ -164,3 +164,47 @@ def test_a_store_of_another_app_is_refused(
     with pytest.raises(ConfigError) as info:
         make_client(sandbox, grant, store=store, client_id="another-app", refresh_token=None)
     assert info.value.setting == "token_store_path"
+
+
+class MemoryStore:
+    """A minimal non-file `TokenStore` (what a Redis or database store would implement)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self.state = None
+        self.saves = 0
+
+    def lock(self):
+        return self._lock
+
+    def load(self):
+        return self.state
+
+    def save(self, state) -> None:
+        assert self._lock.locked(), "save only under the lock"
+        self.state = state
+        self.saves += 1
+
+    def describe(self) -> str:
+        return "memory"
+
+
+def test_another_token_store_implementation_plugs_in(
+    sandbox: Sandbox, grant: dict, tmp_path: Path
+) -> None:
+    from exactonline_api.client import ExactClient
+    from exactonline_api.settings import ClientSettings
+    from exactonline_api.token_store import TokenStore
+    from tests.client.conftest import config_for
+
+    store = MemoryStore()
+    assert isinstance(store, TokenStore)
+    settings = ClientSettings.from_config(config_for(sandbox, grant, tmp_path / "unused.json"))
+    with ExactClient(settings, store=store) as client:
+        client.me()
+        client.me()
+    assert store.saves == 2  # the seed, then the rotated grant
+    assert store.state is not None and store.state.refresh_token != grant["refresh_token"]
+    assert not (tmp_path / "unused.json").exists()

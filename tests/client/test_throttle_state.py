@@ -1,0 +1,132 @@
+"""The throttle's bookkeeping on a controlled clock: reservations, window roll-over, 429s, skew."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+
+from exactonline_api.errors import DailyLimitReached
+from exactonline_api.throttle import RESERVATION_TTL_SECONDS, Throttle
+
+
+class Clock:
+    """A fake clock whose sleep moves time, so waits are measured, not slept."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+        self.slept = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+def headers(
+    m_remaining: int,
+    m_reset: float,
+    *,
+    limit: int = 3,
+    d_remaining: int = 100,
+    d_reset: float = 2_000_000.0,
+    date: float | None = None,
+) -> dict[str, str]:
+    out = {
+        "X-RateLimit-Minutely-Limit": str(limit),
+        "X-RateLimit-Minutely-Remaining": str(m_remaining),
+        "X-RateLimit-Minutely-Reset": str(int(m_reset * 1000)),
+        "X-RateLimit-Limit": "1000",
+        "X-RateLimit-Remaining": str(d_remaining),
+        "X-RateLimit-Reset": str(int(d_reset * 1000)),
+    }
+    if date is not None:
+        out["Date"] = formatdate(date, usegmt=True)
+    return out
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def throttle(tmp_path: Path, clock: Clock) -> Throttle:
+    return Throttle(tmp_path / "t.throttle.json", clock=clock, sleep=clock.sleep, clock_margin=0.0)
+
+
+def test_only_one_probe_call_goes_out_before_the_limits_are_known(
+    tmp_path: Path, clock: Clock
+) -> None:
+    t = throttle(tmp_path, clock)
+    first = t.reserve(7)
+    other = throttle(tmp_path, clock)  # another process
+    entry = other.state.read()["divisions"]["7"]
+    assert other._try_reserve(entry, 7, clock()) is not None, "second call must wait for the probe"
+    t.release(7, first, headers(2, clock() + 30), ok=True)
+    assert other.reserve(7) and other.reserve(7)
+
+
+def test_calls_in_flight_count_against_the_budget_of_every_process(
+    tmp_path: Path, clock: Clock
+) -> None:
+    a, b = throttle(tmp_path, clock), throttle(tmp_path, clock)
+    reset = clock() + 30
+    a.release(7, a.reserve(7), headers(2, reset), ok=True)
+    a.reserve(7)
+    b.reserve(7)  # both remaining calls are now in flight
+    before = clock()
+    a.reserve(7)  # must wait for the window to end
+    assert clock() == pytest.approx(reset, abs=0.06)
+    assert clock() - before > 29
+
+
+def test_a_new_window_restores_the_full_limit_until_exact_says_otherwise(
+    tmp_path: Path, clock: Clock
+) -> None:
+    t = throttle(tmp_path, clock)
+    t.release(7, t.reserve(7), headers(0, clock() + 2), ok=True)
+    for _ in range(3):  # limit 3 in the next window, no waiting once it began
+        t.reserve(7)
+    assert clock.slept == pytest.approx(2, abs=0.06)
+
+
+def test_a_429_without_headers_waits_for_the_next_window_boundary(
+    tmp_path: Path, clock: Clock
+) -> None:
+    t = throttle(tmp_path, clock)
+    t.release(7, t.reserve(7), headers(2, clock() + 10), ok=True)
+    clock.now += 12  # that window is over; windows are 60 s unless seen otherwise
+    wait = t.rate_limited(7, {})
+    assert wait == pytest.approx(58, abs=0.1)
+
+
+def test_a_429_saying_daily_remaining_zero_raises_with_the_reset(
+    tmp_path: Path, clock: Clock
+) -> None:
+    t = throttle(tmp_path, clock)
+    with pytest.raises(DailyLimitReached) as info:
+        t.rate_limited(7, headers(5, clock() + 10, d_remaining=0, d_reset=1_086_400.0))
+    assert info.value.reset_at.timestamp() == 1_086_400.0
+    with pytest.raises(DailyLimitReached):  # and every later call stops before being sent
+        t.reserve(7)
+
+
+def test_a_reset_far_ahead_because_of_clock_skew_is_corrected_from_the_date_header(
+    tmp_path: Path, clock: Clock
+) -> None:
+    t = throttle(tmp_path, clock)
+    server_now = clock() + 3600  # the server's clock runs an hour ahead
+    t.release(7, t.reserve(7), headers(0, server_now + 5, date=server_now), ok=True)
+    t.reserve(7)
+    assert 4 <= clock.slept <= 6.5, "waited for the reset on the server's clock, not an hour"
+
+
+def test_a_killed_process_s_reservation_expires(tmp_path: Path, clock: Clock) -> None:
+    t = throttle(tmp_path, clock)
+    t.release(7, t.reserve(7), headers(1, clock() + 10, limit=1), ok=True)
+    t.reserve(7)  # never released: its process died
+    t.reserve(7)  # a fresh window has room for 1, taken by the dead reservation until it expires
+    assert clock.slept == pytest.approx(RESERVATION_TTL_SECONDS, abs=0.1)
