@@ -47,6 +47,42 @@ def _invoice_fields(part: str) -> tuple[str, ...]:
     return tuple(n for n in names if n in keys or n in line)
 
 
+# Supplier-side and picture fields of an account: not part of a customer record, and leaving them
+# out keeps the customers query string (`$select` of every field) under 2,048 bytes, IIS's
+# default limit, which Exact's servers may well keep.
+_NOT_CUSTOMER_FIELDS = frozenset(
+    {
+        "CodeAtSupplier",
+        "CreditLinePurchase",
+        "DatevCreditorCode",
+        "DiscountPurchase",
+        "GLAccountPurchase",
+        "GLAP",
+        "IncotermAddressPurchase",
+        "IncotermCodePurchase",
+        "IncotermVersionPurchase",
+        "PaymentConditionPurchase",
+        "PaymentConditionPurchaseDescription",
+        "PurchaseCurrency",
+        "PurchaseCurrencyDescription",
+        "PurchaseLeadDays",
+        "PurchaseVATCode",
+        "PurchaseVATCodeDescription",
+        "Logo",
+        "LogoFileName",
+        "LogoThumbnailUrl",
+        "LogoUrl",
+    }
+)
+
+
+def _customer_fields() -> tuple[str, ...]:
+    names = entity("SyncAccount").field_names
+    missing = _NOT_CUSTOMER_FIELDS - set(names)
+    assert not missing, f"not in the catalogue: {sorted(missing)}"
+    return tuple(n for n in names if n not in _NOT_CUSTOMER_FIELDS and n != "BankAccounts")
+
+
 def _is_customer(row: Mapping[str, Any]) -> bool:
     return row.get("Status") == CUSTOMER_STATUS
 
@@ -64,6 +100,7 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         "customers",
         "SyncAccount",
         key=("ID",),
+        fields=_customer_fields(),
         keep=_is_customer,
         leaving_deletes=True,
         deleted_types=(2,),
