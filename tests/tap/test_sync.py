@@ -362,3 +362,18 @@ def test_a_sync_through_transient_faults_still_matches_the_sandbox(
         key = TRUTH[stream][1]
         ids = [r[key] for r in run.records(stream)]
         assert sorted(ids) == sorted(truth_rows(sb, division, stream)), stream
+
+
+def test_deletes_off_makes_no_sync_deleted_call(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    run = runner.run(divisions=[division], streams=["items"], deletes=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    calls = sync_calls(sb)
+    assert calls["sync/Deleted"] == 0
+    assert calls["sync/Logistics/Items"] == 1
+    assert len(run.records("items")) == len(truth_rows(sb, division, "items"))
+    assert "deleted_timestamp" not in run.partition("items", division)
