@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from tap_exactonline.tap import TapExactOnline
 
 BOOKMARK = "replication_key_value"
+UNFINISHED = "unfinished"
+"""Partition-state flag: the last read of this partition was cut off (set at its start)."""
 
 
 def _as_int(value: Any) -> int | None:
@@ -103,7 +105,9 @@ class ExactSyncStream(ExactStream):
         )
         if spool is None and self.session.is_stopped(division):
             self.logger.info("%s division %s: skipped, daily limit reached", self.name, division)
+            state[UNFINISHED] = True
             return
+        state[UNFINISHED] = True  # cleared by the read's final page
         try:
             pages = spool.replay() if spool is not None else self._read(division, bookmark or 0)
             yield from self._emit(pages, division, state, bookmark, replay=spool is not None)
@@ -210,7 +214,9 @@ class ExactSyncStream(ExactStream):
                     seen.add(row.get(one_per))
                 emitted += 1
                 yield self.shaper(row, division)
-            self._advance(state, page.checkpoint)
+            if page.final:
+                state.pop(UNFINISHED, None)
+            self._advance(state, page.checkpoint, force=page.final)
             if not page.final:
                 how = "replayed from the shared read" if replay else f"read in {calls} calls"
                 self.logger.info(
@@ -239,12 +245,16 @@ class ExactSyncStream(ExactStream):
         )
         return {key: row[key], "Division": division, DELETED_AT: when}
 
-    def _advance(self, state: dict, checkpoint: int | None) -> None:
-        """Move the partition bookmark forward (never back) and emit STATE if it moved."""
-        if checkpoint is None:
-            return
+    def _advance(self, state: dict, checkpoint: int | None, *, force: bool = False) -> None:
+        """Move the partition bookmark forward (never back) and emit STATE if it moved.
+
+        `force` emits STATE even when the bookmark stays (the end of a read clears a flag).
+        """
         current = _as_int(state.get(BOOKMARK))
-        if current is not None and checkpoint <= current:
+        if checkpoint is None or (current is not None and checkpoint <= current):
+            if force:
+                self.state_manager.is_flushed = False
+                self._write_state_message()
             return
         state["replication_key"] = self.replication_key
         state[BOOKMARK] = checkpoint

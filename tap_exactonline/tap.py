@@ -16,6 +16,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from exactonline_api.errors import DailyLimitReached
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
+from tap_exactonline.client import UNFINISHED, ExactSyncStream
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.session import Session
 from tap_exactonline.streams import STREAM_TYPES
@@ -88,9 +89,27 @@ class TapExactOnline(Tap):
         ]
         return min(values, default=0)
 
+    def _unfinished_first(self) -> None:
+        """Run streams whose last read did not finish (or never started) before the others.
+
+        After a spent daily budget, the next run would otherwise spend calls re-checking the
+        streams that did finish before it reaches the one that was cut off.
+        """
+        streams = self.streams  # singer-sdk builds its dict lazily; reorder it in place
+
+        def waiting(stream: Stream) -> bool:
+            if not isinstance(stream, ExactSyncStream):
+                return False
+            partitions = self.state.get("bookmarks", {}).get(stream.name, {}).get("partitions")
+            return not partitions or any(p.get(UNFINISHED) for p in partitions)
+
+        ordered = sorted(streams.values(), key=lambda s: not waiting(s))
+        self._streams = {s.name: s for s in ordered}
+
     def sync_all(self) -> None:
         """Sync every selected stream; a spent daily budget ends the run cleanly."""
         install_redaction()
+        self._unfinished_first()
         try:
             super().sync_all()
         except DailyLimitReached as exc:

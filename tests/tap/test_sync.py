@@ -377,3 +377,38 @@ def test_deletes_off_makes_no_sync_deleted_call(
     assert calls["sync/Logistics/Items"] == 1
     assert len(run.records("items")) == len(truth_rows(sb, division, "items"))
     assert "deleted_timestamp" not in run.partition("items", division)
+
+
+def test_with_a_budget_below_one_call_per_stream_later_runs_start_with_the_unfinished_ones(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    # 9 calls a day, while merely checking every endpoint once takes 14: without reordering,
+    # every run would spend its budget re-checking the same first streams and never reach
+    # transaction_lines.
+    sb = sandbox_factory(scale=0.4, divisions=1, daily_limit=9)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    first = runner.run(divisions=[division])
+    assert first.returncode == 0, first.stderr[-3000:]
+    unfinished = {
+        name
+        for name, book in first.state["bookmarks"].items()
+        if any(p.get("unfinished") for p in book.get("partitions", []))
+    }
+    assert "transaction_lines" in unfinished
+    assert first.records("transaction_lines") == []
+    sb.advance_clock(86400)
+    forget_budget(runner)
+
+    second = runner.run(divisions=[division], state=first.state)
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    began = [
+        line.split("Beginning sync of '")[1].split("'")[0]
+        for line in second.stderr.splitlines()
+        if "Beginning sync of '" in line
+    ]
+    assert set(began[: len(unfinished)]) == unfinished
+    union = _keys(first) | _keys(second)
+    want = {(s, division, k) for s in SYNC_STREAMS for k in truth_rows(sb, division, s)}
+    assert union == want
