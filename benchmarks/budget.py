@@ -24,6 +24,7 @@ from typing import Any
 from benchmarks.connector import Grant, read_tap_output, start_tap, start_target
 from benchmarks.cost import count_429, window_use
 from benchmarks.singer_input import customer_messages
+from benchmarks.timeline import low_windows, stream_starts
 from exactonline_sandbox.harness import Sandbox
 
 REAL_MINUTE = 60.0
@@ -89,7 +90,15 @@ def tap_alone(workdir: Path, scale: float, comp: Compression, seed: int = 1) -> 
         result = running.wait()
         result.check("tap (budget, alone)")
         stats = sb.stats()
-    use = _series(stats, grant, comp.window_ms)["use"]
+    series = _series(stats, grant, comp.window_ms)
+    use = series["use"]
+    low = low_windows(
+        use.calls,
+        series["first_start_ms"],
+        comp.window_ms,
+        use.limit,
+        stream_starts(result.stderr_path),
+    )
     return {
         "scale": scale,
         "api_calls": int(stats["api_calls"]),
@@ -102,6 +111,7 @@ def tap_alone(workdir: Path, scale: float, comp: Compression, seed: int = 1) -> 
         "full_windows": len(use.full),
         "share": use.share,
         "lowest_share": use.lowest_share,
+        "low_windows": low,
         "wall_seconds": result.wall_seconds,
         "records": read_tap_output(counts).total_records,
     }

@@ -144,11 +144,13 @@ def start_tap(
     *,
     state: dict[str, Any] | None = None,
     module: str = TAP_MODULE,
+    python_args: list[str] | None = None,
 ) -> tuple[Running, Path]:
     """Start `tap-exactonline --config ... [--state ...] | null_target`; returns the running
-    pipeline and the path where the null target writes its counts."""
+    pipeline and the path where the null target writes its counts. `python_args` go before
+    `-m module` (e.g. a profiler)."""
     config_path = write_json(workdir / f"{name}-config.json", config)
-    cmd = [sys.executable, "-m", module, "--config", str(config_path)]
+    cmd = [sys.executable, *(python_args or []), "-m", module, "--config", str(config_path)]
     if state is not None:
         cmd += ["--state", str(write_json(workdir / f"{name}-state.json", state))]
     counts_path = workdir / f"{name}-counts.json"

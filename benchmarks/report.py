@@ -212,6 +212,17 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "",
             f"Calls per window, tap alone: `{alone['windows']}`",
             "",
+            "Full windows of the tap alone under 90% of the limit, with the streams running in "
+            "them (from the tap's log): "
+            + (
+                "; ".join(
+                    f"window {w['window']}: {w['calls']} calls ({', '.join(w['streams'])})"
+                    for w in alone.get("low_windows", [])
+                )
+                or "none"
+            )
+            + ".",
+            "",
             f"Calls per window, tap + target: `{both['windows']}` (both running in windows "
             f"{', '.join(str(i + 1) for i in both['both_running'])})",
         ]
@@ -267,6 +278,24 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
                     "rows/s to an orjson client, "
                     f"{entry['requests_json_client']['rows_per_second']:,} to requests' `.json()`"
                 )
+    prof = results.get("tap_profile")
+    if prof:
+        lines += [
+            "",
+            f"Where the tap's time goes (one full sync at scale {prof['scale']:g} under cProfile, "
+            "own time; profiling inflates Python code, so shares only):",
+            "",
+            "| area | share |",
+            "| --- | ---: |",
+            *(f"| {a['area']} | {_pct(a['share'])} |" for a in prof["areas"]),
+            "",
+            "| function (top by own time) | calls | share |",
+            "| --- | ---: | ---: |",
+            *(
+                f"| `{f['function']}` | {f['calls']:,} | {_pct(f['share'])} |"
+                for f in prof["top_functions"]
+            ),
+        ]
     tc = results.get("target_cost")
     if tc:
         lines += [

@@ -23,13 +23,21 @@ from benchmarks.budget import Compression, run_budget
 from benchmarks.extraction import run_extraction, stream_endpoints
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
+from benchmarks.tap_profile import run_tap_profile
 from benchmarks.target_cost import run_target_cost
 from benchmarks.tokens import run_tokens
 from benchmarks.walltime import estimate
 
 HERE = Path(__file__).resolve().parent
 PLOT_NAME = "budget.png"
-SECTIONS = ("extraction", "budget", "target_cost", "tokens", "sandbox_throughput")
+SECTIONS = (
+    "extraction",
+    "budget",
+    "target_cost",
+    "tokens",
+    "sandbox_throughput",
+    "tap_profile",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class Profile:
     target_invoices: int
     token_hour_seconds: float
     throughput_scale: float
+    profile_scale: float
 
 
 PROFILES = {
@@ -64,6 +73,7 @@ PROFILES = {
         target_invoices=100,
         token_hour_seconds=60.0,
         throughput_scale=10.0,
+        profile_scale=3.0,
     ),
     "smoke": Profile(
         name="smoke",
@@ -78,6 +88,7 @@ PROFILES = {
         target_invoices=22,
         token_hour_seconds=6.0,
         throughput_scale=0.05,
+        profile_scale=0.05,
     ),
 }
 
@@ -104,6 +115,7 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         ),
         "tokens": lambda: run_tokens(workdir, hour_seconds=p.token_hour_seconds),
         "sandbox_throughput": lambda: _sandbox_throughput(p.throughput_scale),
+        "tap_profile": lambda: run_tap_profile(workdir, scale=p.profile_scale),
     }
     return runners[name]()
 

@@ -72,8 +72,11 @@ def test_null_target_counts_records_of_both_writer_styles_and_keeps_the_last_sta
     }
 
 
-def test_extraction_and_budget_sections_write_results_plot_and_report(tmp_path: Path) -> None:
-    results = run_all(SMOKE, tmp_path, ("extraction", "budget", "sandbox_throughput"))
+def test_extraction_budget_and_profile_sections_write_results_plot_and_report(
+    tmp_path: Path,
+) -> None:
+    sections = ("extraction", "budget", "sandbox_throughput", "tap_profile")
+    results = run_all(SMOKE, tmp_path, sections)
 
     full = results["extraction"]["full"]
     assert full["rows"] > 1000 and full["status_429"] == 0
@@ -105,6 +108,8 @@ def test_extraction_and_budget_sections_write_results_plot_and_report(tmp_path: 
     assert "## 1. Extraction cost" in report and "## 3. Budget use" in report
     assert f"{full['api_calls']} calls for a minimum of {full['minimum_calls']}" in report
     assert "(budget.png)" in report
+    assert sum(a["share"] for a in results["tap_profile"]["areas"]) == pytest.approx(1.0)
+    assert "Where the tap's time goes" in report
     assert (tmp_path / "budget.png").read_bytes().startswith(b"\x89PNG")
     assert json.loads((tmp_path / "results.json").read_text())["profile"] == "smoke"
 
