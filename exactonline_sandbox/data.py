@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from exactonline_sandbox.formats import cents, guid, odata_date, odata_day, pad_code
+from exactonline_sandbox.record import Record
 
 Row = dict[str, Any]
 
@@ -354,7 +355,7 @@ class _Gen:
         row["Modifier"] = u.id
         row["ModifierFullName"] = u.full_name
         row["Division"] = self.code
-        return row
+        return freeze(row)
 
     # ------------------------------------------------------------------ master data
 
@@ -600,6 +601,7 @@ class _Gen:
                     }
                 )
                 _share(lines[-1])
+                lines[-1] = freeze(lines[-1])
             gross = total + vat_total
             header: Row = {
                 "InvoiceID": inv_id,
@@ -909,8 +911,8 @@ class _Gen:
                     }
                 )
             modified = min(EPOCH_END, when + rng.random() * 10 * 86400)
-            for line in lines[-line_no:]:
-                self.stamp(line, when, modified)
+            for j in range(len(lines) - line_no, len(lines)):
+                lines[j] = self.stamp(lines[j], when, modified)
             header = {
                 "OrderID": order_id,
                 "OrderNumber": number,
@@ -1047,6 +1049,7 @@ class _Gen:
             payments, purchase_tl = self.payments(suppliers, gl)
             out["paymentterms"] = sorted(receivables + payments, key=_modified_ms)
             out["transactionlines"] = sorted(sales_tl + purchase_tl, key=_modified_ms)
+            self._lines_by_invoice = {}
         elif group == "orders":
             customers = [r for r in self.table("accounts") if r["Status"] == "C"]
             items = self.table("items")
@@ -1106,6 +1109,12 @@ def _share(row: Row) -> None:
     for a, b in _SHARED_PAIRS:
         if a in row and b in row and row[a] == row[b]:
             row[b] = row[a]
+
+
+def freeze(row: dict[str, Any]) -> Record:
+    """A finished generated row as a compact Record, with a Timestamp slot the store fills."""
+    row["Timestamp"] = None
+    return Record.of(row)
 
 
 def _to_cents(value: float) -> int:

@@ -32,10 +32,11 @@ from exactonline_sandbox.query import (
     parse_select,
     sort_key,
 )
+from exactonline_sandbox.record import Record, Shape
 from exactonline_sandbox.resources import RESOURCES, URL_FIELDS, Resource, key_literal
 from exactonline_sandbox.table import Table
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]
 
 SELECT_REQUIRED = "Please add a $select or a $top=1 statement to the query string."
 SYNC_SELECT_REQUIRED = "Please add a $select statement to the query string."
@@ -82,7 +83,7 @@ class Reader:
             return (_merge(headers.get(r[jk]), r) for r in rows)
         if res.id_from:
             src = res.id_from
-            return ({**r, "ID": r[src]} for r in rows)
+            return (_with_id(r, src) for r in rows)
         return iter(rows)
 
     def one(self, res: Resource, key: Any) -> Row | None:
@@ -123,14 +124,26 @@ class Reader:
                 child_serializers[nav] = (child, self.serializer(child, child_fields, ctx))
         get_children = self.children
 
+        field_tuple = tuple(fields)
+        getters: dict[Shape, Callable[[tuple], tuple]] = {}
+
+        def values_of(row: Row) -> Iterable[Any]:
+            if type(row) is Record:
+                shape = row.shape
+                getter = getters.get(shape)
+                if getter is None:
+                    getter = getters[shape] = shape.getter(field_tuple)
+                return getter(row.values)
+            return map(row.get, fields)
+
         def serialize(row: Row) -> dict[str, Any]:
             k = row[key]
             if metadata:
                 lit = f"{k}L" if sync else (str(k) if isinstance(k, int) else f"guid'{k}'")
                 out: dict[str, Any] = {"__metadata": {"uri": f"{prefix}{lit})", "type": model}}
-                out.update(zip(fields, map(row.get, fields), strict=True))
+                out.update(zip(fields, values_of(row), strict=True))
             else:
-                out = dict(zip(fields, map(row.get, fields), strict=True))
+                out = dict(zip(fields, values_of(row), strict=True))
             for f in urls:
                 v = out[f]
                 if isinstance(v, str) and v.startswith("/"):
@@ -333,11 +346,21 @@ class Reader:
 
 
 def _merge(header: Row | None, line: Row) -> Row:
+    """A line with its header's fields repeated (line values win)."""
     if header is None:
         return line
-    merged = header.copy()
-    merged.update(line)
+    if type(line) is Record and type(header) is Record:
+        return line.joined(header)
+    merged = dict(header.items())
+    merged.update(line.items())
     return merged
+
+
+def _with_id(row: Row, source: str) -> Row:
+    """The row with `ID` = `source` (sync headers are keyed by OrderID in the regular API)."""
+    if type(row) is Record:
+        return row.with_copy("ID", source)
+    return {**row, "ID": row[source]}
 
 
 def _int_option(query: Mapping[str, str], name: str) -> int | None:

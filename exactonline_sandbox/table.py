@@ -10,10 +10,12 @@ Regular endpoints page in key order (`$skiptoken=guid'<last key>'`), kept as a s
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-Row = dict[str, Any]
+from exactonline_sandbox.record import Record
+
+Row = Mapping[str, Any]
 
 
 class Table:
@@ -30,21 +32,33 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def load(self, rows: Iterable[Row], first_ts: int) -> int:
-        """Bulk insert generated rows with consecutive timestamps; returns the last one used."""
+    def load(self, rows: list[Row], first_ts: int) -> int:
+        """Bulk insert generated rows with consecutive timestamps; returns the last one used.
+
+        The rows become compact `Record`s, and `rows` is refilled with them, so the generator's
+        lists (which later groups read) stop holding the bulkier dicts.
+        """
         ts = first_ts - 1
         key = self.key
+        stored = self.rows
+        records: list[Record] = []
         for row in rows:
             ts += 1
-            row["Timestamp"] = ts
-            k = row[key]
-            self.rows[k] = row
+            if type(row) is Record:
+                rec = row.replaced("Timestamp", ts)
+            else:
+                row["Timestamp"] = ts
+                rec = Record.of(row)
+            k = rec[key]
+            stored[k] = rec
+            records.append(rec)
             self._log_ts.append(ts)
             self._log_keys.append(k)
-        self._sorted = sorted(self.rows)
+        rows[:] = records
+        self._sorted = sorted(stored)
         return ts
 
-    def put(self, row: Row, ts: int) -> None:
+    def put(self, row: dict[str, Any], ts: int) -> None:
         """Insert or replace `row` (same key) as written at row version `ts`."""
         k = row[self.key]
         old = self.rows.get(k)
