@@ -23,6 +23,8 @@ MELTANO = Path(sys.executable).parent / "meltano"
 # The prefixes of the settings this module sets; inherited values from the caller's shell are
 # dropped so that a stray TAP_EXACTONLINE_REFRESH_TOKEN cannot point the demo at a real company.
 PLUGIN_PREFIXES = ("TAP_EXACTONLINE_", "TARGET_EXACTONLINE_", "TARGET_DUCKDB_", "TAP_JSONL_")
+# Where Meltano installs plugins inside `.meltano/`, one folder per plugin type.
+PLUGIN_DIRS = ("extractors", "loaders", "mappers", "utilities")
 SHARED_SETTINGS = ("BASE_URL", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "TOKEN_STORE_PATH")
 
 
@@ -54,7 +56,11 @@ class MeltanoProject:
     """The Meltano project at `root`, run with its own system database under `state_dir`.
 
     A separate system database per demo or test run means a clean state (bookmarks) every time,
-    while the installed plugins under `.meltano/` are shared and installed once.
+    while the installed plugins under `.meltano/` are shared and installed once. Meltano also
+    writes each run's files (config, catalog, `state.json`) to `.meltano/run/<plugin>/`, where
+    two runs of the same tap at once (parallel tests, a demo beside them) would read each
+    other's state; so every project gets a private `.meltano` (MELTANO_SYS_DIR_ROOT) whose
+    plugin folders link to the shared installation.
     """
 
     state_dir: Path
@@ -63,8 +69,21 @@ class MeltanoProject:
     root: Path = ROOT
     env: dict[str, str] = field(default_factory=dict)
 
+    def private_sys_dir(self) -> Path:
+        """A `.meltano` of this project's own, sharing the installed plugins by symlink."""
+        private = self.state_dir / "sys"
+        private.mkdir(parents=True, exist_ok=True)
+        for kind in PLUGIN_DIRS:
+            shared = self.root / ".meltano" / kind
+            shared.mkdir(parents=True, exist_ok=True)
+            link = private / kind
+            if not link.is_symlink():
+                link.symlink_to(shared, target_is_directory=True)
+        return private
+
     def base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(PLUGIN_PREFIXES)}
+        env.pop("MELTANO_SYS_DIR_ROOT", None)
         env.update(
             {
                 "MELTANO_ENVIRONMENT": self.environment,
@@ -91,6 +110,8 @@ class MeltanoProject:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{log_name}.log"
         env = self.base_env()
+        if list(args[:1]) != ["install"]:
+            env["MELTANO_SYS_DIR_ROOT"] = str(self.private_sys_dir())
         env.update(extra_env or {})
         with log_path.open("w") as log:
             done = subprocess.run(

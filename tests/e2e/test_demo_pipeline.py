@@ -52,18 +52,27 @@ def query(db: Path, sql: str, *params: Any) -> list[tuple]:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, meltano_installed: None) -> Any:
-    """The demo run once on a sandbox kept open for the assertions."""
-    output = tmp_path_factory.mktemp("demo") / "output"
+@pytest.mark.meltano
+def test_demo_pipeline_end_to_end(meltano_installed: None, tmp_path: Path) -> None:
+    """The demo, once (it takes a while), then every check on its outcome.
+
+    One test rather than one per check: pytest-xdist would run a shared fixture once per worker.
+    """
+    output = tmp_path / "output"
     with start_sandbox(SCALE) as sandbox:
         grant = sandbox.grant()
         report = run_demo(scale=SCALE, output=output, sandbox=sandbox, grant=grant)
-        yield sandbox, grant, report, output
+        demo = (sandbox, grant, report, output)
+        check_warehouse_matches_the_sandbox_row_for_row(demo)
+        check_customer_deleted_through_the_api_is_marked_deleted(demo)
+        check_incremental_run_brings_only_the_changes(demo)
+        check_reverse_etl_wrote_customers_invoices_and_attachment_once(demo)
+        check_invalid_invoice_lands_in_the_reject_file(demo)
+        check_no_secret_reaches_the_logs(demo)
+        check_report_names_tables_target_outcomes_and_budget(demo)
 
 
-@pytest.mark.meltano
-def test_warehouse_matches_the_sandbox_row_for_row(demo: Any) -> None:
+def check_warehouse_matches_the_sandbox_row_for_row(demo: Any) -> None:
     sandbox, _grant, report, output = demo
     db = output / "warehouse.duckdb"
     for division in report.divisions:
@@ -83,8 +92,7 @@ def test_warehouse_matches_the_sandbox_row_for_row(demo: Any) -> None:
     assert codes == set(report.divisions)
 
 
-@pytest.mark.meltano
-def test_customer_deleted_through_the_api_is_marked_deleted(demo: Any) -> None:
+def check_customer_deleted_through_the_api_is_marked_deleted(demo: Any) -> None:
     sandbox, _grant, report, output = demo
     db = output / "warehouse.duckdb"
     division = report.divisions[0]
@@ -99,8 +107,7 @@ def test_customer_deleted_through_the_api_is_marked_deleted(demo: Any) -> None:
     assert report.deleted_marked
 
 
-@pytest.mark.meltano
-def test_incremental_run_brings_only_the_changes(demo: Any) -> None:
+def check_incremental_run_brings_only_the_changes(demo: Any) -> None:
     sandbox, _grant, report, output = demo
     db = output / "warehouse.duckdb"
     division = report.divisions[0]
@@ -139,8 +146,7 @@ def test_incremental_run_brings_only_the_changes(demo: Any) -> None:
     assert recent_invoices == new_invoices and len(new_invoices) == 2
 
 
-@pytest.mark.meltano
-def test_reverse_etl_wrote_customers_invoices_and_attachment_once(demo: Any) -> None:
+def check_reverse_etl_wrote_customers_invoices_and_attachment_once(demo: Any) -> None:
     sandbox, _grant, report, _output = demo
     division = report.divisions[0]
     accounts = sandbox.rows(division, "crm/Accounts")
@@ -191,8 +197,7 @@ def test_reverse_etl_wrote_customers_invoices_and_attachment_once(demo: Any) -> 
     assert report.summaries["customers"]["streams"]["customers"]["updated"] == 2
 
 
-@pytest.mark.meltano
-def test_invalid_invoice_lands_in_the_reject_file(demo: Any) -> None:
+def check_invalid_invoice_lands_in_the_reject_file(demo: Any) -> None:
     _sandbox, _grant, report, output = demo
     rejects = [json.loads(x) for x in (output / "rejects.jsonl").read_text().splitlines()]
     assert [(r["stream"], r["key"]) for r in rejects] == [("sales_invoices", "DEMO-2026-0003")]
@@ -200,8 +205,7 @@ def test_invalid_invoice_lands_in_the_reject_file(demo: Any) -> None:
     assert report.summaries["sales_invoices"]["streams"]["sales_invoices"]["rejected"] == 1
 
 
-@pytest.mark.meltano
-def test_no_secret_reaches_the_logs(demo: Any) -> None:
+def check_no_secret_reaches_the_logs(demo: Any) -> None:
     _sandbox, grant, _report, output = demo
     store = json.loads((output / "tokens" / "exactonline-sandbox.json").read_text())
     secrets = {grant["client_secret"], grant["refresh_token"]}
@@ -214,8 +218,7 @@ def test_no_secret_reaches_the_logs(demo: Any) -> None:
         assert not leaked, f"{log.name} contains secrets starting {leaked}"
 
 
-@pytest.mark.meltano
-def test_report_names_tables_target_outcomes_and_budget(demo: Any) -> None:
+def check_report_names_tables_target_outcomes_and_budget(demo: Any) -> None:
     _sandbox, _grant, report, _output = demo
     text = report.render()
     for needle in ("customers", "sales_invoices", "3 created", "1 rejected", "5,000/day"):
