@@ -127,6 +127,7 @@ class DemoReport:
     divisions: list[int] = field(default_factory=list)
     second_run: datetime | None = None
     deleted_customer: str | None = None
+    deleted_label: str | None = None
     deleted_marked: bool = False
     files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
@@ -140,7 +141,9 @@ class DemoReport:
         if self.deleted_customer:
             state = "marked deleted" if self.deleted_marked else "NOT marked deleted"
             out.append(
-                f"  customer {self.deleted_customer} deleted in Exact: {state} in the warehouse"
+                f"  customer {self.deleted_label or self.deleted_customer} deleted in Exact: "
+                f"{state} in the warehouse (_sdc_deleted_at set; Exact's deletion log carries "
+                "only the key, so target-duckdb's upsert leaves the other columns empty)"
             )
         out.append("")
         out.append("Reverse ETL (target-exactonline)")

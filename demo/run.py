@@ -129,6 +129,18 @@ def delete_customer(client: ExactClient, division: int, candidates: list[str]) -
     raise RuntimeError(f"no deletable customer among {len(candidates)} candidates")
 
 
+def customer_label(db_path: Path, account_id: str) -> str:
+    """`Code Name` of a customer in the warehouse, for the report (the ID if it is not there)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        rows = con.execute(
+            f'SELECT code, name FROM "{WAREHOUSE_SCHEMA}"."customers" WHERE id = ?', [account_id]
+        ).fetchall()
+    finally:
+        con.close()
+    return f"{rows[0][0]} {rows[0][1]} ({account_id})" if rows else account_id
+
+
 def is_marked_deleted(db_path: Path, account_id: str) -> bool:
     con = duckdb.connect(str(db_path), read_only=True)
     try:
@@ -286,7 +298,8 @@ def _pipeline(
         candidates = [fallback] if fallback else []
     deleted = delete_customer(client, divisions[0], candidates)
     report.deleted_customer = deleted
-    say(f"    deleted customer {deleted} in division {divisions[0]}")
+    report.deleted_label = customer_label(warehouse, deleted)
+    say(f"    deleted customer {report.deleted_label} in division {divisions[0]}")
     account("3. delete one customer")
 
     second_run = datetime.now()
