@@ -79,10 +79,17 @@ def run(size: Size, root: Path) -> ScenarioResult:
                 codes = {r["Code"] for r in sb.rows(division, "crm/Accounts")}
                 before = sb.stats()
                 load = [
-                    {"type": "SCHEMA", "stream": "customers", "key_properties": [],
-                     "schema": {"type": "object", "properties": {}}},
-                    {"type": "RECORD", "stream": "customers",
-                     "record": {"Code": "EXPIRED1", "Name": "Nooit geschreven"}},
+                    {
+                        "type": "SCHEMA",
+                        "stream": "customers",
+                        "key_properties": [],
+                        "schema": {"type": "object", "properties": {}},
+                    },
+                    {
+                        "type": "RECORD",
+                        "stream": "customers",
+                        "record": {"Code": "EXPIRED1", "Name": "Nooit geschreven"},
+                    },
                 ]
                 target = ws.config(grant, store, division=division)
                 written = ws.run_target(target, singer_lines(load))

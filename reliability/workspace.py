@@ -96,6 +96,7 @@ class Workspace:
     outputs: list[str] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
     watcher: TokenWatcher = field(default_factory=TokenWatcher)
+    env: dict[str, str] = field(default_factory=dict)  # extra environment of every command
     runs: int = 0
 
     def __post_init__(self) -> None:
@@ -137,6 +138,9 @@ class Workspace:
         """Leaks of any registered secret or watched token into any command output so far."""
         return count_hits(self.outputs, self.all_secrets())
 
+    def environ(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
     # -- commands -----------------------------------------------------------------------------
     def run_tap(
         self,
@@ -153,7 +157,9 @@ class Workspace:
             args += ["--state", str(self._file("state.json", state))]
         err_path = self.root / f"{self.runs:03d}-tap.stderr"
         with open(err_path, "wb") as err:
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
+            proc = subprocess.Popen(
+                args, stdout=subprocess.PIPE, stderr=err, text=True, env=self.environ()
+            )
             assert proc.stdout is not None
             lines: list[str] = []
             killed = False
@@ -190,6 +196,7 @@ class Workspace:
             stderr=subprocess.PIPE,
             text=True,
             cwd=self.root,
+            env=self.environ(),
         )
         killed = threading.Event()
         if kill_when is not None:
@@ -221,7 +228,9 @@ class Workspace:
         return TargetOutput(proc.returncode, out, err, rejects, summary, killed.is_set())
 
     def run_auth(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([AUTH, *args], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [AUTH, *args], capture_output=True, text=True, timeout=timeout, env=self.environ()
+        )
         self.outputs += [done.stdout, done.stderr]
         return done
 
