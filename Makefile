@@ -32,5 +32,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+# The long form of the reliability and security scenarios (tests/reliability runs the short form
+# inside `make test`); rewrites docs/reliability.md with what was injected, lost and duplicated.
+reliability: $(STAMP)
+	$(BIN)/python -m reliability.run --full
+
 clean:
 	rm -rf $(VENV) .meltano output .pytest_cache

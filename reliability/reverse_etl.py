@@ -103,7 +103,7 @@ def tally(sb: Sandbox, division: int, messages: list[dict[str, Any]]) -> tuple[i
         elif stream == "sales_invoices":
             found = invoices.get(rec["invoice_key"], [])
             count(len(found), f"invoice {rec['invoice_key']}")
-            for inv in found:
+            for inv in found or [{"InvoiceID": None}]:  # a missing invoice lost its lines too
                 count(lines[inv["InvoiceID"]], f"lines of {rec['invoice_key']}", len(rec["lines"]))
         else:
             found = invoices.get(rec["invoice_key"], [])
