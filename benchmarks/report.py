@@ -192,7 +192,10 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             f"{c['daily_limit']} --token-lifetime {c['token_lifetime']:g} --refresh-window "
             f"{c['refresh_window']:g}` (Exact's minute, day, token lifetime and refresh window "
             "compressed by one factor; the limit is low enough that the connector, not this "
-            "machine, must hold back).",
+            "machine, must hold back). Load average (1, 5, 15 min) at the start and end of "
+            f"this section: {results.get('load_average', {}).get('budget', {}).get('start')}, "
+            f"{results.get('load_average', {}).get('budget', {}).get('end')}: a connector "
+            "starved of CPU by other work falls behind the compressed clock.",
             "",
             "| run | calls | full windows | share of limit (mean) | lowest window | 429 | token calls |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -252,7 +255,9 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "",
             "The tap as a subprocess through its CLI, stdout piped to a null target "
             "(`benchmarks.null_target`), the sandbox serving on the same cores. CPU seconds are "
-            "the tap process's own (user + system, from `wait4`).",
+            "the tap process's own (user + system, from `wait4`). Connector processes run "
+            "without `PYTHONUNBUFFERED` (as Meltano starts them): with it, stdout is unbuffered "
+            "and every Singer message costs its own `write` system call.",
             "",
             "| writer | records | wall s | records/s | tap CPU s | records per tap CPU s |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -64,8 +64,8 @@ PROFILES = {
         name="full",
         extraction_scale=10.0,
         change_share=0.01,
-        compression=Compression(minute_seconds=4.0, minutely_limit=12),
-        budget_tap_scale=25.0,
+        compression=Compression(minute_seconds=5.0, minutely_limit=12),
+        budget_tap_scale=22.0,
         budget_both_scale=10.0,
         budget_customers=200,
         target_scale=1.0,
@@ -150,7 +150,12 @@ def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> di
         for name in only:
             t0 = time.perf_counter()
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            load_before = machine.load_average()
             results[name] = run_section(name, profile, Path(tmp))
+            results.setdefault("load_average", {})[name] = {
+                "start": load_before,
+                "end": machine.load_average(),
+            }
             print(f"[bench] {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     results["walltime"] = walltime(results)
     results["seconds"] = time.perf_counter() - started
