@@ -146,8 +146,11 @@ class ExactClient:
         if not found:
             raise ApiError(200, "/api/v1/current/Me", "current/Me returned no user")
         user = found[0]
-        if isinstance(user.get("CurrentDivision"), int):
-            self._current_division = user["CurrentDivision"]
+        current = user.get("CurrentDivision")
+        if isinstance(current, int) and not isinstance(current, bool):
+            if current != self._current_division:
+                self.throttle.set_current_division(current)
+            self._current_division = current
         return user
 
     def divisions(self, division: int) -> list[dict[str, Any]]:
@@ -224,8 +227,12 @@ class ExactClient:
         return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
 
     def _throttle_key(self, division: int | None) -> int | None:
-        # current/Me counts against the user's current division
-        return self._current_division if division is None else division
+        """The budget a call uses: `current/Me` counts against the user's current division."""
+        if division is not None:
+            return division
+        if self._current_division is None:
+            self._current_division = self.throttle.current_division()
+        return self._current_division
 
     # -- the call -----------------------------------------------------------------------------
     def _call(

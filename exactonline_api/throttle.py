@@ -325,6 +325,16 @@ class Throttle:
             return last_s
         return last_s + (int((now - last_s) // window) + 1) * window
 
+    def current_division(self) -> int | None:
+        """The division `current/Me` counts against, as the last `me()` of any process saw it."""
+        value = self.state.read().get("current_division")
+        return value if isinstance(value, int) else None
+
+    def set_current_division(self, division: int) -> None:
+        """Remember the user's current division, so every process books `current/Me` there."""
+        with self.state.edit() as data:
+            data["current_division"] = division
+
     def budget(self, division: int | None) -> Budget:
         entry = self.state.read().get("divisions", {}).get(self._key(division), {})
         return Budget(

@@ -115,3 +115,17 @@ def test_bad_division_or_path_is_refused_before_any_call(
         with pytest.raises(ValueError):
             client.get(division, path)  # type: ignore[arg-type]
     assert sum(client.usage.values()) == 0
+
+
+def test_current_me_is_booked_against_the_current_division_by_every_process(
+    sandbox: Sandbox, grant: dict, make_client, tmp_path
+) -> None:
+    store = tmp_path / "tokens.json"
+    first = make_client(sandbox, grant, store=store)
+    current = first.me()["CurrentDivision"]
+    first.get(current, "crm/Accounts", {"$select": "ID", "$top": 1})
+    # a second process of the same app books its very first current/Me in that division too
+    second = make_client(sandbox, grant, store=store)
+    second.me()
+    assert second.budget(None) == second.budget(current)
+    assert second.budget(current).minutely_remaining == 60 - 3

@@ -25,20 +25,20 @@ def _windows(sb, client_id: str) -> list[dict]:
 def test_two_processes_bursting_use_the_minutely_budget_fully_without_a_429(
     sandbox_factory, tmp_path: Path
 ) -> None:
-    limit = 10
+    limit = 6  # per 2 s: headroom so a loaded machine still sends every allowed call
     sb = sandbox_factory(
         scale=0.02, divisions=1, minutely_limit=limit, minute_seconds=2, access_log=False
     )
     grant = sb.grant()
     config = config_for(sb, grant, tmp_path / "tokens.json")
-    spec = {"config": config, "division": grant["divisions"][0], "calls": 15}
+    spec = {"config": config, "division": grant["divisions"][0], "calls": 10}
     spec["start"] = time.time() + 3  # both processes ready (imports, token) before the burst
     outcome = results([spawn("burst", spec), spawn("burst", spec)])
     stats = sb.stats()
     assert "429" not in stats["by_status"], stats["by_status"]
     assert all(o["rate_limited"] == 0 for o in outcome)
     windows = _windows(sb, grant["client_id"])
-    assert sum(w["calls"] for w in windows) == 2 * (15 + 1)  # + one current/Me each
+    assert sum(w["calls"] for w in windows) == 2 * (10 + 1)  # + one current/Me each
     assert all(w["rejected"] == 0 and w["calls"] <= limit for w in windows)
     # every window between the first and the last was used to the last call
     assert len(windows) >= 3
