@@ -108,6 +108,56 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return sorted(out, key=lambda goal: goal[0].split(".", 1)[0])
 
 
+def missed_notes(results: dict[str, Any]) -> list[str]:
+    """One bullet per missed goal saying where the calls or the time go, from the data."""
+    notes: list[str] = []
+    missed = {goal.split(" ", 1)[0] for goal, _, ok in goals(results) if not ok}
+    ext, prof, tc = (
+        results.get("extraction"),
+        results.get("tap_profile"),
+        results.get("target_cost"),
+    )
+    if "5." in missed and ext:
+        full = ext["full"]
+        cpu_rate = full["records_emitted"] / full["tap_cpu_seconds"]
+        text = (
+            f"- 5 (tap speed): the tap process alone needs {full['tap_cpu_seconds']:.1f} CPU "
+            f"seconds for {full['records_emitted']:,} records ({cpu_rate:,.0f} records per CPU "
+            "second), so even an instant API leaves it short of 40,000 a second"
+        )
+        if prof:
+            top = ", ".join(f"{a['area']} {_pct(a['share'])}" for a in prof["areas"][:4])
+            funcs = ", ".join(
+                f"`{f['function']}` {_pct(f['share'])}" for f in prof["top_functions"][:4]
+            )
+            text += f". Profile: {top}; top functions: {funcs}"
+        notes.append(text + ".")
+    if "6." in missed and tc:
+        for stream in ("customers", "sales_invoices"):
+            for kind in ("create", "update"):
+                m = tc[stream][kind]
+                if m["calls_per_record"] <= GOAL_WRITE_CALLS_PER_RECORD:
+                    continue
+                notes.append(
+                    f"- 6 ({stream} {kind}s): {m['writes']} writes for {m['records']} records "
+                    f"plus {m['reads']} reads (calls by endpoint, writes included: "
+                    + ", ".join(f"`{e}` {n}" for e, n in sorted(m["by_endpoint"].items()))
+                    + f"); the reads alone cost {m['reads'] / m['records']:.3f} calls per record."
+                )
+    for key, label in (("3a.", "tap alone"), ("3b.", "tap and target")):
+        if key in missed and results.get("budget"):
+            run = results["budget"]["tap_alone" if key == "3a." else "tap_and_target"]
+            low = "; ".join(
+                f"window {w['window']}: {w['calls']} ({', '.join(w['streams'])})"
+                for w in run.get("low_windows", [])
+            )
+            notes.append(
+                f"- {key[:-1]} ({label}): under-used windows {low or 'none recorded'}; compare "
+                "the load average of the budget section (a starved process falls behind)."
+            )
+    return notes
+
+
 def _endpoint_table(run: dict[str, Any]) -> list[str]:
     lines = [
         "| endpoint | streams | rows | calls | minimum | rows per call |",
@@ -149,6 +199,10 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
     ]
     for goal, measured, ok in goals(results):
         lines.append(f"| {goal} | {measured} | {_verdict(ok)} |")
+
+    notes = missed_notes(results)
+    if notes:
+        lines += ["", "Where the cost goes for each missed goal:", "", *notes]
 
     ext = results.get("extraction")
     if ext:

@@ -160,6 +160,12 @@ def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> di
     results["walltime"] = walltime(results)
     results["seconds"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = machine.load_average()
+    write_outputs(results, out)
+    return results
+
+
+def write_outputs(results: dict[str, Any], out: Path) -> None:
+    """results.json, the plot and RESULTS.md from one run's results."""
     out.mkdir(parents=True, exist_ok=True)
     plot_name = None
     if results.get("budget"):
@@ -167,7 +173,6 @@ def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> di
         plot_name = PLOT_NAME
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     (out / "RESULTS.md").write_text(render(results, plot_name), encoding="utf-8")
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,7 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
     parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md etc. go")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite RESULTS.md and the plot from OUT/results.json without measuring again",
+    )
     args = parser.parse_args(argv)
+    if args.render_only:
+        write_outputs(json.loads((args.out / "results.json").read_text(encoding="utf-8")), args.out)
+        return 0
     results = run_all(PROFILES[args.profile], args.out, tuple(args.only))
     print(f"[bench] wrote {args.out / 'RESULTS.md'} in {results['seconds']:.0f} s", file=sys.stderr)
     return 0

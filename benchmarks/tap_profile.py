@@ -18,7 +18,10 @@ from exactonline_sandbox.harness import Sandbox
 
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("waiting for the server (socket reads)", ("recv_into", "readinto")),
-    ("stdout writes (unbuffered FileIO.write)", ("'write' of '_io.FileIO'",)),
+    (
+        "stdout writes and flushes (singer-sdk flushes after every message)",
+        ("'write' of '_io.FileIO'", "'flush' of '_io.TextIOWrapper'"),
+    ),
     ("tap_exactonline (streams, record shaping)", ("/tap_exactonline/",)),
     ("exactonline_api (client, throttle, tokens, dates)", ("/exactonline_api/",)),
     ("singer_sdk (record messages, catalog, state)", ("/singer_sdk/",)),

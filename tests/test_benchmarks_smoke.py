@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.cost import minimum_calls, pages, window_use
 from benchmarks.null_target import consume
-from benchmarks.run import PROFILES, run_all, run_section
+from benchmarks.run import PROFILES, main, run_all, run_section
 
 SMOKE = PROFILES["smoke"]
 
@@ -112,6 +112,9 @@ def test_extraction_budget_and_profile_sections_write_results_plot_and_report(
     assert "Where the tap's time goes" in report
     assert (tmp_path / "budget.png").read_bytes().startswith(b"\x89PNG")
     assert json.loads((tmp_path / "results.json").read_text())["profile"] == "smoke"
+    (tmp_path / "RESULTS.md").unlink()
+    assert main(["--render-only", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == report
 
 
 def test_target_cost_section_counts_writes_from_the_sandbox(tmp_path: Path) -> None:
