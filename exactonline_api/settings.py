@@ -206,7 +206,11 @@ def default_token_store_path(client_id: str) -> Path:
     return state_dir() / f"tokens-{safe}.json"
 
 
-def _plain(config: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+def _plain(
+    config: Mapping[str, Any], key: str, *, required: bool, secret: bool = False
+) -> str | None:
+    """A string setting, stripped; a `secret` one is registered for redaction before any check
+    can put it into an error text (the errors never quote the value anyway)."""
     value = config.get(key)
     if value is None or value == "":
         if required:
@@ -214,6 +218,9 @@ def _plain(config: Mapping[str, Any], key: str, *, required: bool) -> str | None
         return None
     if not isinstance(value, str):
         raise ConfigError(key, f"must be a string, got {type(value).__name__}")
+    if secret:
+        register_secret(value)
+        register_secret(value.strip())
     value = value.strip()
     if not value:
         raise ConfigError(key, "must not be blank")
@@ -223,19 +230,5 @@ def _plain(config: Mapping[str, Any], key: str, *, required: bool) -> str | None
 
 
 def _secret(config: Mapping[str, Any], key: str, *, required: bool) -> str | None:
-    """Like `_plain`, but the value never appears in the error text."""
-    value = config.get(key)
-    if value is None or value == "":
-        if required:
-            raise ConfigError(key, "is required")
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(key, f"must be a string, got {type(value).__name__}")
-    register_secret(value)
-    register_secret(value.strip())
-    value = value.strip()
-    if not value:
-        raise ConfigError(key, "must not be blank")
-    if _FORBIDDEN.search(value):
-        raise ConfigError(key, "must not contain whitespace or control characters")
-    return value
+    """Like `_plain`, but the value is registered for redaction and never in the error text."""
+    return _plain(config, key, required=required, secret=True)
