@@ -29,6 +29,11 @@ from target_exactonline.sinks import (
     reject_orphan_lines,
 )
 
+MELTANO_TEST_STREAM = "meltano_test_stream"
+"""The stream `meltano config target-exactonline test` pipes in. Exact has no table to put it in,
+so the target answers the test the only meaningful way: settings validated, the stream dropped,
+and the connection to Exact (token, division) checked at the end of the input."""
+
 
 class UnknownStreamError(ExactError):
     """A stream this target does not write, with `unknown_streams: fail`."""
@@ -53,7 +58,7 @@ class TargetExactOnline(Target):
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         if stream_name in SINKS:
             return SINKS[stream_name]
-        if self.load.settings.unknown_streams == "ignore":
+        if stream_name == MELTANO_TEST_STREAM or self.load.settings.unknown_streams == "ignore":
             return IgnoredSink
         raise UnknownStreamError(
             f"stream {stream_name!r} is not one target-exactonline writes "
