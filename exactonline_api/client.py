@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import backoff
+import orjson
 import requests
 
 from exactonline_api.auth import TokenManager
@@ -80,6 +81,21 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def parse_json(resp: requests.Response) -> Any:
+    """The answer's JSON, parsed by orjson (a 1,000-row page in a fraction of the stdlib's time).
+
+    Only UTF-8 bodies go to orjson; anything it refuses (another charset, NaN, integers beyond
+    64 bits, lone surrogates) is parsed by requests as before, so no answer parses differently.
+    """
+    charset = (resp.encoding or "utf-8").lower().replace("_", "-")
+    if charset in ("utf-8", "utf8"):
+        try:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            pass
+    return resp.json()
 
 
 def _unauthorized_reason(resp: requests.Response) -> str:
@@ -347,7 +363,7 @@ class ExactClient:
                 if status == 204 or not resp.content.strip():
                     return None
                 try:
-                    return resp.json()
+                    return parse_json(resp)
                 except ValueError:
                     failure = Transient("the answer is not valid JSON", status=status)
                     if method == "POST":
