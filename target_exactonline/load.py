@@ -8,6 +8,8 @@ the rule for what a failure means. This object holds that shared state.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,9 +29,22 @@ logger = logging.getLogger("target-exactonline")
 
 # Statuses that mean "this record is wrong" (reject it) rather than "this run cannot go on".
 RECORD_STATUSES = frozenset({400, 404, 409, 422, 500})
-CREATE_ATTEMPTS = 3
-# Keys per filtered lookup (`Code eq 'a' or Code eq 'b' ...`): short enough for any URL limit.
-LOOKUP_BATCH = 20
+# What a 500 says when Exact (or the sandbox, or a gateway) failed without a reason of its own.
+# Exact reports some validations as 500 too, but always with its message ("Ongeldige
+# referentie: ..."); only a 500 like these is worth sending again.
+GENERIC_500_TEXTS = frozenset(
+    {"", "http 500", "an internal error occurred.", "internal server error"}
+)
+
+
+def is_transient_500(exc: ApiError) -> bool:
+    """True for a 500 with no message of Exact's own: a failure, not a verdict on the record."""
+    if exc.status != 500:
+        return False
+    text = exc.detail.strip()
+    if text.upper().startswith("HTTP 500"):
+        text = text[len("HTTP 500") :].lstrip(" :")  # the client's prefix after its own retries
+    return text.casefold() in GENERIC_500_TEXTS
 
 
 @dataclass
@@ -107,7 +122,6 @@ class Load:
                 name="accounts",
                 lookup_path="crm/Accounts",
                 prefetch_path="sync/CRM/Accounts",
-                batch_size=LOOKUP_BATCH,
                 select=[f.name for f in ACCOUNT_FIELDS],
                 keys=keys,
                 row_id="ID",
@@ -128,9 +142,8 @@ class Load:
                 lookup_path="salesinvoice/SalesInvoices",
                 # The sync endpoint has one row per LINE, and fields both levels have (e.g.
                 # Description) hold the line's value there: no good for diffing headers. Ask
-                # the regular endpoint for up to 20 keys per call instead.
+                # the regular endpoint for as many keys per call as the query string holds.
                 prefetch_path=None,
-                batch_size=LOOKUP_BATCH,
                 select=["Status", "Document", *(f.name for f in INVOICE_FIELDS)],
                 keys={"InvoiceID": norm_guid, key_field: norm_text},
                 row_id="InvoiceID",
@@ -148,7 +161,6 @@ class Load:
                 name="items",
                 lookup_path="logistics/Items",
                 prefetch_path="sync/Logistics/Items",
-                batch_size=LOOKUP_BATCH,
                 select=["Code"],
                 keys={"ID": norm_guid, "Code": norm_text},
                 row_id="ID",
@@ -164,19 +176,22 @@ class Load:
         """POST once, idempotently: if the outcome is unknown, look it up before sending again.
 
         The client never retries a POST blindly (a retried POST that had landed would create a
-        duplicate). When the answer is lost (dropped connection, 5xx), `find_existing` asks Exact
-        by the record's idempotency key; only if nothing is there is the POST sent again.
+        duplicate). When the answer is lost (dropped connection) or Exact fails without saying
+        why (a 500 with no message of its own), `find_existing` asks Exact by the record's
+        idempotency key; only if nothing is there is the POST sent again, after the client's
+        backoff, at most the client's `max_tries` times in all. A 500 that carries Exact's
+        message (e.g. an unknown reference) is Exact's answer about the record: raised at once.
         """
-        last: Exception | None = None
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
+        policy = self.client.policy
+        last: WriteOutcomeUnknown | ApiError | None = None
+        for attempt in range(1, policy.max_tries + 1):
             try:
                 return self.client.post(self.division, path, body)
-            except (WriteOutcomeUnknown, TransportError) as exc:
+            except WriteOutcomeUnknown as exc:
                 last = exc
             except ApiError as exc:
-                # Exact answers some validation errors with 500: look up, then one more try only.
-                if exc.status < 500 or (attempt > 1 and isinstance(last, ApiError)):
-                    raise
+                if not is_transient_500(exc):
+                    raise  # Exact's verdict on the record (400, or a 500 with its message)
                 last = exc
             existing = find_existing()
             if existing is not None:
@@ -184,8 +199,22 @@ class Load:
                     "POST %s had landed after all (attempt %d): not sending it again", path, attempt
                 )
                 return existing
-            logger.info("POST %s did not land (attempt %d): sending it again", path, attempt)
+            if attempt < policy.max_tries:
+                wait = random.uniform(
+                    0, min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+                )
+                logger.info(
+                    "POST %s did not land (attempt %d: %s): sending it again in %.2f s",
+                    path,
+                    attempt,
+                    last,
+                    wait,
+                )
+                time.sleep(wait)
         assert last is not None
+        if isinstance(last, ApiError):
+            # Exact kept failing without a reason: the run's problem, not the record's.
+            raise TransportError("POST", last.endpoint, last.detail, policy.max_tries)
         raise last
 
     def put(self, path: str, body: dict[str, Any]) -> None:
@@ -215,8 +244,8 @@ class Load:
             )
             return False
         except ApiError as exc:
-            if exc.status not in RECORD_STATUSES:
-                raise
+            if exc.status not in RECORD_STATUSES or is_transient_500(exc):
+                raise  # about the run (limits, scopes, Exact failing), not this record
             self.reject(
                 Reject(
                     stream,

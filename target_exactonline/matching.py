@@ -3,18 +3,20 @@
 Exact meters calls (60 a minute, 5,000 a day per division), so lookups are planned per batch:
 a batch needing more lookups than `prefetch_threshold` reads the existing rows once through the
 sync endpoint (1,000 rows per call, `$select` only what matching and diffing need) when that is
-cheaper; otherwise keys are asked for 20 at a time in one filtered call (`Code eq 'a' or ...`).
-Either way each answer is remembered for the rest of the run, and rows the target creates are
-added, so a key is never looked up twice.
+cheaper; otherwise as many keys as fit in one query string are asked for in one filtered call
+(`Code eq 'a' or Code eq 'b' ...`). The fit is measured on the query exactly as the client
+encodes it, against IIS's default limit of 2,048 bytes (Exact's servers run IIS): a fixed count
+would waste calls on short keys and break on long ones. Either way each answer is remembered for
+the rest of the run, and rows the target creates are added, so a key is never looked up twice.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from exactonline_api.client import encode_query
 from exactonline_api.odata import guid_literal, string_literal
 from target_exactonline.values import padded_code
 
@@ -25,6 +27,40 @@ logger = logging.getLogger("target-exactonline")
 
 Normalizer = Callable[[Any], str]
 SYNC_PAGE = 1000  # rows per page of a sync endpoint
+#: IIS (Exact's web server) refuses query strings over 2,048 bytes by default.
+MAX_QUERY = 2048
+#: Room kept free for what Exact adds to the same query in a `__next` link
+#: (`&$skiptoken=guid'<36 characters>'`, encoded), when keys match more rows than one page.
+NEXT_LINK_ROOM = 80
+#: Keys per filtered call at most: a regular endpoint answers 60 rows a page, so up to 60 keys
+#: that match one row each come back in a single call.
+LOOKUP_PAGE = 60
+
+
+def filter_batches(
+    terms: Iterable[str],
+    select: str,
+    *,
+    max_query: int = MAX_QUERY - NEXT_LINK_ROOM,
+    max_terms: int = LOOKUP_PAGE,
+) -> Iterator[list[str]]:
+    """Group `terms` (`Code eq 'a'`, ...) into or-filters whose query string fits `max_query`.
+
+    Measured on the bytes the client sends (`encode_query` of `$filter` and `$select`), so
+    quotes, spaces and padded codes count as what they become on the wire. A term too long to
+    share a call still gets one of its own.
+    """
+    batch: list[str] = []
+    for term in terms:
+        if batch:
+            trial = " or ".join([*batch, term])
+            size = len(encode_query({"$filter": trial, "$select": select}).encode())
+            if size > max_query or len(batch) >= max_terms:
+                yield batch
+                batch = []
+        batch.append(term)
+    if batch:
+        yield batch
 
 
 def norm_text(value: Any) -> str:
@@ -71,7 +107,7 @@ class Finder:
         keys: dict[str, Normalizer],
         row_id: str,
         prefetch_threshold: int,
-        batch_size: int = 1,
+        max_query: int = MAX_QUERY - NEXT_LINK_ROOM,
     ) -> None:
         self.client = client
         self.division = division
@@ -82,7 +118,7 @@ class Finder:
         self.keys = keys
         self.row_id = row_id
         self.prefetch_threshold = prefetch_threshold
-        self.batch_size = batch_size
+        self.max_query = max_query
         self.complete = False
         self._rows: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, set[str]]] = {k: {} for k in keys}
@@ -130,20 +166,29 @@ class Finder:
 
         More than `prefetch_threshold` keys: read all rows through the sync endpoint, if that
         takes no more calls than the batched lookups it replaces. Then whatever is still
-        unknown is asked for `batch_size` keys per filtered call.
+        unknown is asked for in as few filtered calls as the query-string limit allows.
         """
         wanted = list(wanted)
         unknown = self._unknown(wanted)
         if self.prefetch_path and len(unknown) > self.prefetch_threshold:
-            self.prefetch(budget=math.ceil(len(unknown) / max(1, self.batch_size)))
+            self.prefetch(budget=len(self._batches(unknown)))
             unknown = self._unknown(wanted)
-        if self.batch_size > 1 and len(unknown) > 1:
-            by_key: dict[str, list[Any]] = {}
-            for (k, _), v in unknown.items():
-                by_key.setdefault(k, []).append(v)
-            for k, values in by_key.items():
-                for start in range(0, len(values), self.batch_size):
-                    self._lookup_many(k, values[start : start + self.batch_size])
+        if len(unknown) > 1:
+            for batch in self._batches(unknown):
+                self._lookup_many(batch)
+
+    def _batches(self, unknown: dict[tuple[str, str], Any]) -> list[list[tuple[str, Any]]]:
+        """The filtered calls that would answer `unknown`: (key, value) pairs per call."""
+        by_key: dict[str, list[Any]] = {}
+        for (k, _), v in unknown.items():
+            by_key.setdefault(k, []).append(v)
+        select = ",".join(self.select)
+        out: list[list[tuple[str, Any]]] = []
+        for k, values in by_key.items():
+            terms = {self._filter(k, v): v for v in values}
+            for batch in filter_batches(terms, select, max_query=self.max_query):
+                out.append([(k, terms[t]) for t in batch])
+        return out
 
     def _unknown(self, wanted: list[tuple[str, Any]]) -> dict[tuple[str, str], Any]:
         unknown: dict[tuple[str, str], Any] = {}
@@ -152,14 +197,14 @@ class Finder:
                 unknown.setdefault((k, self.keys[k](v)), v)
         return unknown
 
-    def _lookup_many(self, key: str, values: list[Any]) -> None:
+    def _lookup_many(self, pairs: list[tuple[str, Any]]) -> None:
         """One filtered call for several keys (`k eq a or k eq b ...`); misses become known."""
-        where = " or ".join(self._filter(key, v) for v in values)
+        where = " or ".join(self._filter(k, v) for k, v in pairs)
         params = {"$filter": where, "$select": ",".join(self.select)}
         for page in self.client.iter_pages(self.division, self.lookup_path, params):
             for row in page:
                 self.add(row)
-        for v in values:
+        for key, v in pairs:
             nv = self.keys[key](v)
             if not self._by_key[key].get(nv):
                 self._absent[key].add(nv)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
+from tests.target.conftest import config_for
 from tests.target.singer_run import record, run_target, schema, state
 
 
@@ -427,3 +430,158 @@ def test_a_bad_line_rejects_its_invoice_and_its_other_lines(
     ]
     assert key not in _invoices_by_ref(sandbox, division)
     assert run.summary["streams"]["sales_invoice_lines"]["rejected"] == 2
+
+
+def _one_invoice(sb: Sandbox, division: int, key: str, **extra: Any) -> list[dict]:
+    customers, items = _seed(sb, division)
+    rec = {
+        "invoice_key": key,
+        "ordered_by_code": customers[0]["Code"].strip(),
+        "lines": [{"item_code": items[0]["Code"], "Quantity": 4}],
+        **extra,
+    }
+    return [schema("sales_invoices"), record("sales_invoices", rec), state({"done": key})]
+
+
+def test_invoice_post_answered_500_twice_without_a_message_is_retried_and_lands_once(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """Two bare 500s (Exact failing, not judging the record): the target looks the invoice up
+    after each, finds it absent, sends it again after a backoff, and the third POST lands."""
+    key = f"T500-{_tag()}"
+    messages = _one_invoice(sandbox, division, key)
+    before = sandbox.stats()
+    # calls on the endpoint: lookup, POST (500), lookup, POST (500), lookup, POST (lands)
+    sandbox.faults(
+        {
+            "endpoints": ["salesinvoice/SalesInvoices"],
+            "next": ["latency", "500", "latency", "500"],
+            "latency_ms": 0,
+        }
+    )
+    try:
+        run = run_target(tmp_path, target_config, messages)
+    finally:
+        sandbox.clear_faults()
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert after["by_status"].get("500", 0) - before["by_status"].get("500", 0) == 2
+    assert run.rejects == []
+    assert run.states == [{"done": key}]
+    assert run.summary["streams"]["sales_invoices"]["created"] == 1
+    [invoice] = _invoices_by_ref(sandbox, division)[key]
+    assert [ln["Quantity"] for ln in _lines_of(sandbox, division, invoice["InvoiceID"])] == [4.0]
+    assert _calls(before, after, "salesinvoice/SalesInvoices") == 6
+
+    rerun = run_target(tmp_path, target_config, messages, "rerun")
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.summary["streams"]["sales_invoices"]["unchanged"] == 1
+    assert rerun.summary["streams"]["sales_invoices"].get("created", 0) == 0
+    assert len(_invoices_by_ref(sandbox, division)[key]) == 1
+
+
+def test_invoice_refused_with_exacts_500_message_is_rejected_without_a_second_post(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """A 500 carrying Exact's own message (an unknown customer reference) is Exact's verdict on
+    the record: rejected at once with that message, not sent again."""
+    key = f"REF-{_tag()}"
+    unknown = str(uuid.uuid4())
+    messages = _one_invoice(sandbox, division, key)
+    rec = messages[1]["record"]
+    del rec["ordered_by_code"]
+    rec["OrderedBy"] = unknown
+    before = sandbox.stats()
+    run = run_target(tmp_path, target_config, messages)
+    after = sandbox.stats()
+    assert run.returncode == 1
+    assert after["by_status"].get("500", 0) - before["by_status"].get("500", 0) == 1
+    [reject] = run.rejects
+    assert reject["exact_status"] == 500
+    assert reject["key"] == key
+    assert "Ongeldige referentie" in reject["exact_message"] and unknown in reject["exact_message"]
+    assert run.states == []
+    assert key not in _invoices_by_ref(sandbox, division)
+
+
+def test_invoice_post_failing_with_bare_500s_every_time_stops_the_run_without_a_reject(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """Bounded: after the client's max tries (5) of bare 500s, each checked by a lookup, Exact
+    is failing, which is the run's problem: exit 1 naming it, no reject, nothing created, and
+    a re-run once Exact recovers creates the invoice once."""
+    key = f"DOWN-{_tag()}"
+    messages = _one_invoice(sandbox, division, key)
+    before = sandbox.stats()
+    sandbox.faults(
+        {
+            "endpoints": ["salesinvoice/SalesInvoices"],
+            "next": ["latency", *(["500", "latency"] * 5)],
+            "latency_ms": 0,
+        }
+    )
+    try:
+        run = run_target(tmp_path, {**target_config, "on_error": "skip"}, messages)
+    finally:
+        sandbox.clear_faults()
+    after = sandbox.stats()
+    assert run.returncode == 1
+    assert after["by_status"].get("500", 0) - before["by_status"].get("500", 0) == 5
+    assert "failed after 5 tries" in run.stderr
+    assert run.rejects == []
+    assert run.states == []
+    assert key not in _invoices_by_ref(sandbox, division)
+
+    again = run_target(tmp_path, target_config, messages, "again")
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["sales_invoices"]["created"] == 1
+    assert len(_invoices_by_ref(sandbox, division)[key]) == 1
+
+
+def test_invoice_keys_are_looked_up_as_many_per_call_as_fit_in_a_2048_byte_query(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """130 new invoices: their keys are asked for in 4 filtered calls, each query string as full
+    as IIS's 2,048-byte default allows (as sent on the wire), then 130 deep inserts; a re-run
+    costs the same 4 lookups and no write."""
+    sb = sandbox_factory(seed=5, minutely_limit=100_000)  # > 60 calls: no minute-window waits
+    grant = sb.grant()
+    division = int(grant["divisions"][0])
+    config = config_for(sb, grant, tmp_path)
+    customers, items = _seed(sb, division)
+    tag = _tag()
+    keys = [f"PACK-{tag}-{n:04d}" for n in range(130)]
+    messages = [schema("sales_invoices")] + [
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customers[n % len(customers)]["Code"].strip(),
+                "lines": [{"item_code": items[n % len(items)]["Code"], "Quantity": 1}],
+            },
+        )
+        for n, key in enumerate(keys)
+    ]
+    assert sb.log_path is not None
+    run = run_target(tmp_path, config, messages)
+    after = sb.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["created"] == 130
+    assert after["by_endpoint"]["salesinvoice/SalesInvoices"] == 130 + 4
+
+    queries = re.findall(
+        r'"GET /api/v1/\d+/salesinvoice/SalesInvoices\?(\S*) HTTP', sb.log_path.read_text()
+    )
+    assert len(queries) == 4
+    sizes = [len(q.encode()) for q in queries]
+    assert all(size <= 2048 for size in sizes), sizes
+    assert all(size > 1800 for size in sizes[:-1]), sizes  # packed, not a fixed small count
+    assert sum(q.count(f"PACK-{tag}") for q in queries) == 130
+    by_ref = _invoices_by_ref(sb, division)
+    assert all(len(by_ref[key]) == 1 for key in keys)
+
+    sb.reset_stats()
+    again = run_target(tmp_path, config, messages, "again")
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["sales_invoices"]["unchanged"] == 130
+    assert sb.stats()["by_endpoint"]["salesinvoice/SalesInvoices"] == 4
