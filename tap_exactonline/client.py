@@ -16,15 +16,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import Stream
 
 from exactonline_api.errors import DailyLimitReached
 from exactonline_api.odata import parse_date
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, timestamp_of
+from tap_exactonline.record_plan import RecordPlan
 from tap_exactonline.records import RecordShaper, iso_utc
 from tap_exactonline.schemas import DELETED_AT
 from tap_exactonline.spec import StreamSpec
+from tap_exactonline.writer import BufferedMsgSpecWriter
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -53,10 +56,65 @@ class ExactStream(Stream):
         self.primary_keys = list(self.spec.key)
         self.replication_key = self.spec.replication_key
         self.shaper = RecordShaper(self.spec.field_list)
+        self._plan_cache: tuple[Any, Any, RecordPlan | None] | None = None
 
     @property
     def session(self) -> Session:
         return self._tap.session  # type: ignore[attr-defined]
+
+    # Writing records ------------------------------------------------------------------------
+
+    def _process_record(
+        self,
+        record: dict,
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """Keep the partition key (`division`) out of records: Exact's `Division` carries it.
+
+        singer-sdk copies the partition context into each record, which would add a `division`
+        property the schema does not have (and a warning per stream). With no child streams
+        (none here) there is nothing else to do per record.
+        """
+        if self.child_streams:
+            super()._process_record(record, child_context=child_context, partition_context=None)
+
+    def _write_record_message(self, record: dict) -> None:
+        """singer-sdk's RECORD step without its per-record no-ops (see `RecordPlan`)."""
+        plan = self._record_plan()
+        if plan is None:
+            super()._write_record_message(record)
+            return
+        for name in plan.deselected:
+            record.pop(name, None)
+        writer = self._tap.message_writer
+        version = self._stream_version
+        if isinstance(writer, BufferedMsgSpecWriter):
+            # `RecordMessage(...).to_dict()` without the dataclass round trip.
+            message: dict[str, Any] = {"type": "RECORD", "stream": plan.alias, "record": record}
+            if version is not None:
+                message["version"] = version
+            message["time_extracted"] = datetime.now(UTC)
+            writer.write_record(message)
+        else:
+            self._tap.write_message(
+                RecordMessage(
+                    stream=plan.alias,
+                    record=record,
+                    version=version,
+                    time_extracted=datetime.now(UTC),
+                )
+            )
+        self.state_manager.is_flushed = False
+
+    def _record_plan(self) -> RecordPlan | None:
+        """The plan for this sync's catalog and maps, built once (None: singer-sdk's own path)."""
+        mask, maps = self.mask, self.stream_maps
+        cached = self._plan_cache
+        if cached is None or cached[0] is not mask or cached[1] is not maps:
+            cached = (mask, maps, RecordPlan.build(mask, maps, self.TYPE_CONFORMANCE_LEVEL))
+            self._plan_cache = cached
+        return cached[2]
 
 
 class ExactSyncStream(ExactStream):
@@ -79,19 +137,6 @@ class ExactSyncStream(ExactStream):
         rows the stream filters out (non-customers, the sibling's LineType) still advance the
         read, and a row order within a call is not guaranteed.
         """
-
-    def _process_record(
-        self,
-        record: dict,
-        child_context: Context | None = None,
-        partition_context: Context | None = None,
-    ) -> None:
-        """Keep the partition key (`division`) out of records: Exact's `Division` carries it.
-
-        singer-sdk copies the partition context into each record, which would add a `division`
-        property the schema does not have (and a warning per stream).
-        """
-        super()._process_record(record, child_context=child_context, partition_context=None)
 
     # Reading --------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from functools import cached_property
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from exactonline_api.errors import DailyLimitReached
 from exactonline_api.redact import install_redaction
@@ -20,6 +19,7 @@ from tap_exactonline.client import UNFINISHED, ExactSyncStream
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.session import Session
 from tap_exactonline.streams import STREAM_TYPES
+from tap_exactonline.writer import BufferedMsgSpecWriter
 
 TAP_SETTINGS = th.PropertiesList(
     th.Property(
@@ -66,7 +66,7 @@ class TapExactOnline(Tap):
     """Singer tap for Exact Online (sync API, per-division partitions, deletes)."""
 
     name = "tap-exactonline"
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
     config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
 
     def discover_streams(self) -> list[Stream]:
@@ -118,6 +118,9 @@ class TapExactOnline(Tap):
         finally:
             if "session" in self.__dict__:
                 self.session.close()
+            flush = getattr(self.message_writer, "flush", None)
+            if flush is not None:
+                flush()
         if "session" in self.__dict__ and self.session.exhausted:
             resets = sorted({e.reset_at for e in self.session.exhausted.values()})
             self.logger.warning(
