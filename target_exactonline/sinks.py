@@ -23,7 +23,7 @@ from singer_sdk.sinks import BatchSink
 
 from exactonline_api.odata import guid_literal, string_literal
 from target_exactonline.load import Deferred, Load
-from target_exactonline.matching import norm_guid, norm_text, rows_of
+from target_exactonline.matching import filter_batches, norm_guid, norm_text, rows_of
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject
 from target_exactonline.schemas import (
     ACCOUNT_FIELDS,
@@ -585,6 +585,8 @@ class InvoiceAttachmentsSink(ExactSink):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._files: dict[str, set[str]] = {}
+        # Subject -> sales-invoice documents with that Subject, for subjects already asked for.
+        self._documents: dict[str, list[dict[str, Any]]] = {}
 
     def record_key(self, record: dict[str, Any]) -> str | None:
         invoice = record.get("invoice_key") or record.get("InvoiceID")
@@ -595,6 +597,7 @@ class InvoiceAttachmentsSink(ExactSink):
 
     def flush(self) -> None:
         pending, self.load.attachments = self.load.attachments, []
+        self._plan([d.record for d in pending if d.problem is None])
         for d in pending:
             if d.problem is not None:
                 self.load.reject(d.problem)
@@ -605,6 +608,72 @@ class InvoiceAttachmentsSink(ExactSink):
                 d.record,
                 lambda r=d.record: self.write(r),
             )
+
+    def _plan(self, records: list[dict[str, Any]]) -> None:
+        """Learn what the attachments need in as few calls as the query-string limit allows:
+        their invoices, the files already on those invoices' documents, and documents an
+        interrupted run left unlinked (by Subject), instead of a few calls per attachment."""
+        if not records:
+            return
+        load = self.load
+        key_field = load.settings.invoice_key_field
+        refs = [self._invoice_ref(r) for r in records]
+        load.sales_invoices.plan((k, v) for k, v in refs if k)
+        documents: dict[str, None] = {}
+        subjects: dict[str, None] = {}
+        for record, (k, v) in zip(records, refs, strict=True):
+            found = load.sales_invoices.cached(k, v) if k else None
+            if not found or len(found) != 1:
+                continue  # rejected (or looked up) when written
+            invoice = found[0]
+            if not _blank(invoice.get("Document")):
+                documents.setdefault(norm_guid(invoice["Document"]), None)
+            elif invoice.get("Status") == OPEN_INVOICE:
+                subjects.setdefault(self._subject(record, invoice, key_field), None)
+        self._fetch_files([d for d in documents if d not in self._files])
+        self._fetch_documents([s for s in subjects if s not in self._documents])
+
+    def _invoice_ref(self, record: dict[str, Any]) -> tuple[str | None, Any]:
+        """The invoice key an attachment names: (Finder key, value), or (None, None)."""
+        if not _blank(record.get("InvoiceID")):
+            return "InvoiceID", record["InvoiceID"]
+        if not _blank(record.get("invoice_key")):
+            return self.load.settings.invoice_key_field, norm_text(record["invoice_key"])
+        return None, None
+
+    @staticmethod
+    def _subject(record: dict[str, Any], invoice: dict[str, Any], key_field: str) -> str:
+        key = invoice.get(key_field) or invoice["InvoiceID"]
+        return str(record.get("Subject") or f"Sales invoice {norm_text(key)}")
+
+    def _fetch_files(self, documents: list[str]) -> None:
+        """File names on several documents, in batched filtered calls (`Document eq ... or`)."""
+        select = "ID,FileName,Document"
+        terms = {f"Document eq {guid_literal(doc)}": doc for doc in documents}
+        for batch in filter_batches(terms, select):
+            for doc in batch:
+                self._files[terms[doc]] = set()
+            params = {"$filter": " or ".join(batch), "$select": select}
+            path = "documents/DocumentAttachments"
+            for page in self.load.client.iter_pages(self.load.division, path, params):
+                for row in page:
+                    doc = norm_guid(row.get("Document") or "")
+                    if doc in self._files:
+                        self._files[doc].add(str(row.get("FileName")))
+
+    def _fetch_documents(self, subjects: list[str]) -> None:
+        """Documents by Subject, for several subjects per filtered call."""
+        select = "ID,Account,Type,Subject"
+        terms = {f"Subject eq {string_literal(subject)}": subject for subject in subjects}
+        for batch in filter_batches(terms, select):
+            for term in batch:
+                self._documents[terms[term]] = []
+            params = {"$filter": " or ".join(batch), "$select": select}
+            path = "documents/Documents"
+            for page in self.load.client.iter_pages(self.load.division, path, params):
+                for row in page:
+                    if row.get("Subject") in self._documents:
+                        self._documents[row["Subject"]].append(row)
 
     def content(self, record: dict[str, Any]) -> str:
         """The file as base64, from `content_base64` or `path` (exactly one)."""
@@ -658,14 +727,22 @@ class InvoiceAttachmentsSink(ExactSink):
             self._files[doc] = {str(r.get("FileName")) for r in rows}
         return self._files[doc]
 
-    def find_document(self, subject: str, account: str | None) -> str | None:
+    def find_document(
+        self, subject: str, account: str | None, *, fresh: bool = False
+    ) -> str | None:
         """A sales-invoice document this target created earlier for the same invoice (a run that
-        stopped before linking it), so it is reused instead of duplicated."""
-        params = {
-            "$filter": f"Subject eq {string_literal(subject)}",
-            "$select": "ID,Account,Type,Subject",
-        }
-        for row in rows_of(self.load.client.get(self.load.division, "documents/Documents", params)):
+        stopped before linking it), so it is reused instead of duplicated. `fresh` asks Exact
+        even when the subject was looked up before (after a write whose outcome is unknown)."""
+        if fresh or subject not in self._documents:
+            params = {
+                "$filter": f"Subject eq {string_literal(subject)}",
+                "$select": "ID,Account,Type,Subject",
+            }
+            path = "documents/Documents"
+            self._documents[subject] = rows_of(
+                self.load.client.get(self.load.division, path, params)
+            )
+        for row in self._documents[subject]:
             if row.get("Type") == SALES_INVOICE_DOCUMENT_TYPE and (
                 account is None or norm_guid(row.get("Account") or "") == norm_guid(account)
             ):
@@ -688,8 +765,7 @@ class InvoiceAttachmentsSink(ExactSink):
                     "open (Status 20)",
                     field="invoice_key" if record.get("invoice_key") else "InvoiceID",
                 )
-            key = invoice.get(load.settings.invoice_key_field) or invoice["InvoiceID"]
-            subject = str(record.get("Subject") or f"Sales invoice {norm_text(key)}")
+            subject = self._subject(record, invoice, load.settings.invoice_key_field)
             account = invoice.get("OrderedBy")
             document = self.find_document(subject, account)
             if document is None:
@@ -705,7 +781,11 @@ class InvoiceAttachmentsSink(ExactSink):
                 created = load.create(
                     "documents/Documents",
                     doc_body,
-                    lambda: {"ID": d} if (d := self.find_document(subject, account)) else None,
+                    lambda: (
+                        {"ID": d}
+                        if (d := self.find_document(subject, account, fresh=True))
+                        else None
+                    ),
                 )
                 document = str(created["ID"])
                 self._files[norm_guid(document)] = set()

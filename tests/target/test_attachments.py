@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import Request, urlopen
 
 from exactonline_sandbox.harness import Sandbox
+from tests.target.conftest import config_for
 from tests.target.singer_run import record, run_target, schema
 
 
@@ -219,3 +221,68 @@ def test_lost_answers_while_attaching_create_no_second_document_or_file(
         if r["Document"] == invoice["Document"]
     ]
     assert files == ["scan.txt"]
+
+
+def test_attachments_of_many_invoices_share_their_lookups(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """12 files for 12 invoices written by an earlier run: one lookup finds the invoices, one
+    asks for unlinked documents by Subject, then three writes per file (document, file, link).
+    The re-run asks for the invoices once and the files of all 12 documents once: no write."""
+    sb = sandbox_factory(seed=6, minutely_limit=100_000)  # > 60 calls: no minute-window waits
+    grant = sb.grant()
+    division = int(grant["divisions"][0])
+    config = config_for(sb, grant, tmp_path)
+    tag = uuid.uuid4().hex[:8].upper()
+    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
+    item = sb.rows(division, "logistics/Items")[0]
+    keys = [f"MANY-{tag}-{n:02d}" for n in range(12)]
+    invoices = [schema("sales_invoices")] + [
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customer["Code"].strip(),
+                "lines": [{"item_code": item["Code"], "Quantity": 1}],
+            },
+        )
+        for key in keys
+    ]
+    assert run_target(tmp_path, config, invoices, "invoices").returncode == 0
+    files = [schema("invoice_attachments")] + [
+        record(
+            "invoice_attachments",
+            {
+                "invoice_key": key,
+                "FileName": f"{key}.txt",
+                "content_base64": base64.b64encode(key.encode()).decode(),
+            },
+        )
+        for key in keys
+    ]
+    sb.reset_stats()
+    run = run_target(tmp_path, config, files, "files")
+    stats = sb.stats()["by_endpoint"]
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["invoice_attachments"]["created"] == 12
+    assert stats["salesinvoice/SalesInvoices"] == 1 + 12  # one lookup, 12 links (PUT)
+    assert stats["documents/Documents"] == 1 + 12  # one lookup by Subject, 12 POSTs
+    assert stats["documents/DocumentAttachments"] == 12  # new documents: nothing to list
+    linked = {
+        r["YourRef"]: r["Document"]
+        for r in sb.rows(division, "salesinvoice/SalesInvoices")
+        if r.get("YourRef") in keys
+    }
+    names = {
+        (r["Document"], r["FileName"]) for r in sb.rows(division, "documents/DocumentAttachments")
+    }
+    assert all((linked[key], f"{key}.txt") in names for key in keys)
+
+    sb.reset_stats()
+    again = run_target(tmp_path, config, files, "again")
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["invoice_attachments"]["unchanged"] == 12
+    assert sb.stats()["by_endpoint"] == {
+        "salesinvoice/SalesInvoices": 1,
+        "documents/DocumentAttachments": 1,
+    }
