@@ -190,3 +190,26 @@ def test_harness_maps_keyword_flags_to_cli_flags() -> None:
         "--faults 500:0.1",
     ):
         assert part in joined
+
+
+def test_served_connections_send_small_answers_at_once_without_nagle() -> None:
+    """The listening socket says TCP (so asyncio sets TCP_NODELAY on each connection) and has
+    TCP_NODELAY itself: otherwise a headers-then-body answer waits for the client's delayed ACK
+    on every keep-alive call."""
+    import socket
+
+    from exactonline_sandbox.cli import _bind
+
+    listener = _bind("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+        client = socket.create_connection(listener.getsockname()[:2])
+        conn, _ = listener.accept()
+        try:
+            assert conn.proto == socket.IPPROTO_TCP
+            assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            conn.close()
+            client.close()
+    finally:
+        listener.close()
