@@ -4,6 +4,11 @@ Every call is counted by the sandbox, lookups included; writes are told apart fr
 sandbox's own access log (method and path of each request), and the result is checked against
 the sandbox's rows (every created key exists once, every update landed), so a cheap run that
 skipped work cannot pass for an efficient one.
+
+Besides the profile's batches (`customers`, `sales_invoices`), a large invoice load
+(`sales_invoices_large`, `LARGE_LOAD_FACTOR` times the profile's invoices in one run) shows the
+cost per record where the fixed costs (customer and item prefetches) are spread thin and the
+invoice-key lookups, as many keys per call as fit in a query string, are what remains.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from typing import Any
 from benchmarks.connector import Grant, run_target
 from benchmarks.singer_input import customer_messages, invoice_messages
 from exactonline_sandbox.harness import Sandbox
+
+#: The large invoice load is this many times the profile's invoice batch (full: 100 -> 1,000).
+LARGE_LOAD_FACTOR = 10
 
 _REQUEST = re.compile(r'"(GET|POST|PUT|DELETE|PATCH) /api/v1/(?:\d+/)?([^ ?"]*)')
 
@@ -71,12 +79,28 @@ def _measure(
 
 
 def run_target_cost(
-    workdir: Path, *, scale: float, customers: int, invoices: int, seed: int = 3
+    workdir: Path,
+    *,
+    scale: float,
+    customers: int,
+    invoices: int,
+    seed: int = 3,
+    large_invoices: int | None = None,
 ) -> dict[str, Any]:
-    """Create, update and re-send customers and invoices; one target run per stream and kind."""
+    """Create, update and re-send customers and invoices; one target run per stream and kind.
+
+    Then the same three runs for one large invoice load (`large_invoices`, by default
+    `LARGE_LOAD_FACTOR * invoices`).
+    """
+    large = LARGE_LOAD_FACTOR * invoices if large_invoices is None else large_invoices
     # access log on (the default): it tells writes from reads
     flags = {"minutely_limit": 10_000_000, "daily_limit": 1_000_000_000}
-    results: dict[str, Any] = {"scale": scale, "customers": {}, "sales_invoices": {}}
+    results: dict[str, Any] = {
+        "scale": scale,
+        "customers": {},
+        "sales_invoices": {},
+        "sales_invoices_large": {},
+    }
     with Sandbox(seed=seed, scale=scale, divisions=1, **flags) as sb:
         grant = Grant.create(sb, workdir, "target-cost")
         division = grant.division
@@ -103,6 +127,13 @@ def run_target_cost(
                 sb, log, workdir, name, config(name), messages
             )
             results[f"check_{kind}"] = _check(sb, division, customers, invoices, version)
+        for kind, version in (("create", 0), ("update", 1), ("unchanged", 1)):
+            name = f"target-invoices-large-{kind}"
+            messages = invoice_messages("BL", large, customer_codes, item_codes, version=version)
+            results["sales_invoices_large"][kind] = _measure(
+                sb, log, workdir, name, config(name), messages
+            )
+            results[f"check_large_{kind}"] = _check_invoices(sb, division, "BL-", large, version)
     return results
 
 
@@ -123,19 +154,27 @@ def _check(sb: Sandbox, division: int, customers: int, invoices: int, version: i
             current += (
                 _trimmed(row.get("Phone")) == want["Phone"] and row.get("City") == want["City"]
             )
+    return {
+        "customers_present": len(found),
+        "customers_duplicated": sum(1 for n in found.values() if n > 1),
+        "customers_current": current,
+        **_check_invoices(sb, division, "BI-", invoices, version),
+    }
+
+
+def _check_invoices(sb: Sandbox, division: int, prefix: str, count: int, version: int) -> dict:
+    """Invoices keyed `<prefix>...` in the sandbox: each once, with the run's Description."""
     invoice_rows = [
         r
         for r in sb.rows(division, "salesinvoice/SalesInvoices")
-        if _trimmed(r.get("YourRef")).startswith("BI-")
+        if _trimmed(r.get("YourRef")).startswith(prefix)
     ]
     keys = Counter(_trimmed(r["YourRef"]) for r in invoice_rows)
     described = sum(
         1 for r in invoice_rows if _trimmed(r.get("Description")).endswith(f"v{version}")
     )
     return {
-        "customers_present": len(found),
-        "customers_duplicated": sum(1 for n in found.values() if n > 1),
-        "customers_current": current,
+        "invoices_expected": count,
         "invoices_present": len(keys),
         "invoices_duplicated": sum(1 for n in keys.values() if n > 1),
         "invoices_current": described,
