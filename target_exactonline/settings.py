@@ -80,8 +80,20 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
         "prefetch_threshold",
         th.IntegerType,
         default=20,
-        description="Batches that need more lookups than this read the existing rows once through "
-        "Exact's sync endpoint (1,000 rows per call) instead of one filtered call per record.",
+        description="Customers and items: a batch with more keys to look up than this reads the "
+        "existing rows once through Exact's sync endpoint (1,000 rows per call) when that takes "
+        "fewer calls than filtered lookups, which ask for as many keys per call as fit in the "
+        "2,048-byte query string (about 50 short keys). Sales invoices are always looked up.",
+    ),
+    th.Property(
+        "load_method",
+        th.StringType,
+        default="upsert",
+        allowed_values=["upsert"],
+        description="Always `upsert`: each record is matched by its key and created or updated "
+        "(unchanged ones cost no write). The SDK's `append-only` would write records whether "
+        "they exist or not, i.e. duplicates on every re-run, and `overwrite` would delete rows in "
+        "Exact first; this target does neither, so other values are refused.",
     ),
 )
 

@@ -223,3 +223,19 @@ def test_a_broken_declared_schema_falls_back_to_the_input_schema(
     assert "is not valid JSON Schema" in run.stderr
     [reject] = run.rejects
     assert reject["field"] == "Name"
+
+
+def test_load_method_other_than_upsert_is_refused_before_any_write(tmp_path: Path) -> None:
+    """`append-only` (duplicates on re-runs) and `overwrite` (deletes in Exact) are not what
+    this target does: asking for them stops the run instead of being silently ignored."""
+    for method in ("append-only", "overwrite"):
+        run = run_target(
+            tmp_path,
+            _config(tmp_path, load_method=method),
+            [schema("customers"), record("customers", {"Code": "C1", "Name": "X"})],
+            method,
+        )
+        assert run.returncode != 0
+        assert "load_method" in run.stderr and method in run.stderr
+        assert SECRET not in run.stderr + run.stdout
+        assert run.rejects == []
