@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -34,25 +35,46 @@ from benchmarks.extraction import stream_endpoints
 from exactonline_sandbox.harness import Sandbox
 from exactonline_sandbox.resources import RESOURCES
 
+#: The end of a collection page with more to come: the link has no quote (it is URL-encoded).
+_NEXT_AT_END = re.compile(rb'"__next":"([^"]*)"\}\}$')
+#: How every row of a collection page starts. A JSON string cannot hold this sequence (its
+#: quotes would be escaped), so counting it counts rows.
+_ROW_START = b'{"__metadata":'
 
-def _get(session: requests.Session, url: str, params: dict[str, str] | None, fast: bool) -> Any:
-    """One page as parsed JSON. `fast` reads the body in one go and parses it with orjson (what
-    the server can deliver); otherwise requests' own `.json()` (what a plain client sees)."""
-    if not fast:
+CLIENTS = ("raw", "orjson", "requests")
+
+
+def _get(session: requests.Session, url: str, params: dict[str, str] | None, client: str) -> Any:
+    """One page: `raw` reads the body in one go without parsing it (the server's speed alone),
+    `orjson` parses it with orjson (plus the cheapest client's own work), `requests` with
+    requests' own `.json()` (what a plain Python client sees)."""
+    if client == "requests":
         answer = session.get(url, params=params, timeout=120)
         answer.raise_for_status()
         return answer.json()
     with session.get(url, params=params, timeout=120, stream=True) as answer:
         answer.raise_for_status()
-        return orjson.loads(answer.raw.read())
+        data = answer.raw.read()
+    if client == "orjson":
+        return orjson.loads(data)
+    found = _NEXT_AT_END.search(data[-4096:])
+    return (data.count(_ROW_START), found.group(1).decode() if found else None)
 
 
 def page_through(
-    session: requests.Session, url: str, params: dict[str, str], *, fast: bool = False
+    session: requests.Session, url: str, params: dict[str, str], *, client: str = "raw"
 ) -> tuple[int, int]:
     """Follow __next links from the first page; returns (pages, rows)."""
     pages = rows = 0
-    payload = _get(session, url, params, fast)
+    payload = _get(session, url, params, client)
+    if client == "raw":
+        while True:
+            count, next_url = payload
+            pages += 1
+            rows += count
+            if not next_url:
+                return pages, rows
+            payload = _get(session, next_url, None, client)
     while True:
         body = payload["d"]
         results = body["results"] if isinstance(body, dict) else body
@@ -61,29 +83,45 @@ def page_through(
         next_url = body.get("__next") if isinstance(body, dict) else None
         if not next_url:
             return pages, rows
-        payload = _get(session, next_url, None, fast)
+        payload = _get(session, next_url, None, client)
 
 
-def _rate(pages: int, rows: int, seconds: float) -> dict[str, Any]:
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc): the sandbox's own work,
+    which other load on the machine does not inflate the way it inflates wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rate(pages: int, rows: int, seconds: float, cpu: float) -> dict[str, Any]:
     return {
         "pages": pages,
         "rows": rows,
         "seconds": round(seconds, 3),
         "pages_per_second": round(pages / seconds, 1) if seconds else None,
         "rows_per_second": round(rows / seconds) if seconds else None,
+        "server_cpu_seconds": round(cpu, 3),
+        "pages_per_server_cpu_second": round(pages / cpu, 1) if cpu else None,
     }
 
 
 def _timed_passes(
-    session: requests.Session, url: str, params: dict[str, str], passes: int, fast: bool
+    session: requests.Session,
+    url: str,
+    params: dict[str, str],
+    passes: int,
+    client: str,
+    pid: int,
 ) -> dict[str, Any]:
     total_pages = total_rows = 0
+    cpu0 = server_cpu_seconds(pid)
     t0 = time.perf_counter()
     for _ in range(passes):
-        pages, rows = page_through(session, url, params, fast=fast)
+        pages, rows = page_through(session, url, params, client=client)
         total_pages += pages
         total_rows += rows
-    return _rate(total_pages, total_rows, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return _rate(total_pages, total_rows, elapsed, server_cpu_seconds(pid) - cpu0)
 
 
 def _mix(entries: dict[str, Any], label: str) -> dict[str, Any]:
@@ -91,7 +129,8 @@ def _mix(entries: dict[str, Any], label: str) -> dict[str, Any]:
     pages = sum(e[label]["pages"] for e in entries.values())
     rows = sum(e[label]["rows"] for e in entries.values())
     seconds = sum(e[label]["seconds"] for e in entries.values())
-    return _rate(pages, rows, seconds)
+    cpu = sum(e[label]["server_cpu_seconds"] for e in entries.values())
+    return _rate(pages, rows, seconds, cpu)
 
 
 def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]:
@@ -105,6 +144,7 @@ def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]
             {"Authorization": f"Bearer {sb.access_token(grant)}", "Accept": "application/json"}
         )
         division = grant["divisions"][0]
+        pid = sb._proc.pid  # type: ignore[union-attr]  # the server process, for its CPU time
         endpoints = list(stream_endpoints())
         t0 = time.perf_counter()
         for path in endpoints:
@@ -116,14 +156,16 @@ def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]
             params = {"$select": ",".join(fields), "$filter": "Timestamp gt 1L"}
             url = f"{sb.url}/api/v1/{division}/{path}"
             entry: dict[str, Any] = {"fields": len(fields)}
-            entry["cold"] = _timed_passes(session, url, params, 1, fast=True)
-            entry["warm"] = _timed_passes(session, url, params, passes, fast=True)
-            entry["orjson_client"] = entry["warm"]  # the name benchmarks/report.py reads
+            entry["cold"] = _timed_passes(session, url, params, 1, "raw", pid)
+            entry["warm"] = _timed_passes(session, url, params, passes, "raw", pid)
+            entry["orjson_client"] = _timed_passes(session, url, params, 1, "orjson", pid)
             if requests_pass:
-                entry["requests_json_client"] = _timed_passes(session, url, params, 1, False)
+                entry["requests_json_client"] = _timed_passes(
+                    session, url, params, 1, "requests", pid
+                )
             results[path] = entry
         stats = sb.stats()
-    mix = {"cold": _mix(results, "cold"), "warm": _mix(results, "warm")}
+    mix = {label: _mix(results, label) for label in ("cold", "warm", "orjson_client")}
     if requests_pass:
         mix["requests_json_client"] = _mix(results, "requests_json_client")
     return {
@@ -142,15 +184,17 @@ def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]
 def _table(result: dict[str, Any]) -> str:
     """A compact text table for the terminal (stderr-free: printed before the JSON)."""
     lines = [
-        f"{'endpoint':36} {'fields':>6} {'cold p/s':>9} {'cold r/s':>9} {'warm p/s':>9} "
-        f"{'warm r/s':>9}"
+        f"{'endpoint':36} {'fields':>6} {'cold p/s':>9} {'cold r/s':>9} {'p/cpu s':>8} "
+        f"{'warm p/s':>9} {'warm r/s':>9} {'p/cpu s':>8}"
     ]
     rows = [*result["endpoints"].items(), ("(mix)", {"fields": "", **result["mix"]})]
     for path, e in rows:
         c, w = e["cold"], e["warm"]
         lines.append(
             f"{path:36} {e['fields']!s:>6} {c['pages_per_second']!s:>9} "
-            f"{c['rows_per_second']!s:>9} {w['pages_per_second']!s:>9} {w['rows_per_second']!s:>9}"
+            f"{c['rows_per_second']!s:>9} {c['pages_per_server_cpu_second']!s:>8} "
+            f"{w['pages_per_second']!s:>9} {w['rows_per_second']!s:>9} "
+            f"{w['pages_per_server_cpu_second']!s:>8}"
         )
     return "\n".join(lines)
 

@@ -64,6 +64,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exactonline_sandbox.clock import SandboxClock
 from exactonline_sandbox.faults import Fault, FaultPlan, FaultSpecError
 from exactonline_sandbox.limits import RateLimiter, Verdict
+from exactonline_sandbox.listing import wire_rows
 from exactonline_sandbox.oauth import (
     SANDBOX_PASSWORD,
     SANDBOX_USERNAME,
@@ -439,7 +440,8 @@ class SandboxServer:
     ) -> Any:
         """The store call; with `Prefer: return=representation` a PUT answers the updated record
         (200) instead of 204, read back in the same locked step."""
-        result = self.company.handle(method, division, path, query, body, base_url)
+        with wire_rows():  # big pages may carry cached, pre-serialised rows (same bytes)
+            result = self.company.handle(method, division, path, query, body, base_url)
         if represent and int(result.status) == 204:
             result = self.company.handle("GET", division, path, {}, None, base_url)
         return result

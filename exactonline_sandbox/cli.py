@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from exactonline_sandbox import rowcache
 from exactonline_sandbox.faults import FaultSpecError, parse_compact
 
 LISTENING = "Exact Online sandbox listening on"
@@ -93,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer Atom XML (a stub) to API calls whose Accept header does not ask for JSON",
     )
+    serve.add_argument(
+        "--row-cache-mb",
+        type=int,
+        default=rowcache.DEFAULT_BUDGET // (1024 * 1024),
+        help="MB of encoded rows each division keeps for repeated reads; 0 = none "
+        "(default %(default)s)",
+    )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.add_argument(
         "--no-access-log", dest="access_log", action="store_false", help="do not log each request"
@@ -142,6 +150,7 @@ def serve(args: argparse.Namespace) -> int:
         strict_accept=args.strict_accept,
         faults=faults,
     )
+    rowcache.configure(args.row_cache_mb * 1024 * 1024)  # before the company's readers exist
     app, _sandbox = create_app(config)  # builds the company before we announce the URL
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]

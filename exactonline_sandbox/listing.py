@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -34,6 +36,7 @@ from exactonline_sandbox.query import (
 )
 from exactonline_sandbox.record import Record, Shape
 from exactonline_sandbox.resources import RESOURCES, URL_FIELDS, Resource, key_literal
+from exactonline_sandbox.rowcache import Entry, RowCache, encode_rows
 from exactonline_sandbox.table import Table
 
 Row = Mapping[str, Any]
@@ -41,9 +44,25 @@ Row = Mapping[str, Any]
 SELECT_REQUIRED = "Please add a $select or a $top=1 statement to the query string."
 SYNC_SELECT_REQUIRED = "Please add a $select statement to the query string."
 _TS_FILTER = re.compile(r"^\s*Timestamp\s+(gt|ge)\s+(\d+)L?\s*(?:and\s|$)")
+#: A filter that is nothing but the sync condition: the row-version log answers it exactly.
+_TS_ONLY = re.compile(r"^\s*Timestamp\s+(gt|ge)\s+(\d+)L?\s*$")
 _DATETIME_TOKEN = re.compile(r"^datetime'([^']*)',guid'([0-9a-fA-F-]{36})'$")
 _GUID_TOKEN = re.compile(r"^guid'([0-9a-fA-F-]{36})'$")
 _QUOTE_SAFE = ",'()$*/"
+
+_WIRE: ContextVar[bool] = ContextVar("exactonline_sandbox_wire_rows", default=False)
+
+
+@contextmanager
+def wire_rows() -> Iterator[None]:
+    """Within this block, collection answers may carry their rows pre-serialised (orjson
+    Fragments from the row cache): the same bytes once encoded, but not dicts in process. The
+    HTTP server reads under it; in-process callers of the store keep getting plain dicts."""
+    token = _WIRE.set(True)
+    try:
+        yield
+    finally:
+        _WIRE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,7 @@ class Reader:
 
     def __init__(self, tables: Mapping[str, Table]) -> None:
         self.tables = tables
+        self.cache = RowCache()
 
     # ------------------------------------------------------------------ rows of a resource
 
@@ -125,36 +145,41 @@ class Reader:
         get_children = self.children
 
         field_tuple = tuple(fields)
-        getters: dict[Shape, Callable[[tuple], tuple]] = {}
-
-        def values_of(row: Row) -> Iterable[Any]:
-            if type(row) is Record:
-                shape = row.shape
-                getter = getters.get(shape)
-                if getter is None:
-                    getter = getters[shape] = shape.getter(field_tuple)
-                return getter(row.values)
-            return map(row.get, fields)
+        keys = ("__metadata", *field_tuple)
+        # Per row shape: the C-level getter of the selected values and where the key sits.
+        plans: dict[Shape, tuple[Callable[[tuple], tuple], int]] = {}
 
         def serialize(row: Row) -> dict[str, Any]:
-            k = row[key]
+            if type(row) is Record:
+                shape = row.shape
+                plan = plans.get(shape)
+                if plan is None:
+                    plan = plans[shape] = (shape.getter(field_tuple), shape.index[key])
+                values = row.values
+                selected: tuple = plan[0](values)
+                k = values[plan[1]]
+            else:
+                selected = tuple(map(row.get, fields))
+                k = row[key]
             if metadata:
                 lit = f"{k}L" if sync else (str(k) if isinstance(k, int) else f"guid'{k}'")
-                out: dict[str, Any] = {"__metadata": {"uri": f"{prefix}{lit})", "type": model}}
-                out.update(zip(fields, values_of(row), strict=True))
+                meta = {"uri": f"{prefix}{lit})", "type": model}
+                out: dict[str, Any] = dict(zip(keys, (meta, *selected), strict=True))
             else:
-                out = dict(zip(fields, values_of(row), strict=True))
-            for f in urls:
-                v = out[f]
-                if isinstance(v, str) and v.startswith("/"):
-                    out[f] = host + v
-            for nav in navs:
-                if nav in child_serializers:
-                    child, ser = child_serializers[nav]
-                    out[nav] = {"results": [ser(c) for c in get_children(res, nav, k)]}
-                else:
-                    lit = str(k) if isinstance(k, int) else f"guid'{k}'"
-                    out[nav] = {"__deferred": {"uri": f"{root}{res.path}({lit})/{nav}"}}
+                out = dict(zip(field_tuple, selected, strict=True))
+            if urls:
+                for f in urls:
+                    v = out[f]
+                    if isinstance(v, str) and v.startswith("/"):
+                        out[f] = host + v
+            if navs:
+                for nav in navs:
+                    if nav in child_serializers:
+                        child, ser = child_serializers[nav]
+                        out[nav] = {"results": [ser(c) for c in get_children(res, nav, k)]}
+                    else:
+                        lit = str(k) if isinstance(k, int) else f"guid'{k}'"
+                        out[nav] = {"__deferred": {"uri": f"{root}{res.path}({lit})/{nav}"}}
             return out
 
         return serialize
@@ -242,6 +267,7 @@ class Reader:
         fields, expand = self._selection(res, query, allow_all=True)
         filter_text = query.get("$filter")
         predicate = compile_filter(filter_text, res.selectable_types) if filter_text else None
+        row_test = predicate  # what candidates still need testing against
         orderby_text = query.get("$orderby")
         order = parse_orderby(orderby_text, res.selectable) if orderby_text else []
         skiptoken = query.get("$skiptoken")
@@ -251,6 +277,7 @@ class Reader:
 
         table = self.tables[res.table]
         candidates: Iterable[Row]
+        base: Iterable[Row] | None = None  # stored rows in serving order, before the view
         key = res.key
         by_modified = len(order) == 1 and order[0].field == "Modified"
         if rows is not None:
@@ -262,29 +289,39 @@ class Reader:
                 after = int(m.group(2)) - (1 if m.group(1) == "ge" else 0)
             if skiptoken:
                 after = max(after, _ts_token(skiptoken))
-            candidates = self._view(res, table.since(after))
+            if _TS_ONLY.match(filter_text or ""):
+                # Compiled above (so a bad one is still refused), but `since` already keeps
+                # exactly the rows it selects: no need to test each row again.
+                row_test = None
+            base = table.since(after)
+            candidates = self._view(res, base)
         elif not order:
             after_key = _key_token(skiptoken, res) if skiptoken else None
-            candidates = self._view(res, table.by_key(after_key))
+            base = table.by_key(after_key)
+            candidates = self._view(res, base)
         else:
             candidates = self._view(res, table.by_key())
-        if predicate is not None:
-            candidates = filter(predicate, candidates)
-        if order:
-            sk = sort_key(order)
-            ordered = sorted(candidates, key=lambda r: (sk(r), r[key]))
-            if skiptoken and by_modified:
-                ordered = _after_modified(ordered, skiptoken, order[0].descending, key)
-            candidates = ordered
-        if skip:
-            candidates = islice(candidates, skip, None)
-        it = iter(candidates)
-        page = list(islice(it, page_size))
-        more = next(it, None) is not None
-        if top is not None and len(page) >= top:
-            more = False
         ser = self.serializer(res, fields, ctx, expand)
-        results = [ser(r) for r in page]
+        if base is not None and row_test is None and not skip and not expand and _WIRE.get():
+            results, last, more = self._wire_page(res, fields, ctx, ser, base, page_size)
+        else:
+            if row_test is not None:
+                candidates = filter(row_test, candidates)
+            if order:
+                sk = sort_key(order)
+                ordered = sorted(candidates, key=lambda r: (sk(r), r[key]))
+                if skiptoken and by_modified:
+                    ordered = _after_modified(ordered, skiptoken, order[0].descending, key)
+                candidates = ordered
+            if skip:
+                candidates = islice(candidates, skip, None)
+            it = iter(candidates)
+            page = list(islice(it, page_size))
+            more = next(it, None) is not None
+            last = page[-1] if page else None
+            results = [ser(r) for r in page]
+        if top is not None and len(results) >= top:
+            more = False
 
         if (
             res.kind == "regular"
@@ -297,9 +334,75 @@ class Reader:
         d: dict[str, Any] = {"results": results}
         if query.get("$inlinecount") == "allpages":
             d["__count"] = str(self._count(res, predicate, rows))
-        if more and page:
-            d["__next"] = self._next_link(res, path, query, ctx, page[-1], top, len(page), order)
+        if more and last is not None:
+            d["__next"] = self._next_link(res, path, query, ctx, last, top, len(results), order)
         return Page({"d": d}, len(results))
+
+    def _wire_page(
+        self,
+        res: Resource,
+        fields: list[str],
+        ctx: Context,
+        ser: Callable[[Row], dict[str, Any]],
+        base: Iterable[Row],
+        page_size: int,
+    ) -> tuple[list[Any], Row | None, bool]:
+        """One page of pre-serialised rows (orjson Fragments), taken from the row cache where the
+        stored row (and the header it is joined with) is still the version encoded; the other
+        rows are encoded together (one `orjson.dumps` of the page's missing rows) and kept.
+        Returns the rows, the last one as the API shows it (for `__next`) and whether more
+        follow. Only for pages the generic path would fill straight from `base` through `_view`
+        (no filter left to test, no ordering, `$skip` or `$expand`)."""
+        cache = self.cache
+        slot = cache.slot((res.path, tuple(fields), ctx.root, ctx.host))
+        table_key = self.tables[res.table].key
+        lt = res.line_type
+        headers = self.tables[res.join] if res.join else None
+        jk = res.join_key
+        src = res.id_from
+        out: list[Any] = []
+        missing: list[tuple[int, Any, Entry | None, int, int | None]] = []
+        shown_rows: list[dict[str, Any]] = []
+        last_row: Row | None = None
+        last_head: Row | None = None
+        more = False
+        for row in base:
+            if lt is not None and row.get("LineType") != lt:
+                continue
+            if len(out) == page_size:
+                more = True
+                break
+            ts = row["Timestamp"]
+            head = head_ts = None
+            if headers is not None:
+                head = headers.get(row[jk])
+                if head is not None:
+                    head_ts = head["Timestamp"]
+            k = row[table_key]
+            entry = slot.get(k)
+            if entry is not None and entry[0] == ts and entry[1] == head_ts:
+                out.append(entry[2])
+            else:
+                shown = _merge(head, row) if headers is not None else row
+                if src:
+                    shown = _with_id(shown, src)
+                missing.append((len(out), k, entry, ts, head_ts))
+                shown_rows.append(ser(shown))
+                out.append(None)
+            last_row, last_head = row, head
+        cache.hits += len(out) - len(missing)
+        cache.misses += len(missing)
+        if missing:
+            for (i, k, entry, ts, head_ts), data in zip(
+                missing, encode_rows(shown_rows), strict=True
+            ):
+                out[i] = cache.keep(slot, k, entry, ts, head_ts, data)
+        last: Row | None = None
+        if last_row is not None:
+            last = _merge(last_head, last_row) if headers is not None else last_row
+            if src:
+                last = _with_id(last, src)
+        return out, last, more
 
     def _count(
         self, res: Resource, predicate: Callable[[Row], bool] | None, rows: Iterable[Row] | None
@@ -411,4 +514,4 @@ def _after_modified(rows: list[Row], token: str, descending: bool, key: str) -> 
     return out
 
 
-__all__ = ["Context", "Page", "Reader", "key_literal"]
+__all__ = ["Context", "Page", "Reader", "key_literal", "wire_rows"]
