@@ -92,14 +92,20 @@ class TapRunner:
         path.write_text(json.dumps(data), encoding="utf-8")
         return path
 
-    def catalog(self, streams: list[str] | None) -> dict[str, Any]:
-        """The discovered catalog with only `streams` selected (None: all)."""
+    def catalog(
+        self, streams: list[str] | None, deselect: dict[str, list[str]] | None = None
+    ) -> dict[str, Any]:
+        """The discovered catalog with only `streams` selected (None: all) and the properties
+        in `deselect` (stream -> names) deselected."""
         catalog = json.loads(discovered_catalog())
         for entry in catalog["streams"]:
             chosen = streams is None or entry["tap_stream_id"] in streams
+            dropped = set((deselect or {}).get(entry["tap_stream_id"], []))
             for meta in entry["metadata"]:
                 if meta["breadcrumb"] == []:
                     meta["metadata"]["selected"] = chosen
+                elif meta["breadcrumb"][-1] in dropped:
+                    meta["metadata"]["selected"] = False
         return catalog
 
     def run(
@@ -107,11 +113,12 @@ class TapRunner:
         *,
         state: dict[str, Any] | None = None,
         streams: list[str] | None = None,
+        deselect: dict[str, list[str]] | None = None,
         **overrides: Any,
     ) -> TapRun:
         self.runs += 1
         args = [str(TAP), "--config", str(self._write("config", self.config(**overrides)))]
-        args += ["--catalog", str(self._write("catalog", self.catalog(streams)))]
+        args += ["--catalog", str(self._write("catalog", self.catalog(streams, deselect)))]
         if state is not None:
             args += ["--state", str(self._write("state", state))]
         proc = subprocess.run(args, capture_output=True, text=True, timeout=600)

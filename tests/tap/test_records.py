@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
+
 from exactonline_api.entities import entity
+from tap_exactonline.record_plan import RecordPlan
 from tap_exactonline.records import RecordShaper
 from tap_exactonline.schemas import select_fields
 
@@ -38,3 +42,20 @@ def test_fields_outside_the_schema_and_odata_metadata_never_reach_a_record() -> 
         {"__metadata": {"uri": "x"}, "ID": "a", "Code": " 0100 ", "Description": "d"}, 1
     )
     assert record == {"ID": "a", "Code": "0100", "Division": 1}
+
+
+def test_the_record_plan_steps_aside_whenever_singer_sdk_could_change_a_record() -> None:
+    same = SameRecordTransform(
+        stream_alias="s", raw_schema={"properties": {}}, key_properties=[], flattening_options=None
+    )
+    none = TypeConformanceLevel.NONE
+    mask = {(): True, ("properties", "A"): True, ("properties", "B"): False}
+    plan = RecordPlan.build(mask, [same], none)
+    assert plan is not None and plan.deselected == ("B",) and plan.alias == "s"
+    assert RecordPlan.build(mask, [same], TypeConformanceLevel.ROOT_ONLY) is None
+    assert RecordPlan.build(mask, [same, same], none) is None
+    assert (
+        RecordPlan.build({**mask, ("properties", "A", "properties", "x"): False}, [same], none)
+        is None
+    )
+    assert RecordPlan.build({(): False}, [same], none) is None
