@@ -12,7 +12,7 @@ import requests
 
 from exactonline_sandbox.listing import wire_rows
 from exactonline_sandbox.resources import RESOURCES
-from exactonline_sandbox.rowcache import encode_rows
+from exactonline_sandbox.rowcache import RowCache
 from exactonline_sandbox.store import Company
 
 HOST = "http://127.0.0.1:5555"
@@ -40,10 +40,10 @@ def code(company: Company) -> int:
 
 def pages(
     company: Company, path: str, query: dict[str, str], *, wire: bool, host: str = HOST
-) -> list[tuple[bytes, list[Any]]]:
+) -> list[tuple[bytes, Any]]:
     """Every page of a collection read as a tap does (following __next): each page's JSON as
-    the server would send it, and its `results` list as the store returned it."""
-    out: list[tuple[bytes, list[Any]]] = []
+    the server would send it, and its `results` as the store returned it."""
+    out: list[tuple[bytes, Any]] = []
     while True:
         if wire:
             with wire_rows():
@@ -63,6 +63,19 @@ def pages(
 
 def page_bytes(company: Company, path: str, query: dict[str, str], *, wire: bool) -> list[bytes]:
     return [data for data, _ in pages(company, path, query, wire=wire)]
+
+
+def served_rows(read: list[tuple[bytes, Any]]) -> list[dict[str, Any]]:
+    """The rows of every page, parsed back from the bytes."""
+    out: list[dict[str, Any]] = []
+    for data, _ in read:
+        d = orjson.loads(data)["d"]
+        out += d["results"] if isinstance(d, dict) else d
+    return out
+
+
+def cache_of(company: Company) -> RowCache:
+    return company._divisions[code(company)].reader.cache
 
 
 QUERIES: list[tuple[str, dict[str, str]]] = [
@@ -99,17 +112,20 @@ def test_cached_answers_are_byte_for_byte_the_fresh_ones(
 
 
 def test_a_second_read_is_served_from_the_cache(company: Company) -> None:
-    """The cache really answers: a second read hands out the very row objects of the first."""
+    """The cache really answers: a second read encodes nothing and sends the first read's
+    encoded pages as they are."""
     query = {"$select": ALL_FIELDS["sync/CRM/Accounts"], "$filter": "Timestamp gt 1L"}
+    cache = cache_of(company)
     first = pages(company, "sync/CRM/Accounts", query, wire=True)
+    rows = len(served_rows(first))
+    assert (cache.hits, cache.misses) == (0, rows) and rows > 0
     second = pages(company, "sync/CRM/Accounts", query, wire=True)
-    first_rows = [row for _, rows in first for row in rows]
-    second_rows = [row for _, rows in second for row in rows]
-    assert len(first_rows) == len(second_rows) > 0
-    assert all(a is b for a, b in zip(first_rows, second_rows, strict=True))
+    assert (cache.hits, cache.misses) == (rows, rows)
+    assert [data for data, _ in first] == [data for data, _ in second]
+    assert all(isinstance(results, orjson.Fragment) for _, results in second)
     # In process, without the wire context, the store still answers plain dicts.
     plain = pages(company, "sync/CRM/Accounts", query, wire=False)
-    assert all(type(row) is dict for _, rows in plain for row in rows)
+    assert all(type(row) is dict for _, results in plain for row in results)
 
 
 def test_put_post_and_delete_show_in_the_next_cached_read(company: Company) -> None:
@@ -128,7 +144,7 @@ def test_put_post_and_delete_show_in_the_next_cached_read(company: Company) -> N
 
     after = pages(company, path, query, wire=True)
     assert [data for data, _ in after] == page_bytes(company, path, query, wire=False)
-    rows = [orjson.loads(orjson.dumps(r)) for _, results in after for r in results]
+    rows = served_rows(after)
     by_id = {r["ID"]: r for r in rows}
     assert by_id[changed["ID"]]["Name"] == "Renamed"
     assert by_id[changed["ID"]]["Timestamp"] > changed["Timestamp"]
@@ -155,22 +171,53 @@ def test_a_header_change_alone_reencodes_the_joined_lines(company: Company) -> N
 
     after = pages(company, path, query, wire=True)
     assert [data for data, _ in after] == page_bytes(company, path, query, wire=False)
-    shown = [orjson.loads(orjson.dumps(r)) for _, results in after for r in results]
+    shown = served_rows(after)
     assert {r[field] for r in shown if r["InvoiceID"] == line["InvoiceID"]} == {"Header changed"}
 
 
-def test_encoded_rows_match_one_dumps_per_row_even_with_tricky_strings() -> None:
-    """Rows are encoded a page at a time and cut at row boundaries; strings that look like a
-    boundary cannot fool the cut, and rows that do not start with __metadata still encode."""
-    tricky = ',{"__metadata":', '"},{"__metadata":{"uri":"x"}}', "\\", '\u2028"\x00'
+def test_rows_cut_from_encoded_pages_match_their_own_encoding_even_with_tricky_strings() -> None:
+    """Rows are encoded a page at a time and later cut at row boundaries; strings that look
+    like a boundary cannot fool the cut, and rows that cannot be cut are still served (and not
+    kept)."""
+    tricky = ',{"__metadata":', '"},{"__metadata":{"uri":"x"}}', "\\", '\u2028"\x00', "plain"
     rows = [
         {"__metadata": {"uri": f"u{i}", "type": "T"}, "A": text, "B": i, "C": None}
         for i, text in enumerate(tricky)
     ]
-    assert encode_rows(rows) == [orjson.dumps(r) for r in rows]
+    cache = RowCache(budget=10**9)
+    slot = cache.slot("test")
+    parts: list[Any] = [None] * len(rows)
+    cache.fill(slot, parts, [(i, f"k{i}", None, i, None) for i in range(len(rows))], rows)
+    assert len(cache.blobs) == 1 and set(slot) == {f"k{i}" for i in range(len(rows))}
+    assert orjson.dumps(cache.assemble(parts)) == orjson.dumps(rows)
+    for picked in ([0], [4], [1, 2], [0, 2, 3], [3, 1], [4, 3, 2, 1, 0]):
+        chosen = cache.assemble([parts[i] for i in picked])
+        assert orjson.dumps(chosen) == orjson.dumps([rows[i] for i in picked])
+
     bare = [{"A": 1}, {"A": ',{"__metadata":'}]
-    assert encode_rows(bare) == [orjson.dumps(r) for r in bare]
-    assert encode_rows([]) == []
+    other = RowCache(budget=10**9)
+    bare_parts: list[Any] = [None, None]
+    other.fill(
+        other.slot("test"), bare_parts, [(0, "a", None, 1, None), (1, "b", None, 2, None)], bare
+    )
+    assert orjson.dumps(other.assemble(bare_parts)) == orjson.dumps(bare)
+    assert other.blobs == {} and other.slot("test") == {} and other.held == 0
+    assert RowCache.assemble([]) == []
+
+
+def test_a_rewritten_row_frees_its_old_page_once_no_row_needs_it() -> None:
+    cache = RowCache(budget=10**9)
+    slot = cache.slot("test")
+    rows = [{"__metadata": {"uri": f"u{i}"}, "A": i} for i in range(3)]
+    parts: list[Any] = [None] * 3
+    cache.fill(slot, parts, [(i, i, None, i, None) for i in range(3)], rows)
+    (first_blob,) = cache.blobs
+    for i in range(3):  # each row written again and read alone: its new version replaces it
+        again: list[Any] = [None]
+        cache.fill(slot, again, [(0, i, slot[i], 10 + i, None)], [rows[i]])
+    assert len(cache.blobs) == 3 and first_blob not in cache.blobs
+    assert cache.held == sum(len(blob.data) for blob in cache.blobs.values())
+    assert {entry[0] for entry in slot.values()} == {10, 11, 12}
 
 
 def test_http_answers_equal_the_store_and_follow_writes(sandbox_factory: Any) -> None:
@@ -225,9 +272,8 @@ def test_a_zero_budget_keeps_nothing_and_answers_the_same(company: Company) -> N
     second = pages(uncached, "sync/CRM/Contacts", query, wire=True)
     assert [d for d, _ in first] == [d for d, _ in second]
     assert [d for d, _ in first] == page_bytes(company, "sync/CRM/Contacts", query, wire=False)
-    first_rows = [row for _, rows in first for row in rows]
-    second_rows = [row for _, rows in second for row in rows]
-    assert not any(a is b for a, b in zip(first_rows, second_rows, strict=True))
+    cache = cache_of(uncached)
+    assert cache.hits == 0 and cache.blobs == {} and cache.held == 0
 
 
 def test_serve_takes_a_row_cache_budget(sandbox_factory: Any) -> None:
@@ -242,3 +288,19 @@ def test_serve_takes_a_row_cache_budget(sandbox_factory: Any) -> None:
         "GET", division, "sync/CRM/Contacts", query, None, sb.url
     )
     assert bodies == [orjson.dumps(expected.body)] * 2
+
+
+def test_rows_that_hide_a_boundary_are_refused_loudly_not_cut_wrongly() -> None:
+    """Only expanded children could nest `{"__metadata":` objects (the wire path never serves
+    `$expand` from the cache); should a blob hold one anyway, cutting it fails instead of
+    serving half rows."""
+    rows = [
+        {"__metadata": {"uri": "a"}, "Children": [{"__metadata": 1}, {"__metadata": 2}]},
+        {"__metadata": {"uri": "b"}},
+    ]
+    cache = RowCache(budget=10**9)
+    parts: list[Any] = [None, None]
+    cache.fill(cache.slot("t"), parts, [(0, "a", None, 1, None), (1, "b", None, 2, None)], rows)
+    assert orjson.dumps(cache.assemble(parts)) == orjson.dumps(rows)  # whole: no cut needed
+    with pytest.raises(RuntimeError):
+        cache.assemble([parts[1]])
