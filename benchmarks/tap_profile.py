@@ -4,11 +4,21 @@ The tap-speed goal is about the tap's own processing, so the owner needs to know
 it costs what: the tap's record shaping, the shared client, singer-sdk's per-record work, HTTP
 and JSON parsing, or waiting for the server. Profiling slows Python code down (roughly evenly),
 so only shares are reported, never rates.
+
+The tap reads the next page in a worker thread (`tap_exactonline.prefetch`) while the main thread
+writes the current one, so both threads are profiled (`python -m benchmarks.tap_profile OUT
+[-m tap_exactonline.tap] --config ...` runs the tap that way) and their own times are added up. Time a thread spends
+idle because the other one has the work (the worker waiting for the tap to take its page, the
+main thread waiting on a page that is still arriving) is not processing: it is left out of the
+shares and reported on its own.
 """
 
 from __future__ import annotations
 
+import cProfile
 import pstats
+import sys
+import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,11 +26,13 @@ from typing import Any
 from benchmarks.connector import Grant, start_tap
 from exactonline_sandbox.harness import Sandbox
 
+IDLE = "idle: one thread waiting for the other (not counted in the shares)"
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (IDLE, ("'get' of '_queue.SimpleQueue'", "'acquire' of '_thread.lock'")),
     ("waiting for the server (socket reads)", ("recv_into", "readinto")),
     (
-        "stdout writes and flushes (singer-sdk flushes after every message)",
-        ("'write' of '_io.FileIO'", "'flush' of '_io.TextIOWrapper'"),
+        "stdout writes and flushes",
+        ("'write' of '_io.FileIO'", "'write' of '_io.BufferedWriter'", "'flush' of '_io."),
     ),
     ("tap_exactonline (streams, record shaping)", ("/tap_exactonline/",)),
     ("exactonline_api (client, throttle, tokens, dates)", ("/exactonline_api/",)),
@@ -51,19 +63,27 @@ def run_tap_profile(workdir: Path, *, scale: float, top: int = 12) -> dict[str, 
             workdir,
             "profile",
             grant.config(divisions=[grant.division]),
-            python_args=["-m", "cProfile", "-o", str(prof_path)],
+            python_args=["-m", "benchmarks.tap_profile", str(prof_path)],
         )
         running.wait().check("tap under cProfile")
+    return summarise(prof_path, scale=scale, top=top)
+
+
+def summarise(prof_path: Path, *, scale: float, top: int = 12) -> dict[str, Any]:
+    """Shares by area and the top functions by own time, idle waits left out."""
     stats = pstats.Stats(str(prof_path))
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    total = sum(entry[2] for entry in raw.values())  # own (tot) time of every function
+    busy = {key: entry for key, entry in raw.items() if _area(key) != IDLE}
+    idle = sum(entry[2] for key, entry in raw.items() if _area(key) == IDLE)
+    total = sum(entry[2] for entry in busy.values())  # own (tot) time of every function
     by_area: dict[str, float] = defaultdict(float)
-    for key, entry in raw.items():
+    for key, entry in busy.items():
         by_area[_area(key)] += entry[2]
-    functions = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    functions = sorted(busy.items(), key=lambda item: item[1][2], reverse=True)[:top]
     return {
         "scale": scale,
         "total_seconds": total,
+        "idle_seconds": idle,
         "areas": sorted(
             ({"area": a, "share": t / total} for a, t in by_area.items()),
             key=lambda x: -x["share"],
@@ -77,3 +97,43 @@ def run_tap_profile(workdir: Path, *, scale: float, top: int = 12) -> dict[str, 
             for key, entry in functions
         ],
     }
+
+
+def profile_tap(out: Path, argv: list[str]) -> None:
+    """Run the tap CLI with every thread under its own cProfile; merged stats go to `out`.
+
+    `argv` is the tap's command line; a leading `-m tap_exactonline.tap` (how `start_tap`
+    names the module after these arguments) is skipped.
+    """
+    if argv[:1] == ["-m"]:
+        argv = argv[2:]
+    profiles: list[cProfile.Profile] = []
+    thread_run = threading.Thread.run
+
+    def profiled_run(self: threading.Thread) -> None:
+        profile = cProfile.Profile()
+        profiles.append(profile)
+        profile.enable()
+        try:
+            thread_run(self)
+        finally:
+            profile.disable()
+
+    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    main = cProfile.Profile()
+    sys.argv = ["tap-exactonline", *argv]
+    main.enable()
+    try:
+        from tap_exactonline.tap import TapExactOnline
+
+        TapExactOnline.cli()
+    finally:
+        main.disable()
+        merged = pstats.Stats(main)
+        for profile in profiles:
+            merged.add(profile)
+        merged.dump_stats(str(out))
+
+
+if __name__ == "__main__":
+    profile_tap(Path(sys.argv[1]), sys.argv[2:])

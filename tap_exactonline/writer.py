@@ -11,6 +11,8 @@ pipe as soon as it is written (what a crash-safe target relies on).
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import sys
 from typing import Any
 
@@ -18,7 +20,11 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType
 
 CHUNK = 1 << 16
-"""Bytes of RECORD lines held before they are written (one pipe buffer's worth)."""
+"""Bytes of RECORD lines held before they are written."""
+PIPE_BYTES = 1 << 20
+"""Pipe buffer asked for when stdout is a pipe (Linux; 1 MiB is what an unprivileged process
+may ask for by default): the tap keeps writing while the target is busy or not scheduled,
+instead of stalling every 64 KiB (the default pipe size)."""
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -27,6 +33,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._pending = bytearray()
+        _widen_pipe(sys.stdout)
         # Records still buffered when the process ends (an error after the last STATE) are
         # written then, as singer-sdk's writer would have written them already.
         atexit.register(self.flush)
@@ -57,3 +64,14 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if self._pending:
             sys.stdout.buffer.write(self._pending)
             self._pending.clear()
+
+
+def _widen_pipe(stream: Any) -> None:
+    """Ask for a larger pipe buffer on `stream` when it is a pipe; anything else is left alone."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setpipe is None:
+        return
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        fd = stream.fileno()
+        if fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < PIPE_BYTES:
+            fcntl.fcntl(fd, setpipe, PIPE_BYTES)
