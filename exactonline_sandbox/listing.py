@@ -279,6 +279,7 @@ class Reader:
         table = self.tables[res.table]
         candidates: Iterable[Row]
         base: Iterable[Row] | None = None  # stored rows in serving order, before the view
+        start: Any = None  # where `base` starts (names the page for the row cache)
         key = res.key
         by_modified = len(order) == 1 and order[0].field == "Modified"
         if rows is not None:
@@ -295,16 +296,26 @@ class Reader:
                 # exactly the rows it selects: no need to test each row again.
                 row_test = None
             base = table.since(after)
+            start = after
             candidates = self._view(res, base)
         elif not order:
             after_key = _key_token(skiptoken, res) if skiptoken else None
             base = table.by_key(after_key)
+            start = after_key
             candidates = self._view(res, base)
         else:
             candidates = self._view(res, table.by_key())
         ser = self.serializer(res, fields, ctx, expand)
-        if base is not None and row_test is None and not skip and not expand and _WIRE.get():
-            results, count, last, more = self._wire_page(res, fields, ctx, ser, base, page_size)
+        serialization = (res.path, tuple(fields), ctx.root, ctx.host)
+        if (
+            base is not None
+            and row_test is None
+            and not skip
+            and not expand
+            and _WIRE.get()
+            and self.cache.admit(serialization, (start, page_size))
+        ):
+            results, count, last, more = self._wire_page(res, serialization, ser, base, page_size)
         else:
             if row_test is not None:
                 candidates = filter(row_test, candidates)
@@ -343,8 +354,7 @@ class Reader:
     def _wire_page(
         self,
         res: Resource,
-        fields: list[str],
-        ctx: Context,
+        serialization: tuple[Any, ...],
         ser: Callable[[Row], dict[str, Any]],
         base: Iterable[Row],
         page_size: int,
@@ -356,7 +366,7 @@ class Reader:
         whether more follow. Only for pages the generic path would fill straight from `base`
         through `_view` (no filter left to test, no ordering, `$skip` or `$expand`)."""
         cache = self.cache
-        slot = cache.slot((res.path, tuple(fields), ctx.root, ctx.host))
+        slot = cache.slot(serialization)
         blobs = cache.blobs
         table_key = self.tables[res.table].key
         lt = res.line_type

@@ -22,7 +22,7 @@ Entries are tuples of ints, which the garbage collector stops tracking.
 
 A blob is freed when no entry refers to it any more. The cache never evicts: once `budget`
 bytes of blobs are held, new pages are encoded but not kept (an evicting cache under a full scan
-larger than itself would only churn).
+larger than itself would only churn). Rows are admitted on their second read (see `admit`).
 """
 
 from __future__ import annotations
@@ -89,9 +89,26 @@ class RowCache:
         self.held = 0  # bytes of the blobs kept
         self.slots: dict[Hashable, dict[Any, Entry]] = {}
         self.blobs: dict[int, Blob] = {}
+        self.seen: dict[Hashable, set[Hashable]] = {}  # pages read before anything was kept
         self.hits = 0
         self.misses = 0
         self._next_id = 0
+
+    def admit(self, serialization: Hashable, page: Hashable) -> bool:
+        """Whether a page goes through the cache. Not while nothing of its serialization is
+        kept and this page is read for the first time: a full sync read once (the common case)
+        should not pay for keeping rows nobody reads again (about a quarter more work per
+        page). Reading a page again admits it, and from then on every page of the
+        serialization."""
+        if self.budget <= 0:
+            return False
+        if self.slots.get(serialization):
+            return True
+        seen = self.seen.setdefault(serialization, set())
+        if page in seen:
+            return True
+        seen.add(page)
+        return False
 
     def slot(self, serialization: Hashable) -> dict[Any, Entry]:
         """The entries of one serialization (resource, fields, host...)."""

@@ -104,25 +104,35 @@ def test_cached_answers_are_byte_for_byte_the_fresh_ones(
     company: Company, path: str, query: dict[str, str]
 ) -> None:
     fresh = page_bytes(company, path, query, wire=False)
-    cold = pages(company, path, query, wire=True)
-    warm = pages(company, path, query, wire=True)
-    assert [data for data, _ in cold] == fresh
-    assert [data for data, _ in warm] == fresh
+    first = pages(company, path, query, wire=True)  # served plainly, nothing kept yet
+    encoded = pages(company, path, query, wire=True)  # read again: encoded and kept
+    cached = pages(company, path, query, wire=True)  # from the cache
+    for read in (first, encoded, cached):
+        assert [data for data, _ in read] == fresh
     assert fresh[0].count(b'{"__metadata":') > 0 or b'"results":[]' in fresh[0]
 
 
-def test_a_second_read_is_served_from_the_cache(company: Company) -> None:
-    """The cache really answers: a second read encodes nothing and sends the first read's
-    encoded pages as they are."""
+def test_rows_are_kept_from_their_second_read_and_then_served_from_the_cache(
+    company: Company,
+) -> None:
+    """A first read (a full sync read once) keeps nothing; reading again encodes and keeps
+    the rows; the next read encodes nothing and sends the kept pages as they are."""
     query = {"$select": ALL_FIELDS["sync/CRM/Accounts"], "$filter": "Timestamp gt 1L"}
     cache = cache_of(company)
     first = pages(company, "sync/CRM/Accounts", query, wire=True)
     rows = len(served_rows(first))
-    assert (cache.hits, cache.misses) == (0, rows) and rows > 0
+    assert (cache.hits, cache.misses, cache.held) == (0, 0, 0) and rows > 0
     second = pages(company, "sync/CRM/Accounts", query, wire=True)
+    assert (cache.hits, cache.misses) == (0, rows) and cache.held > 0
+    third = pages(company, "sync/CRM/Accounts", query, wire=True)
     assert (cache.hits, cache.misses) == (rows, rows)
     assert [data for data, _ in first] == [data for data, _ in second]
-    assert all(isinstance(results, orjson.Fragment) for _, results in second)
+    assert [data for data, _ in second] == [data for data, _ in third]
+    assert all(isinstance(results, orjson.Fragment) for _, results in third)
+    # Once something of the $select is kept, a page never read before goes through the cache.
+    later = {**query, "$filter": f"Timestamp gt {served_rows(first)[10]['Timestamp']}L"}
+    pages(company, "sync/CRM/Accounts", later, wire=True)
+    assert cache.hits == 2 * rows - 11
     # In process, without the wire context, the store still answers plain dicts.
     plain = pages(company, "sync/CRM/Accounts", query, wire=False)
     assert all(type(row) is dict for _, results in plain for row in results)
@@ -136,7 +146,8 @@ def test_put_post_and_delete_show_in_the_next_cached_read(company: Company) -> N
         return company.handle(method, code(company), target, {}, body, HOST)
 
     doomed = send("POST", "crm/Accounts", {"Name": "To be deleted", "Status": "C"}).body["d"]
-    pages(company, path, query, wire=True)  # every row cached, the doomed one included
+    for _ in "12":  # read twice: every row kept, the doomed one included
+        pages(company, path, query, wire=True)
     changed = company.rows(code(company), path)[3]
     assert send("PUT", f"crm/Accounts(guid'{changed['ID']}')", {"Name": "Renamed"}).status == 204
     added = send("POST", "crm/Accounts", {"Name": "Brand new", "Status": "C"}).body["d"]
@@ -158,7 +169,8 @@ def test_a_header_change_alone_reencodes_the_joined_lines(company: Company) -> N
     still show, because an entry also remembers the header's Timestamp."""
     path = "sync/SalesInvoice/SalesInvoices"
     query = {"$select": ALL_FIELDS[path], "$filter": "Timestamp gt 1L"}
-    pages(company, path, query, wire=True)
+    for _ in "12":  # read twice: every row kept
+        pages(company, path, query, wire=True)
     division = company._divisions[code(company)]  # the store's tables, to write a header only
     lines, headers = division.tables["invoicelines"], division.tables["invoices"]
     line = next(iter(lines.rows.values()))
@@ -236,8 +248,8 @@ def test_http_answers_equal_the_store_and_follow_writes(sandbox_factory: Any) ->
         assert answer.status_code == 200
         return answer.content
 
-    first, second = read(), read()
-    assert first == second
+    first, second, third = read(), read(), read()  # plain, then encoded and kept, then cached
+    assert first == second == third
     local = Company(seed=1, scale=0.05, divisions=1)
     assert local.division_codes[0] == division
     expected = local.handle("GET", division, path, query, None, sb.url)
@@ -270,7 +282,8 @@ def test_a_zero_budget_keeps_nothing_and_answers_the_same(company: Company) -> N
         rowcache.configure(rowcache.DEFAULT_BUDGET)
     first = pages(uncached, "sync/CRM/Contacts", query, wire=True)
     second = pages(uncached, "sync/CRM/Contacts", query, wire=True)
-    assert [d for d, _ in first] == [d for d, _ in second]
+    third = pages(uncached, "sync/CRM/Contacts", query, wire=True)
+    assert [d for d, _ in first] == [d for d, _ in second] == [d for d, _ in third]
     assert [d for d, _ in first] == page_bytes(company, "sync/CRM/Contacts", query, wire=False)
     cache = cache_of(uncached)
     assert cache.hits == 0 and cache.blobs == {} and cache.held == 0
@@ -283,11 +296,11 @@ def test_serve_takes_a_row_cache_budget(sandbox_factory: Any) -> None:
     headers = {"Authorization": f"Bearer {sb.access_token(grant)}", "Accept": "application/json"}
     url = f"{sb.url}/api/v1/{division}/sync/CRM/Contacts"
     query = {"$select": ALL_FIELDS["sync/CRM/Contacts"], "$filter": "Timestamp gt 1L"}
-    bodies = [requests.get(url, params=query, headers=headers, timeout=60).content for _ in "ab"]
+    bodies = [requests.get(url, params=query, headers=headers, timeout=60).content for _ in "abc"]
     expected = Company(seed=1, scale=0.05, divisions=1).handle(
         "GET", division, "sync/CRM/Contacts", query, None, sb.url
     )
-    assert bodies == [orjson.dumps(expected.body)] * 2
+    assert bodies == [orjson.dumps(expected.body)] * 3
 
 
 def test_rows_that_hide_a_boundary_are_refused_loudly_not_cut_wrongly() -> None:
