@@ -13,8 +13,10 @@ are visited (dates always; numbers and other strings only when a bulk check find
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -67,18 +69,19 @@ class DateConverter:
         self._texts: dict[str, Any] = {}
         self._days: dict[int, int] = {}
         self._hours: dict[int, int] = {}
+        self._year_offsets = _YearOffsets()
 
     def _offset(self, ms: int) -> int:
         """The offset of a wall-clock time; a day without a change is remembered whole."""
         day = ms // _DAY_MS
-        first, last = day * 24, day * 24 + 23
-        if _offset_ms(first) == _offset_ms(last):  # one change at most per day
-            self._days[day] = offset = _offset_ms(first)
-            return offset
+        first = self._year_offsets.at_hour(day * 24)
+        if first == self._year_offsets.at_hour(day * 24 + 23):  # one change at most per day
+            self._days[day] = first
+            return first
         hour = ms // _HOUR_MS
         offset = self._hours.get(hour)
         if offset is None:
-            offset = self._hours[hour] = _offset_ms(hour)
+            offset = self._hours[hour] = self._year_offsets.at_hour(hour)
         return offset
 
     def __call__(self, text: str) -> Any:
@@ -100,6 +103,52 @@ class DateConverter:
             self._texts.clear()
         self._texts[text] = done
         return done
+
+
+class _YearOffsets:
+    """Amsterdam's offset per wall-clock hour, from each year's switch hours (found once a year).
+
+    A year's offset at the start of every month is asked of zoneinfo; a month whose start and
+    end differ holds one switch, found by bisection (EU rules: one switch in March, one in
+    September or October). Dates spread over decades then cost a few lookups a year instead of
+    zoneinfo calls per day.
+    """
+
+    def __init__(self) -> None:
+        self._years: dict[int, tuple[list[int], list[int]]] = {}
+
+    def at_hour(self, hour: int) -> int:
+        """The offset (ms) of wall-clock times in `hour` (hours since 1970, local)."""
+        year = (_EPOCH + timedelta(hours=hour)).year
+        table = self._years.get(year)
+        if table is None:
+            table = self._years[year] = _year_table(year)
+        starts, offsets = table
+        return offsets[bisect_right(starts, hour) - 1]
+
+
+def _year_table(year: int) -> tuple[list[int], list[int]]:
+    """(first hour, offset) of each constant-offset stretch of `year`, in order."""
+    bounds = [_hours_since_epoch(datetime(year, month, 1)) for month in range(1, 13)]
+    bounds.append(_hours_since_epoch(datetime(year + 1, 1, 1)))
+    starts, offsets = [bounds[0]], [_offset_ms(bounds[0])]
+    for low, high in itertools.pairwise(bounds):
+        before, after = _offset_ms(low), _offset_ms(high)
+        if before == after:
+            continue
+        while high - low > 1:  # invariant: low has `before`, high has `after`
+            middle = (low + high) // 2
+            if _offset_ms(middle) == before:
+                low = middle
+            else:
+                high = middle
+        starts.append(high)
+        offsets.append(after)
+    return starts, offsets
+
+
+def _hours_since_epoch(wall: datetime) -> int:
+    return (wall - _EPOCH) // timedelta(hours=1)
 
 
 def _offset_ms(hour: int) -> int:
