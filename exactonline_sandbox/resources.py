@@ -43,6 +43,7 @@ class Resource:
     #: Fields real answers have but the catalogue lacks (seen in the recordings): selectable
     #: and writable, served only when named in `$select` (a full row is the catalogue's).
     extra_fields: dict[str, str] = field(default_factory=dict)
+    key_field: str | None = None  # the row key, when the catalogue's names no field of the rows
 
     @cached_property
     def entity(self) -> Entity:
@@ -67,7 +68,7 @@ class Resource:
 
     @cached_property
     def key(self) -> str:
-        return self.entity.primary_key
+        return self.key_field or self.entity.primary_key
 
     @property
     def page_size(self) -> int:
@@ -94,6 +95,9 @@ _W = frozenset({"GET", "POST", "PUT", "DELETE"})
 
 
 def _bulk(path: str, catalogue: str, base: Resource) -> Resource:
+    # The catalogue keys every bulk entity by `ID`, but bulk invoice and order headers have no
+    # `ID` field: like their regular endpoints they are keyed by InvoiceID / OrderID.
+    key = entity(catalogue).primary_key
     return Resource(
         path=path,
         catalogue=catalogue,
@@ -101,6 +105,7 @@ def _bulk(path: str, catalogue: str, base: Resource) -> Resource:
         kind="bulk",
         model=base.model,
         line_type=base.line_type,
+        key_field=None if key in entity(catalogue).field_names else base.key,
     )
 
 
