@@ -18,6 +18,7 @@ from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOu
 from exactonline_api.settings import ClientSettings
 from target_exactonline.matching import Finder, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
+from target_exactonline.row_counts import RowCounts, beside
 from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS
 from target_exactonline.settings import TargetSettings
 from target_exactonline.summary import Summary
@@ -69,6 +70,7 @@ class Load:
         self._client: ExactClient | None = None
         self._division: int | None = self.settings.division
         self._finders: dict[str, Finder] = {}
+        self._row_counts: RowCounts | None = None
         # Account IDs of another division (tap copies) -> the matching account here.
         self.account_map: dict[str, str] = {}
         self.invoices: list[Deferred] = []
@@ -104,6 +106,13 @@ class Load:
 
     # -- lookups -------------------------------------------------------------------------------
 
+    @property
+    def row_counts(self) -> RowCounts:
+        """Rows each prefetch source held when last read (kept beside the token store)."""
+        if self._row_counts is None:
+            self._row_counts = RowCounts(beside(self.client_settings.token_store_path))
+        return self._row_counts
+
     def _finder(self, name: str, build: Callable[[], Finder]) -> Finder:
         if name not in self._finders:
             self._finders[name] = build()
@@ -126,6 +135,7 @@ class Load:
                 keys=keys,
                 row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,
+                row_counts=self.row_counts,
             )
 
         return self._finder("accounts", build)
@@ -141,13 +151,18 @@ class Load:
                 name="sales invoices",
                 lookup_path="salesinvoice/SalesInvoices",
                 # The sync endpoint has one row per LINE, and fields both levels have (e.g.
-                # Description) hold the line's value there: no good for diffing headers. Ask
-                # the regular endpoint for as many keys per call as the query string holds.
-                prefetch_path=None,
+                # Description) hold the line's value there: no good for diffing headers. The
+                # bulk endpoint has one row per header, 1,000 a call. Exact wants bulk reads
+                # filtered; invoices without a key cannot match one, so the read covers the
+                # key field only (an InvoiceID is still looked up).
+                prefetch_path="bulk/SalesInvoice/SalesInvoices",
+                prefetch_filter=f"{key_field} ne null",
+                prefetch_covers=[key_field],
                 select=["Status", "Document", *(f.name for f in INVOICE_FIELDS)],
                 keys={"InvoiceID": norm_guid, key_field: norm_text},
                 row_id="InvoiceID",
                 prefetch_threshold=self.settings.prefetch_threshold,
+                row_counts=self.row_counts,
             ),
         )
 
@@ -165,6 +180,7 @@ class Load:
                 keys={"ID": norm_guid, "Code": norm_text},
                 row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,
+                row_counts=self.row_counts,
             ),
         )
 

@@ -1,9 +1,9 @@
 """Finding the Exact rows that records refer to, with as few API calls as possible.
 
 Exact meters calls (60 a minute, 5,000 a day per division), so lookups are planned per batch:
-a batch needing more lookups than `prefetch_threshold` reads the existing rows once through the
-sync endpoint (1,000 rows per call, `$select` only what matching and diffing need) when that is
-cheaper; otherwise as many keys as fit in one query string are asked for in one filtered call
+a batch needing more lookups than `prefetch_threshold` reads the existing rows once through a
+sync or bulk endpoint (1,000 rows per call, `$select` only what matching and diffing need) when
+that is cheaper (see row_counts.py for how "cheaper" is known); otherwise as many keys as fit in one query string are asked for in one filtered call
 (`Code eq 'a' or Code eq 'b' ...`). The fit is measured on the query exactly as the client
 encodes it, against IIS's default limit of 2,048 bytes (Exact's servers run IIS): a fixed count
 would waste calls on short keys and break on long ones. Either way each answer is remembered for
@@ -13,11 +13,13 @@ the rest of the run, and rows the target creates are added, so a key is never lo
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.client import encode_query
 from exactonline_api.odata import guid_literal, string_literal
+from target_exactonline.row_counts import RowCounts
 from target_exactonline.values import padded_code
 
 if TYPE_CHECKING:
@@ -108,6 +110,9 @@ class Finder:
         row_id: str,
         prefetch_threshold: int,
         max_query: int = MAX_QUERY - NEXT_LINK_ROOM,
+        prefetch_filter: str = "Timestamp gt 1L",
+        prefetch_covers: Iterable[str] | None = None,
+        row_counts: RowCounts | None = None,
     ) -> None:
         self.client = client
         self.division = division
@@ -119,7 +124,12 @@ class Finder:
         self.row_id = row_id
         self.prefetch_threshold = prefetch_threshold
         self.max_query = max_query
-        self.complete = False
+        # The prefetch reads the rows `prefetch_filter` selects: a complete read proves absence
+        # for the keys it covers (all, for a sync read from Timestamp 1).
+        self.prefetch_filter = prefetch_filter
+        self.prefetch_covers = frozenset(keys if prefetch_covers is None else prefetch_covers)
+        self.row_counts = row_counts
+        self._complete: set[str] = set()
         self._rows: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, set[str]]] = {k: {} for k in keys}
         self._absent: dict[str, set[str]] = {k: set() for k in keys}
@@ -155,27 +165,57 @@ class Finder:
         ids = self._by_key[key].get(nv)
         if ids:
             return [self._rows[i] for i in sorted(ids)]
-        if self.complete or nv in self._absent[key]:
+        if key in self._complete or nv in self._absent[key]:
             return []
         return None
+
+    @property
+    def complete(self) -> bool:
+        """A complete prefetch was read: every covered key's absence is proven."""
+        return bool(self._complete)
 
     # -- asking Exact --------------------------------------------------------------------------
 
     def plan(self, wanted: Iterable[tuple[str, Any]]) -> None:
         """Before a batch: learn every key it needs in as few calls as possible.
 
-        More than `prefetch_threshold` keys: read all rows through the sync endpoint, if that
-        takes no more calls than the batched lookups it replaces. Then whatever is still
-        unknown is asked for in as few filtered calls as the query-string limit allows.
+        More than `prefetch_threshold` keys the prefetch covers: read all rows through the
+        sync or bulk endpoint, if that takes no more calls than the batched lookups it replaces
+        (as far as the row counts of earlier runs tell; without them, the read stops at that
+        budget). Then whatever is still unknown is asked for in as few filtered calls as the
+        query-string limit allows.
         """
         wanted = list(wanted)
         unknown = self._unknown(wanted)
-        if self.prefetch_path and len(unknown) > self.prefetch_threshold:
-            self.prefetch(budget=len(self._batches(unknown)))
-            unknown = self._unknown(wanted)
+        covered = {kv: v for kv, v in unknown.items() if kv[0] in self.prefetch_covers}
+        if self.prefetch_path and len(covered) > self.prefetch_threshold:
+            budget = len(self._batches(covered))
+            if self._prefetch_pays(budget):
+                self.prefetch(budget=budget)
+                unknown = self._unknown(wanted)
         if len(unknown) > 1:
             for batch in self._batches(unknown):
                 self._lookup_many(batch)
+
+    def _prefetch_pays(self, budget: int) -> bool:
+        """False when an earlier run saw more rows than `budget` calls can read."""
+        if self.row_counts is None or self.prefetch_path is None:
+            return True
+        seen = self.row_counts.at_least(self.division, self.prefetch_path)
+        if seen is None:
+            return True
+        pages = max(1, math.ceil(seen / SYNC_PAGE))
+        if pages <= budget:
+            return True
+        logger.info(
+            "not prefetching %s: %s held at least %d rows (%d calls), the lookups take %d",
+            self.name,
+            self.prefetch_path,
+            seen,
+            pages,
+            budget,
+        )
+        return False
 
     def _batches(self, unknown: dict[tuple[str, str], Any]) -> list[list[tuple[str, Any]]]:
         """The filtered calls that would answer `unknown`: (key, value) pairs per call."""
@@ -210,31 +250,42 @@ class Finder:
                 self._absent[key].add(nv)
 
     def prefetch(self, budget: int) -> None:
-        """Read every row through the sync endpoint, unless that takes more than `budget` calls.
+        """Read every row of the prefetch source, unless that takes more than `budget` calls.
 
         Past the budget the rows read so far are kept (they are true), but misses are no longer
-        proof of absence, so the remaining keys fall back to filtered lookups.
+        proof of absence, so the remaining keys fall back to filtered lookups. Either way the
+        number of rows seen is remembered for later runs' choice.
         """
         assert self.prefetch_path is not None
         max_pages = max(1, budget)
-        params = {"$select": ",".join(self.select), "$filter": "Timestamp gt 1L"}
-        pages = 0
+        params = {"$select": ",".join(self.select), "$filter": self.prefetch_filter}
+        pages = rows = 0
+        complete = True
         for page in self.client.iter_pages(self.division, self.prefetch_path, params):
             pages += 1
+            rows += len(page)
             for row in page:
                 if row.get(self.row_id):
                     self.add(row)
             if len(page) < SYNC_PAGE:
                 break  # a short page is the last one: no need to ask for another
             if pages >= max_pages:
-                logger.info(
-                    "prefetch of %s stopped after %d pages (more than the lookups it replaces)",
-                    self.name,
-                    pages,
-                )
-                return
-        self.complete = True
-        logger.info("prefetched %d %s rows in %d calls", len(self._rows), self.name, pages)
+                complete = False
+                break
+        if self.row_counts is not None:
+            # A stopped read saw only part: "more than `rows`", so the same budget next time
+            # is known to fall short.
+            seen = rows if complete else rows + 1
+            self.row_counts.remember(self.division, self.prefetch_path, seen)
+        if not complete:
+            logger.info(
+                "prefetch of %s stopped after %d pages (more than the lookups it replaces)",
+                self.name,
+                pages,
+            )
+            return
+        self._complete |= self.prefetch_covers
+        logger.info("prefetched %d %s rows in %d calls", rows, self.name, pages)
 
     def find(self, key: str, value: Any, *, fresh: bool = False) -> list[dict[str, Any]]:
         """Rows whose `key` equals `value`: from memory, else one filtered call.

@@ -80,10 +80,12 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
         "prefetch_threshold",
         th.IntegerType,
         default=20,
-        description="Customers and items: a batch with more keys to look up than this reads the "
-        "existing rows once through Exact's sync endpoint (1,000 rows per call) when that takes "
-        "fewer calls than filtered lookups, which ask for as many keys per call as fit in the "
-        "2,048-byte query string (about 50 short keys). Sales invoices are always looked up.",
+        description="A batch with more keys to look up than this reads the existing rows once "
+        "instead (customers and items through the sync endpoint, sales invoice headers through "
+        "the bulk endpoint; 1,000 rows per call) when that takes fewer calls than filtered "
+        "lookups, which ask for as many keys per call as fit in the 2,048-byte query string "
+        "(about 50 short keys). Row counts seen by earlier runs are kept beside the token store "
+        "(`*.rows.json`) so a read that cannot pay is not tried again.",
     ),
     th.Property(
         "load_method",

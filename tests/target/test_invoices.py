@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -100,8 +101,10 @@ def test_invoices_are_created_with_their_lines_in_one_call_and_rerun_writes_noth
     assert run.states == [{"at": "lines"}]
     assert run.summary["streams"]["sales_invoices"]["created"] == 2
     assert run.summary["streams"]["sales_invoice_lines"]["created"] == 2
-    # one lookup for both keys, then one POST per invoice with its lines (deep insert)
-    assert _calls(before, after, "salesinvoice/SalesInvoices") == 3
+    # prefetch_threshold 0: the company's invoice headers in one bulk read (fewer than 1,000),
+    # then one POST per invoice with its lines (deep insert)
+    assert _calls(before, after, "bulk/SalesInvoice/SalesInvoices") == 1
+    assert _calls(before, after, "salesinvoice/SalesInvoices") == 2
     assert _calls(before, after, "salesinvoice/SalesInvoiceLines") == 0
 
     by_ref = _invoices_by_ref(sandbox, division)
@@ -127,8 +130,9 @@ def test_invoices_are_created_with_their_lines_in_one_call_and_rerun_writes_noth
     after = sandbox.stats()
     assert again.returncode == 0, again.stderr
     assert again.summary["streams"]["sales_invoices"]["unchanged"] == 2
-    # the one batched lookup, and no write
-    assert _calls(before, after, "salesinvoice/SalesInvoices") == 1
+    # the one bulk read, and no write
+    assert _calls(before, after, "bulk/SalesInvoice/SalesInvoices") == 1
+    assert _calls(before, after, "salesinvoice/SalesInvoices") == 0
     assert after["by_status"].get("204", 0) == before["by_status"].get("204", 0)
     assert len(_invoices_by_ref(sandbox, division)[inline_key]) == 1
 
@@ -548,7 +552,8 @@ def test_invoice_keys_are_looked_up_as_many_per_call_as_fit_in_a_2048_byte_query
     sb = sandbox_factory(seed=5, minutely_limit=100_000)  # > 60 calls: no minute-window waits
     grant = sb.grant()
     division = int(grant["divisions"][0])
-    config = config_for(sb, grant, tmp_path)
+    # invoices always looked up: no bulk read of the company's headers
+    config = config_for(sb, grant, tmp_path, prefetch_threshold=100_000)
     customers, items = _seed(sb, division)
     tag = _tag()
     keys = [f"PACK-{tag}-{n:04d}" for n in range(300)]
@@ -587,3 +592,88 @@ def test_invoice_keys_are_looked_up_as_many_per_call_as_fit_in_a_2048_byte_query
     assert again.summary["streams"]["sales_invoices"]["unchanged"] == 300
     assert sb.stats()["by_endpoint"]["salesinvoice/SalesInvoices"] == len(queries)
     assert len(_invoices_by_ref(sb, division)[keys[0]]) == 1
+
+
+def _invoice_load(sb: Sandbox, division: int, keys: list[str]) -> list[dict]:
+    customers, items = _seed(sb, division)
+    return [schema("sales_invoices")] + [
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": customers[n % len(customers)]["Code"].strip(),
+                "lines": [{"item_code": items[n % len(items)]["Code"], "Quantity": 2}],
+            },
+        )
+        for n, key in enumerate(keys)
+    ]
+
+
+def test_a_large_invoice_load_in_a_small_company_reads_the_headers_in_bulk_once(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """300 new invoices in a company of 50: reading every header with a key through
+    bulk/SalesInvoice/SalesInvoices takes one call, fewer than the 6 key lookups, so the run
+    costs 300 deep inserts + 1 bulk read + the customer and item reads. Re-run: no write."""
+    sb = sandbox_factory(seed=8, minutely_limit=100_000)  # > 60 calls: no minute-window waits
+    grant = sb.grant()
+    division = int(grant["divisions"][0])
+    config = config_for(sb, grant, tmp_path)
+    assert len(sb.rows(division, "salesinvoice/SalesInvoices")) < 1000
+    (tmp_path / "tokens.rows.json").write_text("{not json")  # a damaged hint is ignored
+    keys = [f"BULK-{_tag()}-{n:04d}" for n in range(300)]
+    messages = _invoice_load(sb, division, keys)
+    run = run_target(tmp_path, config, messages)
+    stats = sb.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["created"] == 300
+    assert stats["by_endpoint"]["bulk/SalesInvoice/SalesInvoices"] == 1
+    assert stats["by_endpoint"]["salesinvoice/SalesInvoices"] == 300  # the POSTs only
+    assert stats["api_calls"] <= 303, stats["by_endpoint"]
+    by_ref = _invoices_by_ref(sb, division)
+    assert all(len(by_ref[key]) == 1 for key in keys)
+    counts = json.loads((tmp_path / "tokens.rows.json").read_text())
+    assert counts["divisions"][str(division)]["bulk/SalesInvoice/SalesInvoices"] < 1000
+    assert (tmp_path / "tokens.rows.json").stat().st_mode & 0o077 == 0
+
+    sb.reset_stats()
+    again = run_target(tmp_path, config, messages, "again")
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["sales_invoices"]["unchanged"] == 300
+    assert sb.stats()["by_endpoint"].get("salesinvoice/SalesInvoices", 0) == 0
+    assert all(len(v) == 1 for k, v in _invoices_by_ref(sb, division).items() if k in keys)
+
+
+def test_a_company_too_large_to_read_in_bulk_is_remembered_and_looked_up_next_time(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """1,200 invoices; a load of 30 new ones needs one key lookup. The first run does not know
+    the company's size: its bulk read stops after that one call (a full page), and the keys are
+    looked up. The target keeps "more than 1,000 rows" beside the token store, so the next load
+    of 30 goes straight to the lookup."""
+    sb = sandbox_factory(seed=9, scale=1.2, minutely_limit=100_000)
+    grant = sb.grant()
+    division = int(grant["divisions"][0])
+    config = config_for(sb, grant, tmp_path)
+    assert len(sb.rows(division, "salesinvoice/SalesInvoices")) > 1000
+    tag = _tag()
+    first = [f"BIG-{tag}-A{n:02d}" for n in range(30)]
+    run = run_target(tmp_path, config, _invoice_load(sb, division, first), "first")
+    stats = sb.stats()["by_endpoint"]
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["created"] == 30
+    assert stats["bulk/SalesInvoice/SalesInvoices"] == 1
+    assert stats["salesinvoice/SalesInvoices"] == 1 + 30
+    counts = json.loads((tmp_path / "tokens.rows.json").read_text())
+    assert counts["divisions"][str(division)]["bulk/SalesInvoice/SalesInvoices"] == 1001
+
+    sb.reset_stats()
+    second = [f"BIG-{tag}-B{n:02d}" for n in range(30)]
+    run = run_target(tmp_path, config, _invoice_load(sb, division, second), "second")
+    stats = sb.stats()["by_endpoint"]
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["created"] == 30
+    assert "bulk/SalesInvoice/SalesInvoices" not in stats
+    assert stats["salesinvoice/SalesInvoices"] == 1 + 30
+    by_ref = _invoices_by_ref(sb, division)
+    assert all(len(by_ref[key]) == 1 for key in first + second)
