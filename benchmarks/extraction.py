@@ -10,6 +10,7 @@ One sandbox without rate limits, one division:
 
 from __future__ import annotations
 
+import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -69,6 +70,23 @@ class GroundTruth:
         }
         deleted = sum(1 for r in self.deleted if int(r["Timestamp"]) > timestamp)
         return changed, deleted
+
+
+def process_cpu_seconds(sb: Sandbox) -> float | None:
+    """User + system CPU seconds the sandbox process has used so far (Linux /proc), or None.
+
+    Taken before and after a tap run: the sandbox serves on the same cores as the tap, so its
+    share of the run says whether the tap or the server is what a faster run waits on.
+    """
+    proc = getattr(sb, "_proc", None)
+    if proc is None:
+        return None
+    try:
+        stat = Path(f"/proc/{proc.pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tap_run_summary(
@@ -211,8 +229,12 @@ def run_extraction(
         rows = truth.counts()
 
         sb.reset_stats()
+        sandbox_cpu = process_cpu_seconds(sb)
         result, output = run_tap(workdir, "full", tap_config)
+        sandbox_cpu_after = process_cpu_seconds(sb)
         full = tap_run_summary(sb.stats(), result, output, rows, len(truth.deleted), endpoints)
+        if sandbox_cpu is not None and sandbox_cpu_after is not None:
+            full["sandbox_cpu_seconds"] = sandbox_cpu_after - sandbox_cpu
         full_state = output.state
 
         sb.reset_stats()
