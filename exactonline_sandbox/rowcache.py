@@ -38,6 +38,9 @@ import orjson
 DEFAULT_BUDGET = 512 * 1024 * 1024
 _budget = DEFAULT_BUDGET
 
+#: Pages of one serialization remembered as read once, while nothing of it is kept.
+_SEEN_PAGES = 10_000
+
 #: (row Timestamp, header Timestamp or None, blob id, the row's index in the blob)
 Entry = tuple[int, int | None, int, int]
 
@@ -107,6 +110,8 @@ class RowCache:
         seen = self.seen.setdefault(serialization, set())
         if page in seen:
             return True
+        if len(seen) >= _SEEN_PAGES:  # one-off reads of ever new pages: forget old ones
+            seen.clear()
         seen.add(page)
         return False
 
@@ -145,9 +150,10 @@ class RowCache:
                 self._release(old[2])
             if kept:
                 slot[key] = (ts, head_ts, row_blob.id, index)
-                row_blob.live += 1
             elif old is not None:
                 del slot[key]
+        if kept:
+            blob.live += n
 
     def _blob(self, data: bytes, count: int) -> Blob:
         self._next_id += 1

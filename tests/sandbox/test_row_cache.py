@@ -317,3 +317,14 @@ def test_rows_that_hide_a_boundary_are_refused_loudly_not_cut_wrongly() -> None:
     assert orjson.dumps(cache.assemble(parts)) == orjson.dumps(rows)  # whole: no cut needed
     with pytest.raises(RuntimeError):
         cache.assemble([parts[1]])
+
+
+def test_admission_remembers_a_bounded_number_of_pages_read_once() -> None:
+    cache = RowCache(budget=10**9)
+    assert cache.admit("s", 1) is False and cache.admit("s", 1) is True
+    for page in range(2, 20_001):
+        cache.admit("s", page)
+    assert len(cache.seen["s"]) <= 10_000
+    assert RowCache(budget=0).admit("s", 1) is False
+    zero = RowCache(budget=0)
+    assert [zero.admit("s", 1) for _ in "abc"] == [False, False, False]
