@@ -95,6 +95,14 @@ def server_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc): generated rows plus the row cache."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def _rate(pages: int, rows: int, seconds: float, cpu: float) -> dict[str, Any]:
     return {
         "pages": pages,
@@ -152,6 +160,7 @@ def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]
         for path in endpoints:
             sb.rows(division, path)  # ground truth, as the extraction benchmark reads it first
         ground_truth = time.perf_counter() - t0
+        rss_before = server_rss_mb(pid)
         results: dict[str, Any] = {}
         for path in endpoints:
             fields = RESOURCES[path].fields
@@ -168,6 +177,7 @@ def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]
                 )
             results[path] = entry
         stats = sb.stats()
+        rss_after = server_rss_mb(pid)
     mix = {label: _mix(results, label) for label in ("cold", "second", "warm", "orjson_client")}
     if requests_pass:
         mix["requests_json_client"] = _mix(results, "requests_json_client")
@@ -177,6 +187,7 @@ def run(scale: float, passes: int, requests_pass: bool = True) -> dict[str, Any]
         "load_average": list(os.getloadavg()),
         "startup_seconds": round(startup, 2),
         "ground_truth_seconds": round(ground_truth, 2),
+        "server_rss_mb": {"after_ground_truth": rss_before, "at_end": rss_after},
         "mix": mix,
         "endpoints": results,
         "api_calls": stats["api_calls"],
@@ -197,6 +208,8 @@ def _table(result: dict[str, Any]) -> str:
             for label in labels
         )
         lines.append(f"{path:34} {e['fields']!s:>6}{cells}")
+    load = ", ".join(f"{x:.2f}" for x in result["load_average"])
+    lines.append(f"load average at start: {load}; server RSS MB: {result['server_rss_mb']}")
     return "\n".join(lines)
 
 
