@@ -9,7 +9,8 @@ iterator, so throttle reservations, retries and token handling are unchanged); a
 is made beyond the page the tap is working on; an error (a daily limit included) reaches the
 tap at the page it belongs to, after every earlier page was handed over. When the tap stops
 early, the worker stops too and is joined before the tap goes on, so the client is never used
-by two threads at once.
+by two threads at once; only a process that is ending (SIGTERM, SIGINT) does not wait for the
+call in flight (the worker is a daemon thread).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def one_ahead(source: Iterator[T], name: str = "prefetch") -> Generator[T, None,
 
     worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
+    ending = False
     try:
         while True:
             kind, value = results.get()
@@ -62,7 +64,11 @@ def one_ahead(source: Iterator[T], name: str = "prefetch") -> Generator[T, None,
                 raise value
             permits.release()  # start the next call, then hand this page over
             yield value  # type: ignore[misc]
+    except (SystemExit, KeyboardInterrupt):
+        ending = True  # SIGTERM/SIGINT: the process ends, no waiting for a call in flight
+        raise
     finally:
         stopping.set()
         permits.release()
-        worker.join()
+        if not ending:
+            worker.join()

@@ -75,3 +75,30 @@ def test_an_empty_source_ends_at_once() -> None:
     source = Pages(0)
     assert list(one_ahead(iter(source))) == []
     assert source.closed
+
+
+def test_a_terminating_process_does_not_wait_for_the_call_in_flight() -> None:
+    release = threading.Event()
+
+    def hanging() -> Iterator[int]:
+        yield 0
+        release.wait()  # page 1: a call the server never answers (until the test ends)
+        yield 1
+
+    reader = one_ahead(hanging(), name="hanging")
+    assert next(reader) == 0  # the worker is now waiting on page 1
+    outcome: list[str] = []
+
+    def terminate() -> None:
+        try:
+            reader.throw(SystemExit(0))  # what singer-sdk's SIGTERM handler raises
+        except SystemExit:
+            outcome.append("ended")
+
+    killer = threading.Thread(target=terminate)
+    killer.start()
+    killer.join(timeout=60)
+    ended_without_waiting = not killer.is_alive()
+    release.set()
+    killer.join()
+    assert ended_without_waiting and outcome == ["ended"]
