@@ -17,11 +17,12 @@ import datetime, decimal
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 when = datetime.datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=datetime.timezone.utc)
 messages = [SchemaMessage(stream="s", schema={"type": "object"}, key_properties=["ID"])]
-for n in range(3000):  # well over one 64 KiB chunk
-    record = {"ID": n, "Name": "Bakkerij \u00e9\u00e8 \\"quoted\\"", "Amount": decimal.Decimal("12.50"),
-              "Rate": 0.1 * n, "Flag": n % 2 == 0, "Empty": None, "Nested": {"a": [1, 2]}}
+for n in range(9000):  # about 3 MB between the STATEs: several 1 MiB chunks
+    record = {"ID": n, "Name": "Bakkerij \u00e9\u00e8 \\"quoted\\"" + "x" * 200,
+              "Amount": decimal.Decimal("12.50"), "Rate": 0.1 * n, "Flag": n % 2 == 0,
+              "Empty": None, "Nested": {"a": [1, 2]}}
     messages.append(RecordMessage(stream="s", record=record, time_extracted=when))
-    if n % 1000 == 999:
+    if n % 8000 == 7999:
         messages.append(StateMessage(value={"bookmarks": {"s": {"n": n}}}))
 """
 
@@ -44,7 +45,8 @@ def run_writer(writer: str) -> bytes:
 def test_output_is_byte_for_byte_what_singer_sdks_msgspec_writer_writes() -> None:
     ours = run_writer("tap_exactonline.writer.BufferedMsgSpecWriter")
     theirs = run_writer("singer_sdk.contrib.msgspec.MsgSpecWriter")
-    assert ours.count(b"\n") == 1 + 3000 + 3
+    assert len(ours) > 2 * 1024 * 1024
+    assert ours.count(b"\n") == 1 + 9000 + 1
     assert ours == theirs
 
 
