@@ -2,8 +2,10 @@
 
 The tap-speed goal is about the tap's own processing, so the owner needs to know which part of
 it costs what: the tap's record shaping, the shared client, singer-sdk's per-record work, HTTP
-and JSON parsing, or waiting for the server. Profiling slows Python code down (roughly evenly),
-so only shares are reported, never rates.
+and JSON parsing. Profiling slows Python code down (roughly evenly), so only shares are
+reported, never rates. Time is each thread's CPU time (`time.thread_time`): with two threads,
+wall-clock profiles charge one thread's waits for the GIL to whatever call it was returning
+from, which says nothing about where the work is.
 
 The tap reads the next page in a worker thread (`tap_exactonline.prefetch`) while the main thread
 writes the current one, so both threads are profiled (`python -m benchmarks.tap_profile OUT
@@ -19,6 +21,7 @@ import cProfile
 import pstats
 import sys
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -116,7 +119,7 @@ def profile_tap(out: Path, argv: list[str]) -> None:
     thread_run = threading.Thread.run
 
     def profiled_run(self: threading.Thread) -> None:
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         profiles.append(profile)
         profile.enable()
         try:
@@ -125,7 +128,7 @@ def profile_tap(out: Path, argv: list[str]) -> None:
             profile.disable()
 
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
-    main = cProfile.Profile()
+    main = cProfile.Profile(time.thread_time)
     sys.argv = ["tap-exactonline", *argv]
     main.enable()
     try:

@@ -284,7 +284,9 @@ class RecordShaper:
                 record[name] = shape(name, value)
         for name in layout.trimmed:
             value = record[name]
-            if value is not None:
+            if value.__class__ is str and value[:6] != "/Date(":
+                record[name] = value.strip()  # what `value` makes of such a string
+            elif value is not None:
                 record[name] = shape(name, value)
         for names, get, ok in layout.groups:
             if not ok(get(record)):
