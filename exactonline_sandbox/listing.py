@@ -389,13 +389,18 @@ class Reader:
             if len(parts) == page_size:
                 more = True
                 break
-            ts = row["Timestamp"]
+            if type(row) is Record:  # generated rows: read by position, no method calls
+                index, values = row.shape.index, row.values
+                ts = values[index["Timestamp"]]
+                k = values[index[table_key]]
+            else:
+                ts = row["Timestamp"]
+                k = row[table_key]
             head = head_ts = None
             if headers is not None:
                 head = headers.get(row[jk])
                 if head is not None:
                     head_ts = head["Timestamp"]
-            k = row[table_key]
             entry = slot.get(k)
             if entry is not None and entry[0] == ts and entry[1] == head_ts:
                 parts.append((blobs[entry[2]], entry[3]))
