@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
-from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType
+from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType, StateMessage
 
 CHUNK = 1 << 20
 """Bytes of RECORD lines held before they are written."""
@@ -44,7 +44,14 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if message.type == SingerMessageType.RECORD:
             self.write_record(message.to_dict())
             return
-        encoder.encode_into(message.to_dict(), self._pending, -1)
+        if type(message) is StateMessage and message.value is not None:
+            # `to_dict()` without `dataclasses.asdict`'s deep copy of the whole state (the same
+            # two keys in the same order; the state is encoded here and now, so nothing can
+            # change it in between)
+            data: dict[str, Any] = {"type": "STATE", "value": message.value}
+        else:
+            data = message.to_dict()
+        encoder.encode_into(data, self._pending, -1)
         self._pending += b"\n"
         self.flush()
 
