@@ -22,6 +22,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -202,6 +204,23 @@ class Sandbox:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/_sandbox/faults")
+
+    @contextmanager
+    def faults_during(self, spec: dict[str, Any]) -> Iterator[dict[str, int]]:
+        """Faults for the calls made inside the block, cleared however it ends.
+
+        Yields a dict that, once the block is over, holds how many answers of each status
+        (`"500"`, `"dropped"`, ...) the sandbox gave during it.
+        """
+        before = self.stats()["by_status"]
+        delta: dict[str, int] = {}
+        self.faults(spec)
+        try:
+            yield delta
+        finally:
+            self.clear_faults()
+            after = self.stats()["by_status"]
+            delta.update({k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k)})
 
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "/_sandbox/clock", {"advance": seconds})

@@ -161,11 +161,9 @@ def test_faults_during_a_load_leave_the_same_data_as_a_clean_load(
     messages = [schema("customers"), *(record("customers", c) for c in customers)]
     config = config_for(sb, grant, tmp_path, prefetch_threshold=0)
     # With prefetching, lookups use sync/CRM/Accounts: every crm/Accounts call is a write.
-    sb.faults({"endpoints": ["crm/Accounts"], "next": ["drop_after", "500", "drop_after", "429"]})
-    try:
+    faults = {"endpoints": ["crm/Accounts"], "next": ["drop_after", "500", "drop_after", "429"]}
+    with sb.faults_during(faults):
         run = run_target(tmp_path, config, messages, "faulty")
-    finally:
-        sb.clear_faults()
     assert run.returncode == 0, run.stderr
     assert run.summary["streams"]["customers"]["created"] == 6
     rows = _by_code(sb, division)

@@ -313,22 +313,17 @@ def test_invoice_post_whose_answer_is_lost_is_not_sent_twice(
             },
         ),
     ]
-    before = sandbox.stats()
     # calls on the endpoint: the lookup (untouched), then the POST (lands, answer dropped)
-    sandbox.faults(
+    with sandbox.faults_during(
         {
             "endpoints": ["salesinvoice/SalesInvoices"],
             "next": ["latency", "drop_after"],
             "latency_ms": 0,
         }
-    )
-    try:
+    ) as answered:
         run = run_target(tmp_path, target_config, messages)
-    finally:
-        sandbox.clear_faults()
-    after = sandbox.stats()
     assert run.returncode == 0, run.stderr
-    assert after["by_status"].get("dropped", 0) - before["by_status"].get("dropped", 0) == 1
+    assert answered.get("dropped", 0) == 1
     assert run.summary["streams"]["sales_invoices"]["created"] == 1
     [invoice] = _invoices_by_ref(sandbox, division)[key]
     assert [ln["Quantity"] for ln in _lines_of(sandbox, division, invoice["InvoiceID"])] == [7.0]
@@ -454,22 +449,19 @@ def test_invoice_post_answered_500_twice_without_a_message_is_retried_and_lands_
     after each, finds it absent, sends it again after a backoff, and the third POST lands."""
     key = f"T500-{_tag()}"
     messages = _one_invoice(sandbox, division, key)
-    before = sandbox.stats()
     # calls on the endpoint: lookup, POST (500), lookup, POST (500), lookup, POST (lands)
-    sandbox.faults(
+    before = sandbox.stats()
+    with sandbox.faults_during(
         {
             "endpoints": ["salesinvoice/SalesInvoices"],
             "next": ["latency", "500", "latency", "500"],
             "latency_ms": 0,
         }
-    )
-    try:
+    ) as answered:
         run = run_target(tmp_path, target_config, messages)
-    finally:
-        sandbox.clear_faults()
     after = sandbox.stats()
     assert run.returncode == 0, run.stderr
-    assert after["by_status"].get("500", 0) - before["by_status"].get("500", 0) == 2
+    assert answered.get("500", 0) == 2
     assert run.rejects == []
     assert run.states == [{"done": key}]
     assert run.summary["streams"]["sales_invoices"]["created"] == 1
@@ -516,21 +508,16 @@ def test_invoice_post_failing_with_bare_500s_every_time_stops_the_run_without_a_
     a re-run once Exact recovers creates the invoice once."""
     key = f"DOWN-{_tag()}"
     messages = _one_invoice(sandbox, division, key)
-    before = sandbox.stats()
-    sandbox.faults(
+    with sandbox.faults_during(
         {
             "endpoints": ["salesinvoice/SalesInvoices"],
             "next": ["latency", *(["500", "latency"] * 5)],
             "latency_ms": 0,
         }
-    )
-    try:
+    ) as answered:
         run = run_target(tmp_path, {**target_config, "on_error": "skip"}, messages)
-    finally:
-        sandbox.clear_faults()
-    after = sandbox.stats()
     assert run.returncode == 1
-    assert after["by_status"].get("500", 0) - before["by_status"].get("500", 0) == 5
+    assert answered.get("500", 0) == 5
     assert "failed after 5 tries" in run.stderr
     assert run.rejects == []
     assert run.states == []
