@@ -299,6 +299,10 @@ class RecordShaper:
             record["Division"] = division
         return record
 
+    def page(self, rows: Sequence[Mapping[str, Any]], division: int) -> list[dict[str, Any]]:
+        """The records for a page of rows, in order."""
+        return [self(row, division) for row in rows]
+
 
 def _number(text: str, kind: str) -> Any:
     """OData v2 may serialise Int64 and Decimal as strings (`"123"`, `"12.50"`)."""

@@ -88,3 +88,52 @@ def test_a_state_is_on_the_pipe_at_once_with_every_record_before_it() -> None:
         rest.append(lines.get())
     # records after the last STATE are still written when the process ends
     assert [b'"i":%d' % i in line for i, line in zip(range(5, 8), rest, strict=True)] == [True] * 3
+
+
+PAGES = """
+import datetime, decimal, sys
+from singer_sdk.singerlib import RecordMessage, StateMessage
+when = datetime.datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=datetime.timezone.utc)
+pages = []
+for p in range(3):
+    pages.append([{"ID": n, "Name": "line\\nbreak \\u00e9 \\"q\\"" + "x" * (n % 300),
+                   "Amount": decimal.Decimal("12.50"), "Rate": 0.1 * n, "Flag": n % 2 == 0,
+                   "Empty": None} for n in range(p * 2000, p * 2000 + 2000)])
+"""
+
+
+def run_pages(by_page: bool, version: int | None) -> bytes:
+    if by_page:
+        body = f"""
+        from tap_exactonline.writer import BufferedMsgSpecWriter
+        w = BufferedMsgSpecWriter()
+        for n, page in enumerate(pages):
+            w.write_records("s", page, time_extracted=when, version={version})
+            w.write_message(StateMessage(value={{"page": n}}))
+        w.write_records("s", [], time_extracted=when, version={version})
+        """
+    else:
+        body = f"""
+        from singer_sdk.contrib.msgspec import MsgSpecWriter
+        w = MsgSpecWriter()
+        for n, page in enumerate(pages):
+            for r in page:
+                w.write_message(RecordMessage(stream="s", record=r, version={version},
+                                              time_extracted=when))
+            w.write_message(StateMessage(value={{"page": n}}))
+        """
+    out = subprocess.run(
+        [sys.executable, "-c", PAGES + textwrap.dedent(body)],
+        capture_output=True,
+        cwd=REPO,
+        check=True,
+        timeout=120,
+    )
+    return out.stdout
+
+
+def test_a_page_of_records_is_written_as_the_same_bytes_as_record_by_record() -> None:
+    for version in (None, 1763694000):
+        ours = run_pages(True, version)
+        assert ours.count(b"\n") == 3 * 2000 + 3
+        assert ours == run_pages(False, version)
