@@ -362,6 +362,7 @@ class ExactSyncStream(ExactStream):
         if bookmark is None and start_date is None and one_per is None and not leaving:
             kept = rows if keep is None else [row for row in rows if keep(row)]
             return self.shaper.page(kept, division)
+        kept = []
         batch: list[dict[str, Any]] = []
         for row in rows:
             ts = timestamp_of(row)
@@ -369,6 +370,8 @@ class ExactSyncStream(ExactStream):
                 continue  # a shared read started below this stream's bookmark
             if keep is not None and not keep(row):
                 if leaving and ts is not None:
+                    batch += self.shaper.page(kept, division)
+                    kept = []
                     batch.append(self._left(row, division))
                 continue
             if start_date is not None and _modified_before(row, start_date):
@@ -377,8 +380,8 @@ class ExactSyncStream(ExactStream):
                 if row.get(one_per) in seen:
                     continue
                 seen.add(row.get(one_per))
-            batch.append(self.shaper(row, division))
-        return batch
+            kept.append(row)
+        return batch + self.shaper.page(kept, division)
 
     def _left(self, row: Mapping[str, Any], division: int) -> dict[str, Any]:
         """A deletion record for a row that no longer belongs here, dated by its `Modified`.

@@ -66,7 +66,7 @@ class DateConverter:
     """
 
     def __init__(self) -> None:
-        self._texts: dict[str, Any] = {}
+        self.texts = _TextCache(self._convert)
         self._days: dict[int, int] = {}
         self._hours: dict[int, int] = {}
         self._year_offsets = _YearOffsets()
@@ -86,9 +86,9 @@ class DateConverter:
 
     def __call__(self, text: str) -> Any:
         """The ISO UTC text of a `/Date(ms)/` string; any other string comes back unchanged."""
-        done = self._texts.get(text)
-        if done is not None:
-            return done
+        return self.texts[text]
+
+    def _convert(self, text: str) -> Any:
         match = _PLAIN_DATE.fullmatch(text)
         ms = int(match.group(1)) if match is not None else None
         if ms is not None and _FAST_FROM_MS <= ms < _FAST_UNTIL_MS:
@@ -96,12 +96,30 @@ class DateConverter:
             if offset is None:
                 offset = self._offset(ms)
             moment = _EPOCH + timedelta(milliseconds=ms - offset)
-            done = moment.isoformat(timespec="milliseconds") + "+00:00"
-        else:
-            done = convert_date(text)
-        if len(self._texts) >= _CACHE_LIMIT:
-            self._texts.clear()
-        self._texts[text] = done
+            return moment.isoformat(timespec="milliseconds") + "+00:00"
+        return convert_date(text)
+
+
+class _TextCache(dict[Any, Any]):
+    """Converted date texts by text, filled on first use; also maps None to None.
+
+    Looking a whole column up (`map(cache.__getitem__, values)`) then costs no Python call per
+    value already seen. Anything but a string or None is refused with KeyError (the caller
+    shapes such values one by one). Emptied at `_CACHE_LIMIT` entries: memory stays bounded.
+    """
+
+    def __init__(self, convert: Callable[[str], Any]) -> None:
+        super().__init__({None: None})
+        self._convert = convert
+
+    def __missing__(self, text: Any) -> Any:
+        if text.__class__ is not str:
+            raise KeyError(text)
+        done = self._convert(text)
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+            self[None] = None
+        self[text] = done
         return done
 
 
@@ -300,8 +318,71 @@ class RecordShaper:
         return record
 
     def page(self, rows: Sequence[Mapping[str, Any]], division: int) -> list[dict[str, Any]]:
-        """The records for a page of rows, in order."""
-        return [self(row, division) for row in rows]
+        """The records for a page of rows, in order: `[self(row, division) for row in rows]`.
+
+        A page's rows share one key order (one `$select`), so the work goes column by column
+        with C-level bulk steps (copies, lookups in the date cache, the checks for numbers and
+        stray OData dates run once per page), not a Python loop per field of every row. A page
+        whose rows differ in their keys is shaped row by row.
+        """
+        if not rows:
+            return []
+        keys = tuple(rows[0])
+        if not all(map(keys.__eq__, map(tuple, rows))):
+            return [self(row, division) for row in rows]
+        layout = self._layouts.get(keys)
+        if layout is None:
+            layout = self._layouts[keys] = _Layout(self, keys)
+        if layout.copy_whole:
+            records = list(map(dict, rows))
+            for name in layout.extras:
+                for record in records:
+                    del record[name]
+        elif layout.pick is not None:
+            present = layout.present
+            records = [dict(zip(present, values, strict=True)) for values in map(layout.pick, rows)]
+        else:
+            records = [{} for _ in rows]
+        shape = self.value
+        lookup = self.date_text.texts.__getitem__
+        for name in layout.dates:
+            column = list(map(itemgetter(name), records))
+            try:
+                done = list(map(lookup, column))
+            except (KeyError, TypeError):  # a value that is neither text nor null
+                done = [shape(name, value) for value in column]
+            _put(records, name, done)
+        for name in layout.trimmed:
+            column = list(map(itemgetter(name), records))
+            done = [
+                value.strip()
+                if value.__class__ is str and value[:6] != "/Date("
+                else (value if value is None else shape(name, value))
+                for value in column
+            ]
+            if done != column:
+                _put(records, name, done)
+        for names, get, ok in layout.groups:
+            if not ok(tuple(itertools.chain.from_iterable(map(get, records)))):
+                for name in names:
+                    _put(records, name, [shape(name, r[name]) for r in records])
+        plain_get = layout.plain_get
+        if plain_get is not None and not _no_odata_dates(tuple(map(plain_get, records))):
+            for record in records:
+                if not _no_odata_dates(plain_get(record)):
+                    for name in layout.plain:
+                        record[name] = shape(name, record[name])
+        if None in map(dict.get, records, itertools.repeat("Division")):
+            for record in records:
+                if record.get("Division") is None:
+                    record["Division"] = division
+        return records
+
+
+def _put(records: list[dict[str, Any]], name: str, values: list[Any]) -> None:
+    """Set field `name` of each record to its value in `values` (same order)."""
+    for record, value in zip(records, values, strict=True):
+        record[name] = value
 
 
 def _number(text: str, kind: str) -> Any:
