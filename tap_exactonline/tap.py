@@ -7,6 +7,9 @@ limit ends the run cleanly (state emitted, exit code 0, a message saying when th
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 from singer_sdk import Stream, Tap
@@ -62,6 +65,32 @@ TAP_SETTINGS = th.PropertiesList(
 )
 
 
+GC_YOUNG_THRESHOLD = 50_000
+"""Allocations between young-generation collections during a sync (Python's default: 700)."""
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Fewer and shorter garbage collections while records flow.
+
+    A sync allocates a dict per row and record and a list per page, none of them in reference
+    cycles, and the default thresholds collected every 700 allocations, promoting each page's
+    records through the generations into full collections that also walked every object alive
+    since start-up (singer-sdk, numpy, the catalog): about a tenth of the tap's CPU time. Objects
+    alive at the start of the sync are frozen (never collected, which they would not be anyway)
+    and the young generation is collected every `GC_YOUNG_THRESHOLD` allocations; collections
+    still run, so any cycle is still freed.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 class TapExactOnline(Tap):
     """Singer tap for Exact Online (sync API, per-division partitions, deletes)."""
 
@@ -111,7 +140,8 @@ class TapExactOnline(Tap):
         install_redaction()
         self._unfinished_first()
         try:
-            super().sync_all()
+            with few_collections():
+                super().sync_all()
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
             self.state_writer.write_state(self.state)
