@@ -105,10 +105,29 @@ class TapOutput:
     records: dict[str, int] = field(default_factory=dict)
     state: dict[str, Any] | None = None
     messages: int = 0
+    first_record_at: float | None = None
+    """`perf_counter` when the first RECORD line arrived (the same clock as `Running`)."""
+    last_record_at: float | None = None
+    first_read_records: int = 0
+    """Records that arrived with the first one (one read of the pipe)."""
 
     @property
     def total_records(self) -> int:
         return sum(self.records.values())
+
+    def steady_rate(self) -> float | None:
+        """Records a second from the first RECORD line to the last: the records that arrived
+        after the first read over the time they took (None: too few reads to tell)."""
+        if self.first_record_at is None or self.last_record_at is None:
+            return None
+        span = self.last_record_at - self.first_record_at
+        if span <= 0:
+            return None
+        return (self.total_records - self.first_read_records) / span
+
+    def startup_seconds(self, started: float) -> float | None:
+        """Seconds from starting the tap process to its first RECORD line."""
+        return None if self.first_record_at is None else self.first_record_at - started
 
 
 def write_json(path: Path, value: Any) -> Path:
@@ -120,12 +139,16 @@ class Running:
     """A started connector pipeline; `wait()` reaps every process and measures the connector."""
 
     def __init__(
-        self, proc: subprocess.Popen[bytes], stderr_path: Path, sink: subprocess.Popen[bytes] | None
+        self,
+        proc: subprocess.Popen[bytes],
+        stderr_path: Path,
+        sink: subprocess.Popen[bytes] | None,
+        started: float | None = None,
     ) -> None:
         self.proc = proc
         self.sink = sink
         self.stderr_path = stderr_path
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started
 
     def wait(self) -> ProcessResult:
         _, status, usage = os.wait4(self.proc.pid, 0)
@@ -163,6 +186,7 @@ def start_tap(
         cmd += ["--state", str(write_json(workdir / f"{name}-state.json", state))]
     counts_path = workdir / f"{name}-counts.json"
     stderr_path = workdir / f"{name}-stderr.log"
+    started = time.perf_counter()
     with open(stderr_path, "wb") as err:
         tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=_env())
     assert tap.stdout is not None
@@ -170,12 +194,19 @@ def start_tap(
         [sys.executable, "-m", NULL_TARGET_MODULE, str(counts_path)], stdin=tap.stdout, env=_env()
     )
     tap.stdout.close()  # the sink holds the read end; the tap sees EPIPE if the sink dies
-    return Running(tap, stderr_path, sink), counts_path
+    return Running(tap, stderr_path, sink, started), counts_path
 
 
 def read_tap_output(counts_path: Path) -> TapOutput:
     raw = json.loads(counts_path.read_text(encoding="utf-8"))
-    return TapOutput(records=raw["records"], state=raw["state"], messages=raw["messages"])
+    return TapOutput(
+        records=raw["records"],
+        state=raw["state"],
+        messages=raw["messages"],
+        first_record_at=raw.get("first_record_at"),
+        last_record_at=raw.get("last_record_at"),
+        first_read_records=raw.get("first_read_records", 0),
+    )
 
 
 def run_tap(

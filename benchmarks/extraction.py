@@ -142,6 +142,10 @@ def tap_run_summary(
         "records_by_stream": output.records,
         "wall_seconds": result.wall_seconds,
         "tap_cpu_seconds": result.cpu_seconds,
+        # end to end (start-up included) and steady (first RECORD line to the last)
+        "records_per_second": output.total_records / result.wall_seconds,
+        "steady_records_per_second": output.steady_rate(),
+        "startup_seconds": output.startup_seconds(result.started),
     }
 
 
