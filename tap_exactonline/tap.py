@@ -7,9 +7,6 @@ limit ends the run cleanly (state emitted, exit code 0, a message saying when th
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cached_property
 
 from singer_sdk import Stream, Tap
@@ -20,6 +17,7 @@ from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
 from tap_exactonline.client import UNFINISHED, ExactSyncStream
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
+from tap_exactonline.runtime import interpreter_tuned_for_sync
 from tap_exactonline.session import Session
 from tap_exactonline.streams import STREAM_TYPES
 from tap_exactonline.writer import BufferedMsgSpecWriter
@@ -63,32 +61,6 @@ TAP_SETTINGS = th.PropertiesList(
         title="Emit deletes",
     ),
 )
-
-
-GC_YOUNG_THRESHOLD = 50_000
-"""Allocations between young-generation collections during a sync (Python's default: 700)."""
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Fewer and shorter garbage collections while records flow.
-
-    A sync allocates a dict per row and record and a list per page, none of them in reference
-    cycles, and the default thresholds collected every 700 allocations, promoting each page's
-    records through the generations into full collections that also walked every object alive
-    since start-up (singer-sdk, numpy, the catalog): about a tenth of the tap's CPU time. Objects
-    alive at the start of the sync are frozen (never collected, which they would not be anyway)
-    and the young generation is collected every `GC_YOUNG_THRESHOLD` allocations; collections
-    still run, so any cycle is still freed.
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 class TapExactOnline(Tap):
@@ -140,7 +112,7 @@ class TapExactOnline(Tap):
         install_redaction()
         self._unfinished_first()
         try:
-            with few_collections():
+            with interpreter_tuned_for_sync():
                 super().sync_all()
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
