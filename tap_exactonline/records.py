@@ -317,8 +317,11 @@ class RecordShaper:
             record["Division"] = division
         return record
 
-    def page(self, rows: Sequence[Mapping[str, Any]], division: int) -> list[dict[str, Any]]:
+    def page(self, rows: list[dict[str, Any]], division: int) -> list[dict[str, Any]]:
         """The records for a page of rows, in order: `[self(row, division) for row in rows]`.
+
+        The rows are handed over: a row may be turned into its record in place (when it holds
+        the record's fields in the record's order and few others), which saves a copy per row.
 
         A page's rows share one key order (one `$select`), so the work goes column by column
         with C-level bulk steps (copies, lookups in the date cache, the checks for numbers and
@@ -333,8 +336,8 @@ class RecordShaper:
         layout = self._layouts.get(keys)
         if layout is None:
             layout = self._layouts[keys] = _Layout(self, keys)
-        if layout.copy_whole:
-            records = list(map(dict, rows))
+        if layout.copy_whole and len(layout.extras) <= _MOST_DELETIONS:
+            records = rows  # shaped in place: no copy of each row
             for name in layout.extras:
                 for record in records:
                     del record[name]
@@ -377,6 +380,11 @@ class RecordShaper:
                 if record.get("Division") is None:
                     record["Division"] = division
         return records
+
+
+_MOST_DELETIONS = 8
+"""Fields a row may hold beyond the record's and still be shaped in place (deleting many is
+slower than building the record from the fields it keeps)."""
 
 
 def _put(records: list[dict[str, Any]], name: str, values: list[Any]) -> None:
