@@ -175,6 +175,7 @@ class ExactClient:
     # -- context manager ----------------------------------------------------------------------
     def close(self) -> None:
         self.session.close()
+        self.throttle.close()
 
     def __enter__(self) -> ExactClient:
         return self

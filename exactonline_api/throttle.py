@@ -17,10 +17,13 @@ the limits, one probe call at a time is allowed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import secrets
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from exactonline_api.errors import DailyLimitReached
-from exactonline_api.token_store import atomic_write, file_lock, remove_stale_temps
+from exactonline_api.token_store import atomic_write, remove_stale_temps
 
 DEFAULT_WINDOW_SECONDS = 60.0
 POLL_SECONDS = 0.05
@@ -104,21 +107,55 @@ class SharedState:
 
     Writes are atomic (temp file + rename) but not fsynced: losing the counters in a power cut only
     costs one re-learning call, while an fsync per API call would cost real time.
+
+    Every API call edits this state twice (reserve, release), so the per-edit system calls are
+    kept few: the lock file stays open (reopened after a fork, so a child never shares the
+    parent's lock), threads of this process take turns through a thread lock before taking the
+    `flock` (one open file is one lock owner), and temp files left by dead writers are swept
+    once per process rather than on every write.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock_path = path.with_name(path.name + ".lock")
+        self._threads = threading.Lock()
+        self._lock_fd: int | None = None
+        self._lock_pid: int | None = None
+        self._swept = False
 
     @contextlib.contextmanager
     def edit(self) -> Any:
-        with file_lock(self.lock_path):
+        with self._threads, self._flock():
             data = self.read()
             before = json.dumps(data, sort_keys=True)
             yield data
             if json.dumps(data, sort_keys=True) != before:
-                remove_stale_temps(self.path)
+                if not self._swept:
+                    remove_stale_temps(self.path)
+                    self._swept = True
                 atomic_write(self.path, json.dumps(data).encode("utf-8"), durable=False)
+
+    @contextlib.contextmanager
+    def _flock(self) -> Iterator[None]:
+        """The exclusive `flock` on the lock file (call with the thread lock held)."""
+        if self._lock_fd is None or self._lock_pid != os.getpid():
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            self._lock_fd = os.open(self.lock_path, flags, 0o600)
+            self._lock_pid = os.getpid()
+        fd = self._lock_fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the lock file (it is reopened if the state is edited again)."""
+        with self._threads:
+            if self._lock_fd is not None and self._lock_pid == os.getpid():
+                os.close(self._lock_fd)
+            self._lock_fd = None
 
     def read(self) -> dict[str, Any]:
         try:
@@ -145,6 +182,10 @@ class Throttle:
         self.clock_margin = clock_margin
         self.waits = 0
         self.waited_seconds = 0.0
+
+    def close(self) -> None:
+        """Release the state's open lock file."""
+        self.state.close()
 
     @staticmethod
     def _key(division: int | None) -> str:

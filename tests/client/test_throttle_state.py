@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 
 from exactonline_api.errors import DailyLimitReached
-from exactonline_api.throttle import RESERVATION_TTL_SECONDS, Throttle
+from exactonline_api.throttle import RESERVATION_TTL_SECONDS, SharedState, Throttle
 
 
 class Clock:
@@ -130,3 +131,27 @@ def test_a_killed_process_s_reservation_expires(tmp_path: Path, clock: Clock) ->
     t.reserve(7)  # never released: its process died
     t.reserve(7)  # a fresh window has room for 1, taken by the dead reservation until it expires
     assert clock.slept == pytest.approx(RESERVATION_TTL_SECONDS, abs=0.1)
+
+
+def test_threads_of_one_process_never_lose_each_other_s_edits(tmp_path: Path) -> None:
+    """The lock file stays open between edits; threads still take turns on the state."""
+    state = SharedState(tmp_path / "shared.json")
+    other = SharedState(tmp_path / "shared.json")  # a second client of this process
+
+    def bump(shared: SharedState) -> None:
+        for _ in range(200):
+            with shared.edit() as data:
+                data["n"] = data.get("n", 0) + 1
+
+    workers = [threading.Thread(target=bump, args=(s,)) for s in (state, state, other, other)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert state.read()["n"] == 800
+    state.close()
+    other.close()
+    with state.edit() as data:  # reopened after close
+        data["n"] += 1
+    assert other.read()["n"] == 801
+    state.close()
