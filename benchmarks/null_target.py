@@ -29,7 +29,7 @@ READ_BYTES = 1 << 20
 
 def consume(stream: BinaryIO) -> dict[str, Any]:
     """Count records per stream; return them with the last STATE value and RECORD timings."""
-    records: Counter[str] = Counter()
+    records: Counter[bytes] = Counter()
     state: Any = None
     messages = 0
     total = 0
@@ -43,21 +43,22 @@ def consume(stream: BinaryIO) -> dict[str, Any]:
         lines = (rest + chunk).split(b"\n") if chunk else [rest]
         rest = lines.pop() if chunk else b""
         before = total
-        for line in lines:
-            if not line.strip():
-                continue
-            messages += 1
-            match = _RECORD.match(line)
-            if match is not None:
-                records[match.group(1).decode()] += 1
-                total += 1
-                continue
-            message = json.loads(line)
-            if message.get("type") == "RECORD":  # a key order the pattern did not expect
-                records[message["stream"]] += 1
-                total += 1
-            elif message.get("type") == "STATE":
-                state = message.get("value")
+        match = _RECORD.match
+        names = [m.group(1) for m in map(match, lines) if m is not None]
+        records.update(names)
+        total += len(names)
+        messages += len(names)
+        if len(names) < len(lines):  # other messages (or blank lines) in this read
+            for line in lines:
+                if match(line) is not None or not line.strip():
+                    continue
+                messages += 1
+                message = json.loads(line)
+                if message.get("type") == "RECORD":  # a key order the pattern did not expect
+                    records[message["stream"].encode()] += 1
+                    total += 1
+                elif message.get("type") == "STATE":
+                    state = message.get("value")
         if total > before:
             if first_at is None:
                 first_at, first_read_records = at, total - before
@@ -65,7 +66,7 @@ def consume(stream: BinaryIO) -> dict[str, Any]:
         if not chunk:
             break
     return {
-        "records": dict(records),
+        "records": {name.decode(): n for name, n in records.items()},
         "state": state,
         "messages": messages,
         "first_record_at": first_at,
