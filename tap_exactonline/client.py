@@ -188,16 +188,21 @@ class ExactSyncStream(ExactStream):
                 current = element or None
                 partition = self._get_state_partition_context(current)
                 self._write_starting_replication_value(current)
-                for batch in self._record_batches(current):
+                for batch in self._record_batches(current, stray_dates=False):
                     for name in plan.deselected:
                         for record in batch:
                             record.pop(name, None)
-                    writer.write_records(
-                        plan.alias,
-                        batch,
-                        time_extracted=datetime.now(UTC),
-                        version=self._stream_version,
+                    when = datetime.now(UTC)
+                    version = self._stream_version
+                    lines = writer.record_lines(
+                        plan.alias, batch, time_extracted=when, version=version
                     )
+                    # the check `RecordShaper.page` left out: a search of the encoded page
+                    if b'"/Date(' in lines and self.shaper.fix_stray_dates(batch):
+                        lines = writer.record_lines(
+                            plan.alias, batch, time_extracted=when, version=version
+                        )
+                    writer.write_lines(lines)
                     self.state_manager.is_flushed = False
                     if (written + len(batch)) // every > written // every:
                         self._write_state_message()
@@ -217,11 +222,13 @@ class ExactSyncStream(ExactStream):
         for batch in self._record_batches(context):
             yield from batch
 
-    def _record_batches(self, context: Context | None) -> Iterator[list[dict[str, Any]]]:
+    def _record_batches(
+        self, context: Context | None, *, stray_dates: bool = True
+    ) -> Iterator[list[dict[str, Any]]]:
         """The partition's records a page at a time; each page's STATE follows its batch.
 
         The bookmark of a page is written when the caller asks for the next batch, i.e. after
-        it has written every record of this one.
+        it has written every record of this one. `stray_dates=False`: see `RecordShaper.page`.
         """
         assert context is not None, "sync streams always run per division"
         division = int(context["division"])
@@ -237,7 +244,14 @@ class ExactSyncStream(ExactStream):
         state[UNFINISHED] = True  # cleared by the read's final page
         try:
             pages = spool.replay() if spool is not None else self._read(division, bookmark or 0)
-            yield from self._emit(pages, division, state, bookmark, replay=spool is not None)
+            yield from self._emit(
+                pages,
+                division,
+                state,
+                bookmark,
+                replay=spool is not None,
+                stray_dates=stray_dates,
+            )
             yield from self._deleted_records(division, state)
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
@@ -311,6 +325,7 @@ class ExactSyncStream(ExactStream):
         bookmark: int | None,
         *,
         replay: bool = False,
+        stray_dates: bool = True,
     ) -> Iterator[list[dict[str, Any]]]:
         """Each page's records as one batch, then the page's checkpoint, then a progress line."""
         start_date = None if bookmark is not None else self._start_date()
@@ -322,7 +337,9 @@ class ExactSyncStream(ExactStream):
             if not page.final:
                 calls += 1
             read += len(page.rows)
-            batch = self._page_records(page.rows, division, bookmark, start_date, leaving, seen)
+            batch = self._page_records(
+                page.rows, division, bookmark, start_date, leaving, seen, stray_dates
+            )
             emitted += len(batch)
             if batch:
                 yield batch
@@ -349,6 +366,7 @@ class ExactSyncStream(ExactStream):
         start_date: datetime | None,
         leaving: bool,
         seen: set[Any],
+        stray_dates: bool = True,
     ) -> list[dict[str, Any]]:
         """The records one page's rows give, in row order.
 
@@ -361,7 +379,9 @@ class ExactSyncStream(ExactStream):
         one_per = self.spec.one_per
         if bookmark is None and start_date is None and one_per is None and not leaving:
             kept = rows if keep is None else [row for row in rows if keep(row)]
-            return self.shaper.page(kept, division)
+            return self.shaper.page(kept, division, stray_dates=stray_dates)
+        # deletion records of leaving rows are not the shaper's: their batches are checked whole
+        stray_dates = stray_dates or leaving
         kept = []
         batch: list[dict[str, Any]] = []
         for row in rows:
@@ -381,7 +401,7 @@ class ExactSyncStream(ExactStream):
                     continue
                 seen.add(row.get(one_per))
             kept.append(row)
-        return batch + self.shaper.page(kept, division)
+        return batch + self.shaper.page(kept, division, stray_dates=stray_dates)
 
     def _left(self, row: Mapping[str, Any], division: int) -> dict[str, Any]:
         """A deletion record for a row that no longer belongs here, dated by its `Modified`.

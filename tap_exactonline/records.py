@@ -317,8 +317,14 @@ class RecordShaper:
             record["Division"] = division
         return record
 
-    def page(self, rows: list[dict[str, Any]], division: int) -> list[dict[str, Any]]:
+    def page(
+        self, rows: list[dict[str, Any]], division: int, *, stray_dates: bool = True
+    ) -> list[dict[str, Any]]:
         """The records for a page of rows, in order: `[self(row, division) for row in rows]`.
+
+        `stray_dates=False` leaves out the check for OData dates in text fields that are not
+        dates: the caller then owes `fix_stray_dates` on any record whose encoded form holds
+        `"/Date(` (a search of the encoded page costs far less than the check).
 
         The rows are handed over: a row may be turned into its record in place (when it holds
         the record's fields in the record's order and few others), which saves a copy per row.
@@ -370,7 +376,11 @@ class RecordShaper:
                 for name in names:
                     _put(records, name, [shape(name, r[name]) for r in records])
         plain_get = layout.plain_get
-        if plain_get is not None and not _no_odata_dates(tuple(map(plain_get, records))):
+        if (
+            stray_dates
+            and plain_get is not None
+            and not _no_odata_dates(tuple(map(plain_get, records)))
+        ):
             for record in records:
                 if not _no_odata_dates(plain_get(record)):
                     for name in layout.plain:
@@ -380,6 +390,29 @@ class RecordShaper:
                 if record.get("Division") is None:
                     record["Division"] = division
         return records
+
+    def fix_stray_dates(self, records: Sequence[dict[str, Any]]) -> bool:
+        """Convert OData dates left in text fields by `page(..., stray_dates=False)`.
+
+        What the skipped check would have done: in a field that is not a date, code or number,
+        a text that is an OData date becomes its ISO text (`value` leaves every other value of
+        such a field as it is). True when any record changed.
+        """
+        changed = False
+        special = self.dates | self.trimmed | self.kinds.keys()
+        for record in records:
+            stray = [
+                name
+                for name, value in record.items()
+                if value.__class__ is str
+                and value[:6] == "/Date("
+                and name not in special
+                and _ODATA_DATE.match(value)
+            ]
+            for name in stray:
+                record[name] = self.date_text(record[name])
+            changed = changed or bool(stray)
+        return changed
 
 
 _MOST_DELETIONS = 8

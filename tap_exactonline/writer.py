@@ -65,6 +65,38 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if len(pending) >= CHUNK:
             self._drain()
 
+    def record_lines(
+        self,
+        stream: str,
+        records: Sequence[dict[str, Any]],
+        *,
+        time_extracted: datetime,
+        version: int | None = None,
+    ) -> bytes:
+        """RECORD message lines for a page of `records`: the bytes `write_record` would write.
+
+        The records are encoded in one `encode_lines` call and the message around each (type,
+        stream, version, time_extracted: the same for every record of the page) is spliced in
+        with one `bytes.replace`: no message dict and no encoder call per record. This is safe
+        because encoded JSON never holds a raw newline (newlines in strings are escaped).
+        """
+        if not records:
+            return b""
+        head = b'{"type":"RECORD","stream":' + encoder.encode(stream) + b',"record":'
+        tail = b""
+        if version is not None:
+            tail += b',"version":' + encoder.encode(version)
+        tail += b',"time_extracted":' + encoder.encode(time_extracted) + b"}\n"
+        lines = encoder.encode_lines(records)
+        return head + lines[:-1].replace(b"\n", tail + head) + tail
+
+    def write_lines(self, lines: bytes) -> None:
+        """RECORD lines made by `record_lines`, into the buffer."""
+        pending = self._pending
+        pending += lines
+        if len(pending) >= CHUNK:
+            self._drain()
+
     def write_records(
         self,
         stream: str,
@@ -73,27 +105,10 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         time_extracted: datetime,
         version: int | None = None,
     ) -> None:
-        """RECORD messages for a page of `records`, the same bytes `write_record` would write.
-
-        The records are encoded in one `encode_lines` call and the message around each (type,
-        stream, version, time_extracted: the same for every record of the page) is spliced in
-        with one `bytes.replace`: no message dict and no encoder call per record. This is safe
-        because encoded JSON never holds a raw newline (newlines in strings are escaped).
-        """
-        if not records:
-            return
-        head = b'{"type":"RECORD","stream":' + encoder.encode(stream) + b',"record":'
-        tail = b""
-        if version is not None:
-            tail += b',"version":' + encoder.encode(version)
-        tail += b',"time_extracted":' + encoder.encode(time_extracted) + b"}\n"
-        lines = encoder.encode_lines(records)
-        pending = self._pending
-        pending += head
-        pending += lines[:-1].replace(b"\n", tail + head)
-        pending += tail
-        if len(pending) >= CHUNK:
-            self._drain()
+        """RECORD messages for a page of `records` (see `record_lines`)."""
+        self.write_lines(
+            self.record_lines(stream, records, time_extracted=time_extracted, version=version)
+        )
 
     def flush(self) -> None:
         """Write every pending line and flush stdout."""

@@ -229,7 +229,11 @@ def test_a_page_shaped_column_by_column_gives_the_reference_record_of_every_row(
             rows += [random_row(rng, spec, sibling) for _ in range(5)]
         division = rng.choice([7, 758984])
         wants = [reference_record(spec.field_list, row, division) for row in rows]
-        got = shaper.page(rows, division)  # rows are handed over (may be shaped in place)
+        if n % 2:  # rows are handed over (may be shaped in place)
+            got = shaper.page(rows, division)
+        else:  # the stray-date check left to the caller, as the tap's page path does
+            got = shaper.page(rows, division, stray_dates=False)
+            shaper.fix_stray_dates(got)
         assert len(got) == len(wants)
         for want, record in zip(wants, got, strict=True):
             assert repr(list(record.items())) == repr(list(want.items()))
