@@ -193,19 +193,18 @@ class ExactSyncStream(ExactStream):
                     for name in plan.deselected:
                         for record in batch:
                             record.pop(name, None)
-                    when = datetime.now(UTC)
-                    version = self._stream_version
-                    lines = writer.record_lines(
-                        plan.alias, batch, time_extracted=when, version=version
-                    )
+                    lines = writer.encode_page(batch)
                     # the check `RecordShaper.page` left out: a search of the encoded page
                     # (a one-byte search first, which runs at memory speed)
                     stray = b"(" in lines and b'"/Date(' in lines
                     if stray and self.shaper.fix_stray_dates(batch):
-                        lines = writer.record_lines(
-                            plan.alias, batch, time_extracted=when, version=version
-                        )
-                    writer.write_lines(lines)
+                        lines = writer.encode_page(batch)
+                    writer.write_page(
+                        plan.alias,
+                        lines,
+                        time_extracted=datetime.now(UTC),
+                        version=self._stream_version,
+                    )
                     self.state_manager.is_flushed = False
                     if (written + len(batch)) // every > written // every:
                         self._write_state_message()

@@ -65,35 +65,38 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if len(pending) >= CHUNK:
             self._drain()
 
-    def record_lines(
+    @staticmethod
+    def encode_page(records: Sequence[dict[str, Any]]) -> bytes:
+        """The records as JSON lines, encoded in one call (see `write_page`)."""
+        return encoder.encode_lines(records) if records else b""
+
+    def write_page(
         self,
         stream: str,
-        records: Sequence[dict[str, Any]],
+        lines: bytes,
         *,
         time_extracted: datetime,
         version: int | None = None,
-    ) -> bytes:
-        """RECORD message lines for a page of `records`: the bytes `write_record` would write.
+    ) -> None:
+        """RECORD messages for a page whose records `encode_page` made into `lines`: the bytes
+        `write_record` would write for each.
 
-        The records are encoded in one `encode_lines` call and the message around each (type,
-        stream, version, time_extracted: the same for every record of the page) is spliced in
-        with one `bytes.replace`: no message dict and no encoder call per record. This is safe
-        because encoded JSON never holds a raw newline (newlines in strings are escaped).
+        The message around each record (type, stream, version, time_extracted: the same for
+        every record of the page) is spliced in with one `bytes.replace`: no message dict and no
+        encoder call per record. Safe because encoded JSON never holds a raw newline (newlines
+        in strings are escaped).
         """
-        if not records:
-            return b""
+        if not lines:
+            return
         head = b'{"type":"RECORD","stream":' + encoder.encode(stream) + b',"record":'
         tail = b""
         if version is not None:
             tail += b',"version":' + encoder.encode(version)
         tail += b',"time_extracted":' + encoder.encode(time_extracted) + b"}\n"
-        lines = encoder.encode_lines(records)
-        return head + lines[:-1].replace(b"\n", tail + head) + tail
-
-    def write_lines(self, lines: bytes) -> None:
-        """RECORD lines made by `record_lines`, into the buffer."""
         pending = self._pending
-        pending += lines
+        pending += head
+        pending += lines.replace(b"\n", tail + head)  # ends with a head too many
+        del pending[-len(head) :]
         if len(pending) >= CHUNK:
             self._drain()
 
@@ -105,9 +108,9 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         time_extracted: datetime,
         version: int | None = None,
     ) -> None:
-        """RECORD messages for a page of `records` (see `record_lines`)."""
-        self.write_lines(
-            self.record_lines(stream, records, time_extracted=time_extracted, version=version)
+        """RECORD messages for a page of `records` (`encode_page`, then `write_page`)."""
+        self.write_page(
+            stream, self.encode_page(records), time_extracted=time_extracted, version=version
         )
 
     def flush(self) -> None:
