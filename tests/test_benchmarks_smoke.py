@@ -88,6 +88,13 @@ def test_extraction_budget_and_profile_sections_write_results_plot_and_report(
     )
     default_writer = results["extraction"]["default_writer"]
     assert default_writer["records_by_stream"] == full["records_by_stream"]
+    # Tap speed is reported end to end and steady (after the first RECORD): both come from the
+    # null target's own reading of the records, so they must be consistent, whatever the timing.
+    assert 0 < full["startup_seconds"] < full["wall_seconds"]
+    assert full["records_per_second"] == pytest.approx(
+        full["records_emitted"] / full["wall_seconds"]
+    )
+    assert full["steady_records_per_second"] is None or full["steady_records_per_second"] > 0
 
     inc = results["extraction"]["incremental"]
     assert inc["changed_rows"] > 0 and sum(inc["writes"].values()) > 0
