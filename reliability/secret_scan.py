@@ -39,7 +39,11 @@ def run(size: Size, root: Path) -> ScenarioResult:
             config_file.write_text(__import__("json").dumps(tap), encoding="utf-8")
             status = ws.run_auth("status", "--config", str(config_file))
             result.check(status.returncode == 0, f"auth status exit {status.returncode}")
+            # Each run starts after the last token expired on Exact's clock, so each one is
+            # issued a new token however fast it runs (the scan needs several to look for).
+            expire = flags["token_lifetime"] + 1
             for _ in range(max(2, len(size.seeds))):
+                sb.advance_clock(expire)
                 out = ws.run_tap(tap)
                 result.runs += 1
                 result.check(out.returncode == 0, f"tap exit {out.returncode}")
@@ -55,6 +59,7 @@ def run(size: Size, root: Path) -> ScenarioResult:
                 {"type": "RECORD", "stream": "customers", "record": {"Code": "SEC1", "Name": "x"}},
                 {"type": "RECORD", "stream": "customers", "record": {"Code": "SEC2", "Name": 7}},
             ]
+            sb.advance_clock(expire)
             written = ws.run_target(target, singer_lines(load))
             result.runs += 1
             result.check(written.returncode == 0 and len(written.rejects) == 1, "target run")
