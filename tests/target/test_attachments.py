@@ -32,25 +32,30 @@ def _download(sb: Sandbox, division: int, url: str) -> bytes:
         return answer.read()
 
 
+def _invoices(sb: Sandbox, division: int, keys: list[str]) -> list[dict[str, Any]]:
+    """A schema and one single-line invoice per key, for a customer and an item of `sb`."""
+    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
+    item = sb.rows(division, "logistics/Items")[0]
+    line = {"item_code": item["Code"], "Quantity": 1}
+    return [schema("sales_invoices")] + [
+        record(
+            "sales_invoices",
+            {"invoice_key": key, "ordered_by_code": customer["Code"].strip(), "lines": [line]},
+        )
+        for key in keys
+    ]
+
+
 def test_files_are_uploaded_linked_to_the_invoice_and_not_uploaded_again(
     sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
 ) -> None:
     tag = uuid.uuid4().hex[:8].upper()
     key = f"ATT-{tag}"
     customer = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
-    item = sandbox.rows(division, "logistics/Items")[0]
     pdf = tmp_path / "factuur.pdf"
     pdf.write_bytes(b"%PDF-1.4 invoice " + tag.encode())
     messages = [
-        schema("sales_invoices"),
-        record(
-            "sales_invoices",
-            {
-                "invoice_key": key,
-                "ordered_by_code": customer["Code"].strip(),
-                "lines": [{"item_code": item["Code"], "Quantity": 1}],
-            },
-        ),
+        *_invoices(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments",
@@ -171,18 +176,8 @@ def test_lost_answers_while_attaching_create_no_second_document_or_file(
     finds the document by its Subject and the file by its name, and goes on to link them."""
     tag = uuid.uuid4().hex[:8].upper()
     key = f"ATTDROP-{tag}"
-    customer = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
-    item = sandbox.rows(division, "logistics/Items")[0]
     messages = [
-        schema("sales_invoices"),
-        record(
-            "sales_invoices",
-            {
-                "invoice_key": key,
-                "ordered_by_code": customer["Code"].strip(),
-                "lines": [{"item_code": item["Code"], "Quantity": 1}],
-            },
-        ),
+        *_invoices(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments",
@@ -229,20 +224,8 @@ def test_attachments_of_many_invoices_share_their_lookups(
     division = int(grant["divisions"][0])
     config = config_for(sb, grant, tmp_path)
     tag = uuid.uuid4().hex[:8].upper()
-    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
-    item = sb.rows(division, "logistics/Items")[0]
     keys = [f"MANY-{tag}-{n:02d}" for n in range(12)]
-    invoices = [schema("sales_invoices")] + [
-        record(
-            "sales_invoices",
-            {
-                "invoice_key": key,
-                "ordered_by_code": customer["Code"].strip(),
-                "lines": [{"item_code": item["Code"], "Quantity": 1}],
-            },
-        )
-        for key in keys
-    ]
+    invoices = _invoices(sb, division, keys)
     assert run_target(tmp_path, config, invoices, "invoices").returncode == 0
     files = [schema("invoice_attachments")] + [
         record(
