@@ -33,7 +33,7 @@ from exactonline_api.odata import next_link, rows
 from exactonline_api.retry import RETRY_STATUSES, RetryPolicy, Transient, classify_exception
 from exactonline_api.settings import ClientSettings
 from exactonline_api.throttle import Budget, RateHeaders, Throttle
-from exactonline_api.token_store import FileTokenStore, TokenStore
+from exactonline_api.token_store import FileTokenStore, TokenStore, beside_store
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ class ClientStats:
 
 def throttle_path(token_store_path: Path) -> Path:
     """The throttle's state file beside the token store: `tokens-x.json` -> `tokens-x.throttle.json`."""
-    name = token_store_path.name
-    stem = name[: -len(".json")] if name.endswith(".json") else name
-    return token_store_path.with_name(stem + ".throttle.json")
+    return beside_store(token_store_path, "throttle")
 
 
 def encode_query(params: Mapping[str, Any] | None) -> str:

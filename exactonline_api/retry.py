@@ -9,6 +9,7 @@ connection could not be opened) are safe to retry for every method.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import requests
@@ -26,6 +27,11 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_rate_limited: int = 30
+
+    def wait(self, attempt: int) -> float:
+        """The full-jitter wait after failed attempt `attempt` (1-based), for callers that
+        retry on their own terms (the target's look-up-then-resend of a POST)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
 
 class Transient(Exception):

@@ -105,6 +105,13 @@ class TokenState:
         return state
 
 
+def beside_store(token_store_path: Path, kind: str) -> Path:
+    """A file kept per grant next to its token store: `tokens-x.json` -> `tokens-x.<kind>.json`."""
+    name = token_store_path.name
+    stem = name[: -len(".json")] if name.endswith(".json") else name
+    return token_store_path.with_name(f"{stem}.{kind}.json")
+
+
 @runtime_checkable
 class TokenStore(Protocol):
     """Shared storage for one app's `TokenState`, with a lock that spans processes (and machines).

@@ -8,7 +8,6 @@ the rule for what a failure means. This object holds that shared state.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -216,9 +215,7 @@ class Load:
                 )
                 return existing
             if attempt < policy.max_tries:
-                wait = random.uniform(
-                    0, min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
-                )
+                wait = policy.wait(attempt)
                 logger.info(
                     "POST %s did not land (attempt %d: %s): sending it again in %.2f s",
                     path,

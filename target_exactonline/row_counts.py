@@ -16,16 +16,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from exactonline_api.token_store import atomic_write
+from exactonline_api.token_store import atomic_write, beside_store
 
 logger = logging.getLogger("target-exactonline")
 
 
 def beside(token_store_path: Path) -> Path:
     """`tokens.json` -> `tokens.rows.json`: per grant, like the token store and the throttle."""
-    name = token_store_path.name
-    stem = name[: -len(".json")] if name.endswith(".json") else name
-    return token_store_path.with_name(stem + ".rows.json")
+    return beside_store(token_store_path, "rows")
 
 
 class RowCounts:
