@@ -100,19 +100,6 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if len(pending) >= CHUNK:
             self._drain()
 
-    def write_records(
-        self,
-        stream: str,
-        records: Sequence[dict[str, Any]],
-        *,
-        time_extracted: datetime,
-        version: int | None = None,
-    ) -> None:
-        """RECORD messages for a page of `records` (`encode_page`, then `write_page`)."""
-        self.write_page(
-            stream, self.encode_page(records), time_extracted=time_extracted, version=version
-        )
-
     def flush(self) -> None:
         """Write every pending line and flush stdout."""
         self._drain()

@@ -108,9 +108,9 @@ def run_pages(by_page: bool, version: int | None) -> bytes:
         from tap_exactonline.writer import BufferedMsgSpecWriter
         w = BufferedMsgSpecWriter()
         for n, page in enumerate(pages):
-            w.write_records("s", page, time_extracted=when, version={version})
+            w.write_page("s", w.encode_page(page), time_extracted=when, version={version})
             w.write_message(StateMessage(value={{"page": n}}))
-        w.write_records("s", [], time_extracted=when, version={version})
+        w.write_page("s", w.encode_page([]), time_extracted=when, version={version})
         """
     else:
         body = f"""
