@@ -1,7 +1,7 @@
 """OAuth2 as Exact Online does it: apps, consent codes, grants, rotating refresh tokens.
 
-The rules (see /work/shared/exact-online-api.md section 2) are the ones connectors get wrong, so
-each is enforced literally:
+The rules (section 2 of the API facts file, exact-online-api.md) are the ones connectors get
+wrong, so each is enforced literally:
 
 * authorization codes are single-use and expire (`code_lifetime`, sandbox time);
 * `expires_in` is a STRING;

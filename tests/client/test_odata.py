@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,8 @@ from exactonline_api.odata import (
     rows,
     string_literal,
 )
-
-RECORDINGS = Path("/work/shared/exact-recordings")
+from tests.support import exact_answers as answers
+from tests.support.recordings import needs_recordings, recorded_pages, recording
 
 
 def _ms(naive: datetime) -> int:
@@ -44,13 +42,30 @@ def test_parse_date_is_right_on_both_sides_of_the_dst_switch() -> None:
     assert after - before == timedelta(minutes=1)
 
 
-def test_parse_date_of_a_real_recording_matches_the_server_time_it_reports() -> None:
-    me = json.loads((RECORDINGS / "get-current-user.test.json").read_text())
-    user = me["api"]["get"]["/api/v1/current/Me"]["response"]["d"]["results"][0]
-    # ServerTime is Amsterdam local time; ServerUtcOffset says how far that is from UTC
+def _server_time_in_utc(me: dict) -> tuple[datetime, datetime]:
+    """`ServerTime` parsed as Exact wall clock, and the UTC moment its `ServerUtcOffset` gives."""
+    user = rows(me)[0]
     local = datetime.fromisoformat(user["ServerTime"])
     expected = (local - timedelta(seconds=user["ServerUtcOffset"])).replace(tzinfo=UTC)
-    assert parse_date(user["ServerTime"]) == expected
+    return parse_date(user["ServerTime"]), expected
+
+
+@pytest.mark.parametrize(
+    ("server_time", "offset"),
+    [(datetime(2025, 7, 3, 16, 14, 2), 7200), (datetime(2025, 1, 9, 8, 0, 0), 3600)],
+)
+def test_parse_date_of_server_time_matches_the_offset_exact_reports(
+    server_time: datetime, offset: int
+) -> None:
+    parsed, expected = _server_time_in_utc(answers.current_me(server_time, offset))
+    assert parsed == expected
+
+
+@needs_recordings
+def test_parse_date_of_a_real_recording_matches_the_server_time_it_reports() -> None:
+    me = recording("get-current-user")["api"]["get"]["/api/v1/current/Me"]["response"]
+    parsed, expected = _server_time_in_utc(me)
+    assert parsed == expected
 
 
 def test_parse_date_accepts_an_explicit_offset_as_utc_and_rejects_garbage() -> None:
@@ -96,15 +111,23 @@ def test_int64_literal_has_the_l_suffix_and_refuses_non_integers() -> None:
             int64_literal(bad)  # type: ignore[arg-type]
 
 
+def test_rows_and_next_link_read_both_collection_shapes() -> None:
+    served = answers.pages(
+        "financial/GLAccounts", [answers.gl_account(i) for i in range(70)], 70, "ID"
+    )
+    shapes: set[str] = set()
+    for payload in [*served, answers.bare([answers.gl_account(1)]), answers.bare([])]:
+        _check_page(payload, shapes)
+    assert shapes == {"bare", "results"}
+    assert next_link(served[0]) == served[0]["d"]["__next"]
+    assert next_link(served[1]) is None
+
+
+@needs_recordings
 def test_rows_and_next_link_read_both_collection_shapes_of_real_recordings() -> None:
-    shapes = set()
-    for path in sorted(RECORDINGS.glob("*.test.json")):
-        for method, calls in json.loads(path.read_text()).get("api", {}).items():
-            if method != "get":
-                continue
-            for recorded in calls.values():
-                for call in recorded if isinstance(recorded, list) else [recorded]:
-                    _check_page(call.get("response"), shapes)
+    shapes: set[str] = set()
+    for payload in recorded_pages():
+        _check_page(payload, shapes)
     assert shapes == {"bare", "results"}
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,9 +44,7 @@ import requests
 from exactonline_api.entities import entity
 from exactonline_sandbox.harness import Sandbox
 from exactonline_sandbox.resources import Resource, lookup
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-RECORDINGS = SHARED / "exact-recordings"
+from tests.support.recordings import RECORDINGS, needs_recordings
 
 COVERED = [
     "attach-file-invoice", "contacts", "create-contact", "create-customer", "create-invoice",
@@ -73,9 +70,7 @@ NOT_COVERED = {
     "list-vat-codes": "vat/VATCodes",
 }
 
-pytestmark = pytest.mark.skipif(
-    not RECORDINGS.is_dir(), reason=f"recordings folder {RECORDINGS} is absent"
-)
+pytestmark = needs_recordings
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 GUID_IN_TEXT = re.compile(r"guid'([0-9a-fA-F-]{36})'")

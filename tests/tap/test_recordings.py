@@ -1,5 +1,8 @@
 """The tap's row-to-record code on REAL Exact Online payloads (recorded, see the folder's README).
 
+Runs where ../shared/exact-recordings is beside the clone; test_exact_answers.py proves the same
+rules on the project's own answers everywhere.
+
 Expected values are written out by hand from the raw payloads: dates are Amsterdam wall clock
 (summer time, UTC+2, for every date below) turned into UTC, codes lose their padding, numbers and
 GUIDs pass through unchanged.
@@ -7,29 +10,15 @@ GUIDs pass through unchanged.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from exactonline_api.odata import rows as odata_rows
 from tap_exactonline.tap import TapExactOnline
+from tests.support.recordings import needs_recordings, recorded_rows
 
-RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "exact-recordings"
+pytestmark = needs_recordings
 DIVISION = 124132
-
-
-def recorded_rows(name: str, path_part: str) -> list[dict[str, Any]]:
-    """Every row of every recorded GET whose path contains `path_part` (all pages, in order)."""
-    data = json.loads((RECORDINGS / f"{name}.test.json").read_text(encoding="utf-8"))
-    found: list[dict[str, Any]] = []
-    for path, calls in data["api"]["get"].items():
-        if path_part not in path:
-            continue
-        for call in calls if isinstance(calls, list) else [calls]:
-            found.extend(odata_rows(call["response"]))
-    return found
 
 
 @pytest.fixture(scope="module")
