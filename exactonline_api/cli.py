@@ -165,7 +165,7 @@ def login(args: argparse.Namespace) -> int:
     else:
         _print(f"  base_url: {settings.base_url}")
     _print(f"  token_store_path: {settings.token_store_path}")
-    _print("  client_secret: your app's secret (meltano config <plugin> set client_secret ...)")
+    _print("  client_secret: your app's secret (meltano config set <plugin> client_secret ...)")
     if args.show_refresh_token:
         # asked for explicitly; printed raw (redaction would mask it), valid until the next refresh
         print(f"  refresh_token: {state.refresh_token}", flush=True)

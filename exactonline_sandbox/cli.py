@@ -50,9 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="exactonline-sandbox", description="A local emulator of the Exact Online REST API."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the sandbox HTTP server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port; 0 = any free port (default)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the sandbox HTTP server",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # every flag shows its default
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--port", type=int, default=0, help="port; 0 = any free port")
     serve.add_argument("--seed", type=int, default=1, help="seed of the generated company")
     serve.add_argument("--scale", type=float, default=1.0, help="size factor of the company")
     serve.add_argument("--divisions", type=int, default=2, help="number of divisions")
@@ -99,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--row-cache-mb",
         type=int,
         default=rowcache.DEFAULT_BUDGET // (1024 * 1024),
-        help="MB of encoded rows each division keeps for repeated reads; 0 = none "
-        "(default %(default)s)",
+        help="MB of encoded rows each division keeps for repeated reads; 0 = none",
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.add_argument(

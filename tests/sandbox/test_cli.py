@@ -213,3 +213,22 @@ def test_served_connections_send_small_answers_at_once_without_nagle() -> None:
             client.close()
     finally:
         listener.close()
+
+
+def test_serve_help_shows_the_default_of_every_flag() -> None:
+    done = subprocess.run(
+        [*console_script(), "serve", "--help"], capture_output=True, text=True, check=True
+    )
+    text = " ".join(done.stdout.split())  # argparse wraps lines
+    text = text[text.index("options:") :]  # past the usage line
+    for flag, default in [
+        ("--port", "0"),
+        ("--scale", "1.0"),
+        ("--divisions", "2"),
+        ("--token-lifetime", "600"),
+        ("--minutely-limit", "60"),
+        ("--daily-limit", "5000"),
+        ("--row-cache-mb", "512"),
+    ]:
+        after = text[text.index(f"{flag} {flag.lstrip('-').replace('-', '_').upper()}") :]
+        assert f"(default: {default})" in after[: after.index(")") + 1], flag
