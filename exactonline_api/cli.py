@@ -25,6 +25,7 @@ from exactonline_api.errors import ConfigError, ExactError
 from exactonline_api.login import DEFAULT_REDIRECT_URI, CallbackServer, exchange_code
 from exactonline_api.redact import install_redaction, redact
 from exactonline_api.settings import REGIONS, ClientSettings
+from exactonline_api.throttle import Budget
 from exactonline_api.token_store import FileTokenStore
 
 SETTING_FLAGS = (
@@ -194,20 +195,27 @@ def status(args: argparse.Namespace) -> int:
         )
         _print(f"Access token: valid until {_when(state.expires_at)}")
         _print(f"User: {me.get('FullName') or me.get('UserName')} (current division {current})")
-        _print(f"Divisions ({len(divisions)}):")
-        for row in divisions:
-            _print(f"  {row.get('Code')}  {row.get('Description') or ''}".rstrip())
-        if isinstance(current, int):
-            b = client.budget(current)
-            minutely = f"{b.minutely_remaining}/{b.minutely_limit}"
-            daily = f"{b.daily_remaining}/{b.daily_limit}"
-            m_reset = b.minutely_reset.strftime("%H:%M:%S UTC") if b.minutely_reset else "?"
-            d_reset = b.daily_reset.strftime("%Y-%m-%d %H:%M UTC") if b.daily_reset else "?"
-            _print(
-                f"Rate limit of division {current}: minutely {minutely} left (resets {m_reset}), "
-                f"daily {daily} left (resets {d_reset})"
-            )
+        _print(f"Divisions ({len(divisions)}), with the call budget Exact last reported:")
+        codes = [row.get("Code") for row in divisions if isinstance(row.get("Code"), int)]
+        if isinstance(current, int) and current not in codes:
+            codes.insert(0, current)
+        names = {row.get("Code"): row.get("Description") or "" for row in divisions}
+        for code in codes:
+            _print(f"  {code}  {names.get(code, '')}".rstrip())
+            _print(f"      {_budget_line(client.budget(code))}")
     return 0
+
+
+def _budget_line(b: Budget) -> str:
+    """One division's budget, or why it is not known (no call to it from this token store yet)."""
+    if b.minutely_remaining is None and b.daily_remaining is None:
+        return "rate limit: not known yet (no call to this division through this token store)"
+    m_reset = b.minutely_reset.strftime("%H:%M:%S UTC") if b.minutely_reset else "?"
+    d_reset = b.daily_reset.strftime("%Y-%m-%d %H:%M UTC") if b.daily_reset else "?"
+    return (
+        f"rate limit: minutely {b.minutely_remaining}/{b.minutely_limit} left (resets {m_reset}), "
+        f"daily {b.daily_remaining}/{b.daily_limit} left (resets {d_reset})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

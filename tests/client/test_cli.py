@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from exactonline_api.client import ExactClient
+from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 from tests.client.conftest import assert_no_secret, store_secrets
 
@@ -61,10 +63,40 @@ def test_status_shows_store_divisions_expiry_and_budget_without_secrets(
     for code in grant["divisions"]:
         assert re.search(rf"^\s+{code}\b", out, re.M), out
     assert "Access token: valid until" in out
+    current, other = grant["divisions"]
     assert re.search(
-        r"Rate limit of division \d+: minutely \d+/60 left .* daily \d+/5000 left", out
-    )
+        rf"^\s+{current}\b.*\n\s+rate limit: minutely \d+/60 left .* daily \d+/5000 left", out, re.M
+    ), out
+    assert re.search(rf"^\s+{other}\b.*\n\s+rate limit: not known yet", out, re.M), out
     assert_no_secret([out, done.stderr], [grant["client_secret"], *store_secrets(store)])
+
+
+def test_status_shows_the_budget_of_every_division_called_through_the_store(
+    sandbox: Sandbox, grant: dict, tmp_path: Path
+) -> None:
+    store = tmp_path / "tokens.json"
+    config = write_config(
+        tmp_path / "config.json",
+        client_id=grant["client_id"],
+        client_secret=grant["client_secret"],
+        refresh_token=grant["refresh_token"],
+        base_url=sandbox.url,
+        token_store_path=str(store),
+    )
+    other = grant["divisions"][1]
+    with ExactClient(ClientSettings.from_config(json.loads(config.read_text()))) as client:
+        for _ in range(3):
+            client.get(other, "crm/Accounts", {"$select": "ID", "$top": 1})
+    done = run_auth("status", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    for code in grant["divisions"]:
+        assert re.search(
+            rf"^\s+{code}\b.*\n\s+rate limit: minutely \d+/60 left .* daily \d+/5000",
+            done.stdout,
+            re.M,
+        ), done.stdout
+    left = re.search(rf"^\s+{other}\b.*\n\s+rate limit: minutely (\d+)/60", done.stdout, re.M)
+    assert left and int(left.group(1)) <= 57
 
 
 def test_status_without_any_grant_says_to_log_in(
