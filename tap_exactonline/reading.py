@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from exactonline_api.odata import int64_literal
-from tap_exactonline.prefetch import one_ahead
 
 FIRST_TIMESTAMP = 1
 """Exact's documented first filter is `Timestamp gt 1L`."""
@@ -97,13 +96,13 @@ def read_sync(
     """Every row of `path` with Timestamp above `since`, a page per call, then a final page.
 
     The final page has no rows and the highest Timestamp seen (or `since`): the read is complete,
-    so that bookmark is safe whatever the order was. The next call is made while the caller
-    works on the current page (`prefetch.one_ahead`).
+    so that bookmark is safe whatever the order was. With the run's `fetch.PageFetcher` as
+    `client`, the pages were fetched ahead, in parallel with other reads.
     """
     watch = OrderWatch(start=since)
     what = f"{path} (division {division})"
     pages = client.iter_pages(division, path, sync_params(select, since))
-    for rows in one_ahead(pages, name=f"read {path}"):
+    for rows in pages:
         stamps = [ts for ts in (timestamp_of(r) for r in rows) if ts is not None]
         yield Page(rows=rows, checkpoint=watch.see(stamps, log, what))
     yield Page(rows=[], checkpoint=watch.high, final=True)

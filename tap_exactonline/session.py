@@ -1,29 +1,75 @@
-"""What the streams of one run share: the client, the divisions, the daily-limit stops, the
-shared endpoint reads and the deletes log.
+"""What the streams of one run share: the client, the divisions, the page fetcher, the
+daily-limit stops, the failed reads and the deletes log.
 
 It exists so one run makes at most one `current/Me` and one `system/Divisions` call whatever
-the number of streams, and so a division whose daily budget is spent is skipped by every later
-stream instead of failing each one.
+the number of streams, so every read of the run is planned once and fetched in parallel
+(`fetch.PageFetcher`), so a division whose daily budget is spent is skipped by every later
+stream instead of failing each one, and so a division that fails is reported at the end of the
+run, after the others finished.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from exactonline_api.errors import ConfigError, DailyLimitReached
+import requests
+
+from exactonline_api.errors import ConfigError, DailyLimitReached, ExactError
 from exactonline_api.settings import ClientSettings
-from tap_exactonline.deletes import DeletedLog
-from tap_exactonline.spool import SharedReads
+from tap_exactonline.deletes import DELETED_PATH, DELETED_SELECT, DeletedLog
+from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
+from tap_exactonline.fetch import PageFetcher, Read
+from tap_exactonline.reading import sync_params
+from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
 
+DEFAULT_PARALLEL_CALLS = 8
+PARTITION_KEY = "Division"
+"""A partition's context key: Exact's own field, which every record already carries (so the
+SDK, which copies the context into each record, adds nothing)."""
+DELETED_CONSUMER = "sync/Deleted"
+"""The fetch plan's name for the one reader of sync/Deleted per division (`DeletedLog`)."""
+
+
+class RunStream(Protocol):
+    """What the session needs of a stream (the base classes in `stream.py`)."""
+
+    name: str
+    spec: StreamSpec
+
+    @property
+    def selected(self) -> bool: ...
+
+    def get_context_state(self, context: Any) -> dict: ...
+
+
+class SyncStream(RunStream, Protocol):
+    def planned_read(self, division: int) -> tuple[str, dict[str, str], tuple[str, ...]]: ...
+
+    def waiting(self) -> bool: ...
+
+
 ALL_DIVISIONS = "all"
+
+
+def parse_parallel_calls(value: Any) -> int:
+    """The `parallel_calls` setting: a whole number of 1 or more (default 8)."""
+    if value is None or value == "":
+        return DEFAULT_PARALLEL_CALLS
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError("parallel_calls", f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise ConfigError("parallel_calls", f"{number} is below 1 (1 means one call at a time)")
+    return number
 
 
 def parse_divisions(value: Any) -> list[int] | str | None:
@@ -63,20 +109,33 @@ class Session:
         self,
         config: Mapping[str, Any],
         log: logging.Logger,
-        floor: Callable[[int], int],
+        streams: Callable[[], Iterable[RunStream]],
     ) -> None:
         self.config = config
         self.log = log
+        self._streams = streams
         self.exhausted: dict[int, DailyLimitReached] = {}
-        self.shared = SharedReads()
-        self.deleted = DeletedLog(lambda: self.client, floor, log)
+        self.failures: dict[tuple[str, int], ExactError] = {}
+        self.deleted = DeletedLog(
+            lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, log
+        )
         self._division_rows: list[dict[str, Any]] | None = None
+        self._streams_done = 0
+
+    @cached_property
+    def parallel_calls(self) -> int:
+        return parse_parallel_calls(self.config.get("parallel_calls"))
 
     @cached_property
     def client(self) -> ExactClient:
         from exactonline_api.client import ExactClient
 
-        return ExactClient(ClientSettings.from_config(self.config))
+        http = requests.Session()
+        # one pooled connection per call in flight (requests keeps 10 per host by default)
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=self.parallel_calls + 2)
+        http.mount("https://", adapter)
+        http.mount("http://", adapter)
+        return ExactClient(ClientSettings.from_config(self.config), session=http)
 
     @cached_property
     def setting(self) -> list[int] | str | None:
@@ -98,7 +157,11 @@ class Session:
     def division_rows(self) -> list[dict[str, Any]]:
         """system/Divisions (every division the user can reach), called at most once per run."""
         if self._division_rows is None:
-            self._division_rows = self.client.divisions(self.home_division)
+            if "fetcher" in self.__dict__:
+                with self.fetcher.calls:  # one of the `parallel_calls` in flight
+                    self._division_rows = self.client.divisions(self.home_division)
+            else:
+                self._division_rows = self.client.divisions(self.home_division)
         return self._division_rows
 
     @cached_property
@@ -151,5 +214,101 @@ class Session:
             f"{budget.daily_remaining} (resets {when})"
         )
 
+    # The run's reads -------------------------------------------------------------------------
+
+    @cached_property
+    def fetcher(self) -> PageFetcher:
+        """The page fetcher, with every read of the run planned and started (first use)."""
+        fetcher = PageFetcher(self.client, self.parallel_calls, self.log)
+        fetcher.start(self._plan())
+        return fetcher
+
+    def _sync_streams(self) -> list[SyncStream]:
+        return [s for s in self._streams() if hasattr(s, "planned_read") and s.selected]  # type: ignore[misc]
+
+    def shared_group(self, group: str) -> list[SyncStream]:
+        """The streams (selected or not) that read the endpoint of `group` together."""
+        return [
+            s  # type: ignore[misc]
+            for s in self._streams()
+            if hasattr(s, "planned_read") and s.spec.shared_read == group
+        ]
+
+    def _plan(self) -> list[Read]:
+        """Every read of the run, in the order to fetch them.
+
+        Streams whose last read was cut off (or that never synced) first: a run whose daily
+        budget is smaller than one call per endpoint then makes progress on those instead of
+        re-checking the same first streams every day. Then the SDK's order (stream name, then
+        division), so the stream it writes first is fetched first. sync/Deleted of a division
+        comes after the first stream that receives deletes, where that stream will read it.
+        """
+        streams = sorted(self._sync_streams(), key=lambda s: (not s.waiting(), s.name))
+        reads: list[Read] = []
+        planned: set[tuple[str, int]] = set()
+        deletes = bool(self.config.get("deletes", True))
+        for stream in streams:
+            for division in self.divisions:
+                if (stream.name, division) in planned:
+                    continue  # a sibling's read already serves it
+                path, params, consumers = stream.planned_read(division)
+                reads.append(Read(division, path, params, consumers, first=stream.waiting()))
+                planned.update((name, division) for name in consumers)
+                deleted = (DELETED_CONSUMER, division)
+                if deletes and stream.spec.deleted_types and deleted not in planned:
+                    planned.add(deleted)
+                    params = sync_params(DELETED_SELECT, self._deleted_floor(division))
+                    reads.append(Read(division, DELETED_PATH, params, (DELETED_CONSUMER,)))
+        return reads
+
+    def _deleted_floor(self, division: int) -> int:
+        """Lowest delete bookmark among the selected streams that receive deletes."""
+        values = [
+            int(s.get_context_state({PARTITION_KEY: division}).get(DELETED_STATE_KEY) or 0)
+            for s in self._sync_streams()
+            if s.spec.deleted_types
+        ]
+        return min(values, default=0)
+
+    # Failures and the end of the run ---------------------------------------------------------
+
+    def fail(self, stream: str, division: int, exc: ExactError) -> None:
+        """A read of `stream` in `division` failed: log it once, go on, fail the run at the end."""
+        self.failures[(stream, division)] = exc
+        self.log.error(
+            "%s division %s failed, the other divisions go on: %s", stream, division, exc
+        )
+
+    def stream_done(self) -> None:
+        """Called once per stream after all synced (`log_sync_costs`); the last ends the run."""
+        self._streams_done += 1
+        if self._streams_done == len(list(self._streams())):
+            self.finish()
+
+    def finish(self) -> None:
+        """Stop the fetcher, say what was cut short, and fail the run if a division failed."""
+        self.close()
+        if self.exhausted:
+            resets = sorted({e.reset_at for e in self.exhausted.values()})
+            self.log.warning(
+                "Run ended early: the daily API limit of division(s) %s is reached. "
+                "It resets at %s; run again after that and extraction resumes from the "
+                "bookmarks in the last STATE message.",
+                ", ".join(str(d) for d in self.exhausted),
+                resets[-1].isoformat(),
+            )
+        if self.failures:
+            lines = [
+                f"  {stream} in division {division}: {exc}"
+                for (stream, division), exc in sorted(self.failures.items())
+            ]
+            divisions = sorted({division for _, division in self.failures})
+            raise SystemExit(
+                f"tap-exactonline: reads failed in division(s) "
+                f"{', '.join(map(str, divisions))} (the other divisions were extracted; "
+                "their state is in the last STATE message):\n" + "\n".join(lines)
+            )
+
     def close(self) -> None:
-        self.shared.close()
+        if "fetcher" in self.__dict__:
+            self.fetcher.close()

@@ -28,8 +28,6 @@ class StreamSpec:
     value of that field (sales invoice headers from a line-per-row endpoint). With
     `leaving_deletes`, a row that no longer passes `keep` on an incremental run (a customer
     turned prospect) is emitted as a `_sdc_deleted_at` record, so it leaves the stream's table.
-    A stream with a `shared_read` may be replayed from a sibling's read that kept only its
-    `spooled_fields`, so its `keep` must read only its own fields.
     """
 
     name: str
@@ -58,12 +56,6 @@ class StreamSpec:
     def field_list(self) -> list[Field]:
         """The stream's catalogue fields (validated against the catalogue at first use)."""
         return select_fields(self.catalogue, self.fields)
-
-    @cached_property
-    def spooled_fields(self) -> frozenset[str]:
-        """What a shared read keeps of each row for this stream: its own fields (its `keep`
-        must read only those) and `Modified` (`start_date` and deletion records read it)."""
-        return frozenset({f.name for f in self.field_list} | {"Modified"})
 
     @cached_property
     def schema(self) -> dict:

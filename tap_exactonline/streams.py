@@ -1,6 +1,6 @@
 """The table of streams: endpoint, key, fields and delete mapping of each, as data.
 
-All behaviour lives in `client.ExactSyncStream` / `client.DivisionsStream`; a stream here is one
+All behaviour lives in `stream.ExactSyncStream` / `stream.DivisionsStream`; a stream here is one
 `StreamSpec`. Field lists come from the catalogue (`exactonline_api.entities`) only.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from exactonline_api.entities import entity
-from tap_exactonline.client import DivisionsStream, ExactSyncStream
 from tap_exactonline.spec import StreamSpec
+from tap_exactonline.stream import DivisionsStream, ExactSyncStream
 
 # sync/Cashflow/PaymentTerms holds payments (LineType 22, money paid out) and receivables
 # (LineType 20, money due from customers) in one table.

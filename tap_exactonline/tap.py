@@ -1,26 +1,22 @@
 """tap-exactonline: customers, payments, receivables, invoices and the books, from every division.
 
 The shared client (`exactonline_api`) owns OAuth, the token store, the throttle and retries; this
-module only adds the tap's own settings, the stream list, and the run-level behaviour: a daily
-limit ends the run cleanly (state emitted, exit code 0, a message saying when the budget resets).
+module only adds the tap's own settings and the stream list. What one run shares (divisions, the
+parallel page fetcher, daily-limit stops, failed divisions) is the `Session`.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
-from exactonline_api.errors import DailyLimitReached
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
-from tap_exactonline.client import UNFINISHED, ExactSyncStream
-from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
-from tap_exactonline.runtime import interpreter_tuned_for_sync
-from tap_exactonline.session import Session
+from tap_exactonline.session import DEFAULT_PARALLEL_CALLS, PARTITION_KEY, Session
 from tap_exactonline.streams import STREAM_TYPES
-from tap_exactonline.writer import BufferedMsgSpecWriter
 
 TAP_SETTINGS = th.PropertiesList(
     th.Property(
@@ -60,6 +56,17 @@ TAP_SETTINGS = th.PropertiesList(
         ),
         title="Emit deletes",
     ),
+    th.Property(
+        "parallel_calls",
+        th.IntegerType,
+        default=DEFAULT_PARALLEL_CALLS,
+        description=(
+            "Calls to Exact in flight at once for this run: pages of different divisions, and "
+            "of different endpoints of one division, are fetched concurrently (each within "
+            "Exact's limits per division). 1 means one call at a time."
+        ),
+        title="Parallel calls",
+    ),
 )
 
 
@@ -67,71 +74,29 @@ class TapExactOnline(Tap):
     """Singer tap for Exact Online (sync API, per-division partitions, deletes)."""
 
     name = "tap-exactonline"
-    message_writer_class = BufferedMsgSpecWriter
     config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
 
     def discover_streams(self) -> list[Stream]:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        return [stream_type(tap=self, session=self.session) for stream_type in STREAM_TYPES]
 
     @cached_property
     def session(self) -> Session:
-        """Run-wide shared state; created on first use so discovery stays offline."""
+        """Run-wide shared state; its client is made on first use, so discovery stays offline."""
         install_redaction()
-        return Session(self.config, self.logger, self._deleted_floor)
+        return Session(self.config, self.logger, lambda: self.streams.values())
 
-    def _deleted_floor(self, division: int) -> int:
-        """Lowest delete bookmark among the selected streams that receive deletes."""
-        values = [
-            int(stream.get_context_state({"division": division}).get(DELETED_STATE_KEY) or 0)
-            for stream in self.streams.values()
-            if getattr(stream, "spec", None) is not None
-            and stream.spec.deleted_types
-            and stream.selected
-        ]
-        return min(values, default=0)
+    def load_state(self, state: dict[str, Any]) -> None:
+        """singer-sdk's state loading, after renaming the partition key of earlier versions.
 
-    def _unfinished_first(self) -> None:
-        """Run streams whose last read did not finish (or never started) before the others.
-
-        After a spent daily budget, the next run would otherwise spend calls re-checking the
-        streams that did finish before it reaches the one that was cut off.
+        Partitions were `{"division": code}` before the context key became Exact's own field
+        name `Division`; a state from then resumes where it stopped.
         """
-        streams = self.streams  # singer-sdk builds its dict lazily; reorder it in place
-
-        def waiting(stream: Stream) -> bool:
-            if not isinstance(stream, ExactSyncStream):
-                return False
-            partitions = self.state.get("bookmarks", {}).get(stream.name, {}).get("partitions")
-            return not partitions or any(p.get(UNFINISHED) for p in partitions)
-
-        ordered = sorted(streams.values(), key=lambda s: not waiting(s))
-        self._streams = {s.name: s for s in ordered}
-
-    def sync_all(self) -> None:
-        """Sync every selected stream; a spent daily budget ends the run cleanly."""
-        install_redaction()
-        self._unfinished_first()
-        try:
-            with interpreter_tuned_for_sync():
-                super().sync_all()
-        except DailyLimitReached as exc:
-            self.session.stop_division(exc)
-            self.state_writer.write_state(self.state)
-        finally:
-            if "session" in self.__dict__:
-                self.session.close()
-            flush = getattr(self.message_writer, "flush", None)
-            if flush is not None:
-                flush()
-        if "session" in self.__dict__ and self.session.exhausted:
-            resets = sorted({e.reset_at for e in self.session.exhausted.values()})
-            self.logger.warning(
-                "Run ended early: the daily API limit of division(s) %s is reached. "
-                "It resets at %s; run again after that and extraction resumes from the "
-                "bookmarks in the last STATE message.",
-                ", ".join(str(d) for d in self.session.exhausted),
-                resets[-1].isoformat(),
-            )
+        for stream_state in state.get("bookmarks", {}).values():
+            for partition in stream_state.get("partitions", []):
+                context = partition.get("context")
+                if isinstance(context, dict) and set(context) == {"division"}:
+                    partition["context"] = {PARTITION_KEY: context["division"]}
+        super().load_state(state)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class TapRun:
 
 def partition_state(state: dict[str, Any], stream: str, division: int) -> dict[str, Any]:
     parts = state.get("bookmarks", {}).get(stream, {}).get("partitions", [])
-    return next((p for p in parts if p["context"] == {"division": division}), {})
+    return next((p for p in parts if p["context"] == {"Division": division}), {})
 
 
 @cache

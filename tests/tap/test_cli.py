@@ -107,7 +107,7 @@ def test_default_division_is_the_users_current_one_and_secrets_stay_out_of_logs(
     (current,) = divisions
     assert current in runner.grant["divisions"]
     assert [p["context"] for p in run.state["bookmarks"]["items"]["partitions"]] == [
-        {"division": current}
+        {"Division": current}
     ]
     for secret in (runner.grant["client_secret"], runner.grant["refresh_token"]):
         assert secret not in run.stderr
