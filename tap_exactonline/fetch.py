@@ -182,6 +182,10 @@ class PageFetcher:
         self._limits: dict[int, DailyLimitReached] = {}
         self._stopping = False
         self._started = False
+        self._calling = 0
+        self.most_calls = 0
+        """The most calls this fetcher's workers had in flight at once (reported at the end)."""
+        self.pages = 0
 
     # -- planning and the workers --------------------------------------------------------------
     def start(self, reads: list[Read]) -> None:
@@ -242,7 +246,11 @@ class PageFetcher:
                         read.division, read.path, dict(read.params)
                     )
                 with self.calls:
-                    rows = next(progress.pages, None)
+                    self._count_call(+1)
+                    try:
+                        rows = next(progress.pages, None)
+                    finally:
+                        self._count_call(-1)
             except DailyLimitReached as exc:
                 error = exc
                 with self._cond:
@@ -250,6 +258,7 @@ class PageFetcher:
             except Exception as exc:  # noqa: BLE001 - handed to the consumer at its page
                 error = exc
             if rows is not None:
+                self.pages += 1
                 for queue in progress.queues.values():
                     queue.put(rows)
             with self._cond:
@@ -262,8 +271,23 @@ class PageFetcher:
                         queue.end(error)
                 self._cond.notify_all()
 
+    def _count_call(self, step: int) -> None:
+        with self._cond:
+            self._calling += step
+            self.most_calls = max(self.most_calls, self._calling)
+
     def close(self) -> None:
         """Stop the workers after their call in flight and drop every waiting page."""
+        spilled = sum(q.spilled for p in self._reads for q in p.queues.values())
+        self._log.info(
+            "fetched %d pages of %d reads with at most %d calls at once (parallel_calls %d); "
+            "%d pages waited on disk",
+            self.pages,
+            len(self._reads),
+            self.most_calls,
+            self._parallel,
+            spilled,
+        )
         with self._cond:
             self._stopping = True
             self._cond.notify_all()

@@ -108,20 +108,24 @@ class TapRunner:
                     meta["metadata"]["selected"] = False
         return catalog
 
-    def run(
+    def command(
         self,
         *,
         state: dict[str, Any] | None = None,
         streams: list[str] | None = None,
         deselect: dict[str, list[str]] | None = None,
         **overrides: Any,
-    ) -> TapRun:
+    ) -> list[str]:
+        """The tap's command line for one run (config, catalog and state files written)."""
         self.runs += 1
         args = [str(TAP), "--config", str(self._write("config", self.config(**overrides)))]
         args += ["--catalog", str(self._write("catalog", self.catalog(streams, deselect)))]
         if state is not None:
             args += ["--state", str(self._write("state", state))]
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        return args
+
+    def run(self, **options: Any) -> TapRun:
+        proc = subprocess.run(self.command(**options), capture_output=True, text=True, timeout=600)
         messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
         return TapRun(proc.returncode, messages, proc.stderr)
 

@@ -1,0 +1,129 @@
+"""The page fetcher on its own: order, the calls-in-flight cap, the memory budget, errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from exactonline_api.errors import ApiError, DailyLimitReached
+from tap_exactonline import fetch
+from tap_exactonline.fetch import PageFetcher, Read
+
+LOG = logging.getLogger("test-fetch")
+
+
+class FakeExact:
+    """`iter_pages` over made-up pages: `pages` per read, rows numbered per (division, path)."""
+
+    def __init__(self, pages: int = 3, barrier: threading.Barrier | None = None) -> None:
+        self.pages = pages
+        self.barrier = barrier
+        self.calls: list[tuple[int, str]] = []
+        self.failing: dict[tuple[int, str], Exception] = {}
+        self.lock = threading.Lock()
+
+    def iter_pages(self, division: int, path: str, params: dict[str, str]) -> Iterator[list[Any]]:
+        for number in range(self.pages):
+            with self.lock:
+                self.calls.append((division, path))
+            if self.barrier is not None:
+                self.barrier.wait(timeout=30)  # every worker must be in a call at once
+            failure = self.failing.get((division, path))
+            if failure is not None and number == 1:
+                raise failure
+            yield [{"division": division, "path": path, "page": number, "row": i} for i in range(5)]
+
+
+def reads(divisions: range, paths: tuple[str, ...]) -> list[Read]:
+    return [Read(d, p, {"$filter": "x"}, (p,)) for d in divisions for p in paths]
+
+
+def consume(fetcher: PageFetcher, consumer: str, division: int) -> list[list[Any]]:
+    return list(fetcher.source(consumer).iter_pages(division, consumer, {"$filter": "x"}))
+
+
+def test_every_consumer_gets_its_reads_pages_in_order_whatever_order_they_were_fetched() -> None:
+    exact = FakeExact(pages=4)
+    fetcher = PageFetcher(exact, parallel=4, log=LOG)
+    fetcher.start(reads(range(1, 4), ("sync/A", "sync/B")))
+    for division in (3, 1, 2):
+        for path in ("sync/B", "sync/A"):
+            pages = consume(fetcher, path, division)
+            assert [p[0]["page"] for p in pages] == [0, 1, 2, 3]
+            assert {r["division"] for p in pages for r in p} == {division}
+    fetcher.close()
+    assert len(exact.calls) == 3 * 2 * 4  # each page fetched once
+
+
+def test_parallel_workers_call_at_once_and_never_more_than_parallel_calls() -> None:
+    parallel = 3
+    # the barrier only opens when `parallel` calls are in flight together: a fetcher that
+    # called one at a time would break it (BrokenBarrierError ends the reads with an error)
+    exact = FakeExact(pages=2, barrier=threading.Barrier(parallel))
+    fetcher = PageFetcher(exact, parallel=parallel, log=LOG)
+    fetcher.start(reads(range(1, 4), ("sync/A", "sync/B")))
+    for division in range(1, 4):
+        for path in ("sync/A", "sync/B"):
+            assert len(consume(fetcher, path, division)) == 2
+    fetcher.close()
+    assert fetcher.most_calls == parallel
+
+
+def test_pages_beyond_the_memory_budget_wait_on_disk_and_come_back_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fetch, "MEMORY_BYTES", 600)  # about one page
+    exact = FakeExact(pages=6)
+    fetcher = PageFetcher(exact, parallel=2, log=LOG)
+    fetcher.start(reads(range(1, 3), ("sync/A",)))
+    first = consume(fetcher, "sync/A", 1)
+    second = consume(fetcher, "sync/A", 2)  # waited whole while the first was consumed
+    spilled = sum(q.spilled for p in fetcher._reads for q in p.queues.values())  # noqa: SLF001
+    fetcher.close()
+    assert spilled > 0
+    assert second == [
+        [{"division": 2, "path": "sync/A", "page": n, "row": i} for i in range(5)] for n in range(6)
+    ]
+    assert len(first) == 6
+
+
+def test_a_failed_read_ends_its_own_pages_with_the_error_and_the_others_go_on() -> None:
+    exact = FakeExact(pages=3)
+    exact.failing[(2, "sync/A")] = ApiError(403, "/api/v1/2/sync/A", "Forbidden")
+    fetcher = PageFetcher(exact, parallel=2, log=LOG)
+    fetcher.start(reads(range(1, 4), ("sync/A",)))
+    got: list[Any] = []
+    with pytest.raises(ApiError, match="Forbidden"):
+        for page in fetcher.source("sync/A").iter_pages(2, "sync/A", {"$filter": "x"}):
+            got.append(page)
+    assert len(got) == 1  # the page before the error was handed over
+    assert len(consume(fetcher, "sync/A", 1)) == 3
+    assert len(consume(fetcher, "sync/A", 3)) == 3
+    fetcher.close()
+
+
+def test_a_spent_daily_budget_ends_the_divisions_later_reads_without_a_call() -> None:
+    exact = FakeExact(pages=2)
+    limit = DailyLimitReached(1, datetime(2030, 1, 1))
+    exact.failing[(1, "sync/A")] = limit
+    fetcher = PageFetcher(exact, parallel=1, log=LOG)
+    fetcher.start(reads(range(1, 2), ("sync/A", "sync/B")))
+    with pytest.raises(DailyLimitReached):
+        consume(fetcher, "sync/A", 1)
+    with pytest.raises(DailyLimitReached):
+        consume(fetcher, "sync/B", 1)
+    fetcher.close()
+    assert (1, "sync/B") not in exact.calls
+
+
+def test_a_read_that_was_not_planned_is_called_directly() -> None:
+    exact = FakeExact(pages=2)
+    fetcher = PageFetcher(exact, parallel=2, log=LOG)
+    fetcher.start([])
+    assert len(consume(fetcher, "sync/Other", 5)) == 2
+    fetcher.close()

@@ -1,0 +1,182 @@
+"""Parallel calls (`parallel_calls`): the same records and bookmarks as one call at a time,
+resumable after a kill at any moment, within Exact's limits, and one failing division does not
+stop the others."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from exactonline_sandbox.harness import Sandbox
+from tests.tap.conftest import TapRun, TapRunner
+from tests.tap.truth import TRUTH, truth_rows
+
+SYNC_STREAMS = sorted(TRUTH)
+DELETED_AT = "_sdc_deleted_at"
+NO_SUCH_DIVISION = 999999
+
+
+def upserts(messages: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Every record that is not a deletion, as canonical JSON, per stream."""
+    found: dict[str, set[str]] = {}
+    for m in messages:
+        if m["type"] == "RECORD" and m["record"].get(DELETED_AT) is None:
+            found.setdefault(m["stream"], set()).add(json.dumps(m["record"], sort_keys=True))
+    return found
+
+
+def assert_valid_singer(run: TapRun) -> None:
+    """SCHEMA before a stream's first RECORD; every message a known type."""
+    schemas: set[str] = set()
+    for m in run.messages:
+        assert m["type"] in {"SCHEMA", "RECORD", "STATE"}, m["type"]
+        if m["type"] == "SCHEMA":
+            schemas.add(m["stream"])
+        elif m["type"] == "RECORD":
+            assert m["stream"] in schemas, f"RECORD of {m['stream']} before its SCHEMA"
+
+
+def most_calls(run: TapRun) -> int:
+    """What the tap reports as the most calls it had in flight at once."""
+    line = next(x for x in run.stderr.splitlines() if "calls at once" in x)
+    return int(line.split("at most ")[1].split(" calls")[0])
+
+
+def test_parallel_and_one_at_a_time_runs_emit_the_same_records_and_bookmarks(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    # every call waits 50 ms, so calls of several divisions overlap when they may
+    sb = sandbox_factory(scale=0.1, divisions=3, faults="latency:1.0@50ms")
+    divisions = tap_runner(sb).grant["divisions"]
+
+    one = tap_runner(sb).run(divisions=divisions, parallel_calls=1)
+    parallel = tap_runner(sb).run(divisions=divisions)  # default: 8
+
+    for run in (one, parallel):
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert_valid_singer(run)
+    assert most_calls(one) == 1
+    assert most_calls(parallel) > 1
+    assert upserts(parallel.messages) == upserts(one.messages)
+    assert sorted(
+        json.dumps(m["record"], sort_keys=True)
+        for m in parallel.messages
+        if m["type"] == "RECORD" and m["record"].get(DELETED_AT)
+    ) == sorted(
+        json.dumps(m["record"], sort_keys=True)
+        for m in one.messages
+        if m["type"] == "RECORD" and m["record"].get(DELETED_AT)
+    )
+    assert parallel.state == one.state
+    for stream in SYNC_STREAMS:
+        for division in divisions:
+            want = set(truth_rows(sb, division, stream))
+            key = TRUTH[stream][1]
+            got = {r[key] for r in parallel.records(stream) if r["Division"] == division}
+            assert got >= want, (stream, division)
+
+
+def run_killed(runner: TapRunner, after_lines: int, **options: Any) -> list[dict[str, Any]]:
+    """Start the tap, read `after_lines` lines of its output, then SIGKILL it; what was read."""
+    proc = subprocess.Popen(
+        runner.command(**options),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    read: list[dict[str, Any]] = []
+    for line in proc.stdout:
+        read.append(json.loads(line))
+        if len(read) >= after_lines:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.stdout.close()
+    proc.wait(timeout=120)
+    return read
+
+
+@pytest.mark.parametrize("seed", [3, 11, 29])
+def test_sigkill_at_a_random_moment_then_resume_from_the_last_state_loses_nothing(
+    seed: int, sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.1, divisions=3, faults="latency:1.0@20ms")
+    divisions = tap_runner(sb).grant["divisions"]
+    clean = tap_runner(sb).run(divisions=divisions)
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    moment = random.Random(seed).randint(1, len(clean.messages) - 1)
+
+    runner = tap_runner(sb)
+    killed = run_killed(runner, moment, divisions=divisions)
+    states = [m["value"] for m in killed if m["type"] == "STATE"]
+    resumed = runner.run(divisions=divisions, state=states[-1] if states else None)
+
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    union = upserts(killed)
+    for stream, records in upserts(resumed.messages).items():
+        union.setdefault(stream, set()).update(records)
+    assert union == upserts(clean.messages), f"killed after {moment} messages"
+    assert resumed.state["bookmarks"] == clean.state["bookmarks"]
+
+
+def test_tight_limits_in_compressed_time_with_divisions_in_parallel_get_no_429_and_no_token_error(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    # 4 calls per division per 1-second "minute", tokens living 3 seconds (refreshable in the
+    # last 1.5): far more calls than one window or one token covers, 4 divisions at once
+    sb = sandbox_factory(
+        scale=0.1,
+        divisions=4,
+        minute_seconds=1,
+        minutely_limit=4,
+        token_lifetime=3,
+        refresh_window=1.5,
+    )
+    runner = tap_runner(sb)
+    divisions = runner.grant["divisions"]
+    sb.reset_stats()
+
+    run = runner.run(divisions=divisions)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    stats = sb.stats()
+    assert stats["by_status"].get("429", 0) == 0
+    assert stats["by_status"].get("401", 0) == 0
+    assert stats["token_errors"] == {}
+    assert stats["token_calls"] >= 1
+    assert most_calls(run) > 1
+    for stream in SYNC_STREAMS:
+        for division in divisions:
+            key = TRUTH[stream][1]
+            got = {r[key] for r in run.records(stream) if r["Division"] == division}
+            assert got >= set(truth_rows(sb, division, stream)), (stream, division)
+
+
+def test_a_division_answering_403_fails_the_run_by_name_after_the_others_complete(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=2)
+    runner = tap_runner(sb)
+    first, second = runner.grant["divisions"]
+
+    run = runner.run(divisions=[first, NO_SUCH_DIVISION, second])
+
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert f"reads failed in division(s) {NO_SUCH_DIVISION}" in run.stderr
+    assert f"customers in division {NO_SUCH_DIVISION}: Exact answered 403" in run.stderr
+    for stream in SYNC_STREAMS:
+        key = TRUTH[stream][1]
+        for division in (first, second):
+            got = {r[key] for r in run.records(stream) if r["Division"] == division}
+            assert got >= set(truth_rows(sb, division, stream)), (stream, division)
+            assert "unfinished" not in run.partition(stream, division)
+        assert not [r for r in run.records(stream) if r["Division"] == NO_SUCH_DIVISION]
+        assert run.partition(stream, NO_SUCH_DIVISION).get("unfinished") is True
