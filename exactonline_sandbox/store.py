@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from exactonline_api.entities import entity
 from exactonline_sandbox import data
 from exactonline_sandbox.formats import (
     AMSTERDAM,
@@ -32,6 +33,7 @@ from exactonline_sandbox.formats import (
     odata_date,
     odata_day,
     pad_code,
+    wall_literal_ms,
 )
 from exactonline_sandbox.listing import Context, Reader
 from exactonline_sandbox.query import QueryError
@@ -45,6 +47,8 @@ from exactonline_sandbox.resources import (
 from exactonline_sandbox.table import Table
 
 Row = dict[str, Any]
+
+SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url  # read/sync/Sync/SyncTimestamp
 
 #: The first row version of every division (real ones are large numbers too).
 FIRST_TIMESTAMP = 100_001
@@ -322,6 +326,10 @@ class Company:
         with self._lock:
             self._host = base_url.rstrip("/")
             div = self._division(division)
+            if path.split("?", 1)[0].lower() == SYNC_TIMESTAMP_PATH.lower():
+                if method != "GET":
+                    raise SandboxError(405, "Method not allowed")
+                return self._sync_timestamp(div, division, query)
             target = parse_path(path.split("?", 1)[0])
             if target is None:
                 raise SandboxError(404, f"Resource not found for the segment '{path}'.")
@@ -351,6 +359,56 @@ class Company:
             raise SandboxError(405, "Method not allowed")
 
     # ------------------------------------------------------------------ reads
+
+    def _sync_timestamp(self, div: Division, division: int, query: Mapping[str, str]) -> Result:
+        """read/sync/Sync/SyncTimestamp: the sync Timestamp to read above for rows modified at
+        or after `modified` (facts section 10; catalogue entity `SyncTimestamp`).
+
+        Consistent with the data: every row of the endpoint modified at or after the date has a
+        higher Timestamp (the lowest such Timestamp minus one; the highest of all when none is
+        that new). Rows modified earlier may still be above it: a reader filters on Modified.
+        `endPoint` names the sync endpoint, with or without `sync/` (which form the real API
+        wants is not confirmed), quoted as an OData string.
+        """
+        modified = query.get("modified", "")
+        endpoint = query.get("endPoint", "")
+        if not (modified.startswith("datetime'") and modified.endswith("'")):
+            raise SandboxError(400, "Bad Request - 'modified' needs a datetime'...' value.")
+        if not (len(endpoint) >= 2 and endpoint.startswith("'") and endpoint.endswith("'")):
+            raise SandboxError(400, "Bad Request - 'endPoint' needs a quoted endpoint name.")
+        try:
+            since_ms = wall_literal_ms(modified[len("datetime'") : -1])
+        except ValueError:
+            raise SandboxError(400, "Bad Request - Error in query syntax.") from None
+        name = endpoint[1:-1].strip("/")
+        if not name.lower().startswith("sync/"):
+            name = "sync/" + name
+        res = next(
+            (
+                r
+                for path, r in RESOURCES.items()
+                if path.lower() == name.lower() and r.kind == "sync" and path != "sync/Deleted"
+            ),
+            None,
+        )
+        if res is None:
+            raise SandboxError(400, f"Bad Request - '{endpoint[1:-1]}' is not a sync endpoint.")
+        ctx = Context(self._host, division)
+        ser = div.reader.serializer(res, ["Timestamp", "Modified"], ctx, metadata=False)
+        stamps = [ser(r) for r in div.reader.all_rows(res)]
+        newer = [
+            int(r["Timestamp"])
+            for r in stamps
+            if (date_ms(r.get("Modified") or "") or 0) >= since_ms
+        ]
+        everything = [int(r["Timestamp"]) for r in stamps]
+        found = min(newer) - 1 if newer else max(everything, default=1)
+        row = {
+            "Modified": f"/Date({since_ms})/",
+            "API": res.path,
+            "TimeStampAsBigInt": found,
+        }
+        return Result(200, {"d": {"results": [row]}}, 1)
 
     def _division(self, code: int) -> Division:
         div = self._divisions.get(code)

@@ -34,6 +34,7 @@ USED = [
     "SalesOrder", "SalesOrderLine", "SyncSalesOrder", "SyncSalesOrderHeader",
     "SyncSalesOrderLine", "BulkSalesOrder", "BulkSalesOrderLine",
     "SyncDeleted",
+    "SyncTimestamp",
 ]
 
 

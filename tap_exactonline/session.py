@@ -13,13 +13,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 
-from exactonline_api.errors import ConfigError, DailyLimitReached, ExactError
+from exactonline_api.entities import entity
+from exactonline_api.errors import (
+    ApiError,
+    ConfigError,
+    DailyLimitReached,
+    ExactError,
+    TransportError,
+)
+from exactonline_api.odata import datetime_literal, string_literal
 from exactonline_api.settings import ClientSettings
 from tap_exactonline.deletes import DELETED_PATH, DELETED_SELECT, DeletedLog
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
@@ -31,6 +40,8 @@ if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
 
 DEFAULT_PARALLEL_CALLS = 8
+SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url
+"""Exact's Modified date -> sync Timestamp lookup (read/sync/Sync/SyncTimestamp)."""
 PARTITION_KEY = "Division"
 """A partition's context key: Exact's own field, which every record already carries (so the
 SDK, which copies the context into each record, adds nothing)."""
@@ -51,12 +62,25 @@ class RunStream(Protocol):
 
 
 class SyncStream(RunStream, Protocol):
+    start_timestamps: dict[int, int]
+
     def planned_read(self, division: int) -> tuple[str, dict[str, str], tuple[str, ...]]: ...
 
     def waiting(self) -> bool: ...
 
+    def bookmark(self, division: int) -> int | None: ...
+
 
 ALL_DIVISIONS = "all"
+
+
+def start_date(config: Mapping[str, Any]) -> datetime | None:
+    """The `start_date` setting as an aware datetime (UTC when it names no zone), or None."""
+    value = config.get("start_date")
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_parallel_calls(value: Any) -> int:
@@ -220,8 +244,64 @@ class Session:
     def fetcher(self) -> PageFetcher:
         """The page fetcher, with every read of the run planned and started (first use)."""
         fetcher = PageFetcher(self.client, self.parallel_calls, self.log)
+        self._look_up_start_timestamps(fetcher)
         fetcher.start(self._plan())
         return fetcher
+
+    def _look_up_start_timestamps(self, fetcher: PageFetcher) -> None:
+        """On first syncs with `start_date`: where each endpoint's read starts, from Exact.
+
+        read/sync/Sync/SyncTimestamp turns the date into a sync Timestamp per endpoint and
+        division (one call each, `parallel_calls` at a time), so rows modified earlier are not
+        read at all. Where it gives no answer (an error, an empty answer) the read starts at the
+        beginning and older rows are dropped by their Modified date, as before.
+        """
+        start = start_date(self.config)
+        if start is None:
+            return
+        wanted: dict[tuple[str, int], list[SyncStream]] = {}
+        for stream in self._sync_streams():
+            if not stream.spec.incremental:
+                continue
+            for division in self.divisions:
+                if stream.bookmark(division) is None:
+                    wanted.setdefault((stream.spec.path, division), []).append(stream)
+        if not wanted:
+            return
+
+        def look_up(key: tuple[str, int]) -> tuple[tuple[str, int], int | None]:
+            path, division = key
+            params = {"modified": datetime_literal(start), "endPoint": string_literal(path)}
+            try:
+                with fetcher.calls:
+                    answer = self.client.get(division, SYNC_TIMESTAMP_PATH, params)
+            except DailyLimitReached:
+                return key, None  # the read itself will stop on it
+            except (ApiError, TransportError) as exc:
+                self.log.info("%s division %s: no SyncTimestamp (%s)", path, division, exc)
+                return key, None
+            rows = answer if isinstance(answer, list) else [answer]
+            found = rows[0].get("TimeStampAsBigInt") if rows and isinstance(rows[0], dict) else None
+            return key, int(found) if found not in (None, "") else None
+
+        with ThreadPoolExecutor(self.parallel_calls, thread_name_prefix="sync-timestamp") as pool:
+            for (path, division), found in pool.map(look_up, wanted):
+                if found is None:
+                    self.log.info(
+                        "%s division %s: start_date read from the beginning (no SyncTimestamp)",
+                        path,
+                        division,
+                    )
+                    continue
+                self.log.info(
+                    "%s division %s: start_date %s is Timestamp %s (SyncTimestamp)",
+                    path,
+                    division,
+                    start.isoformat(),
+                    found,
+                )
+                for stream in wanted[(path, division)]:
+                    stream.start_timestamps[division] = found
 
     def _sync_streams(self) -> list[SyncStream]:
         return [s for s in self._streams() if hasattr(s, "planned_read") and s.selected]  # type: ignore[misc]

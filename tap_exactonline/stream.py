@@ -33,7 +33,7 @@ from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
 from tap_exactonline.records import RecordShaper, iso_utc
 from tap_exactonline.schemas import DELETED_AT
-from tap_exactonline.session import PARTITION_KEY
+from tap_exactonline.session import PARTITION_KEY, start_date
 from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class ExactStream(Stream):
         self.replication_key = self.spec.replication_key
         self.shaper = RecordShaper(self.spec.field_list)
         self._planned: dict[int, tuple[tuple[str, ...], int]] = {}
+        self.start_timestamps: dict[int, int] = {}
+        """Per division: where a first sync starts (from `start_date` via SyncTimestamp)."""
 
     def log_sync_costs(self) -> None:
         """singer-sdk calls this for every stream once all of them have synced: the last call
@@ -112,7 +114,7 @@ class ExactSyncStream(ExactStream):
             ]
         wanted = {f.name for s in group for f in s.spec.field_list}
         select = tuple(f.name for f in self.spec.catalogue.fields if f.name in wanted)
-        since = min(s.bookmark(division) for s in group)
+        since = min(s.start_from(division) for s in group)
         return select, since, group
 
     def planned_read(self, division: int) -> tuple[str, dict[str, str], tuple[str, ...]]:
@@ -123,8 +125,17 @@ class ExactSyncStream(ExactStream):
             stream._planned[division] = (select, since)  # noqa: SLF001 - same class
         return self.spec.path, sync_params(select, since), tuple(s.name for s in group)
 
-    def bookmark(self, division: int) -> int:
-        return _as_int(self.get_context_state({PARTITION_KEY: division}).get(BOOKMARK)) or 0
+    def bookmark(self, division: int) -> int | None:
+        """The partition's Timestamp bookmark (None: the stream never synced that division)."""
+        return _as_int(self.get_context_state({PARTITION_KEY: division}).get(BOOKMARK))
+
+    def start_from(self, division: int) -> int:
+        """The Timestamp to read above: the bookmark, or on a first sync where `start_date`
+        begins (`start_timestamps`), or the beginning."""
+        bookmark = self.bookmark(division)
+        if bookmark is not None:
+            return bookmark
+        return self.start_timestamps.get(division, 0)
 
     def waiting(self) -> bool:
         """True when a partition's last read was cut off, or the stream never synced."""
@@ -250,12 +261,9 @@ class ExactSyncStream(ExactStream):
         state[BOOKMARK] = checkpoint
 
     def _start_date(self) -> datetime | None:
-        """`start_date` applies to a partition's first sync only (client-side on Modified)."""
-        value = self.config.get("start_date")
-        if not value:
-            return None
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        """`start_date` applies to a partition's first sync only: the read starts at its
+        SyncTimestamp where Exact gave one, and rows are still checked on Modified."""
+        return start_date(self.config)
 
     # Deletes -------------------------------------------------------------------------------
 

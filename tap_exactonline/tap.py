@@ -40,9 +40,11 @@ TAP_SETTINGS = th.PropertiesList(
         "start_date",
         th.DateTimeType,
         description=(
-            "Earliest `Modified` date to extract on a stream's FIRST sync of a division. Sync "
-            "endpoints cannot filter on dates, so older rows are read (same number of calls) "
-            "and dropped by the tap; later runs are incremental on Timestamp."
+            "Earliest `Modified` date to extract on a stream's FIRST sync of a division: "
+            "Exact's SyncTimestamp turns it into the Timestamp the read starts from (one call "
+            "per endpoint and division), so older rows are not read; where Exact gives no "
+            "answer the read starts at the beginning and older rows are dropped by the tap. "
+            "Later runs are incremental on Timestamp."
         ),
         title="Start date",
     ),

@@ -169,3 +169,38 @@ def test_sync_rows_carry_exactly_the_selected_fields(company: Company) -> None:
     assert {tuple(k for k in r if k != "__metadata") for r in d["results"]} == {
         ("ID", "Timestamp", "FullName")
     }
+
+
+@pytest.mark.parametrize(
+    "path", ["sync/Financial/TransactionLines", "sync/CRM/Accounts", "sync/Logistics/Items"]
+)
+def test_sync_timestamp_turns_a_modified_date_into_a_timestamp_that_skips_only_older_rows(
+    company: Company, path: str
+) -> None:
+    rows = sync_all(company, path, "ID,Timestamp,Modified")
+    modified = sorted(r["Modified"] for r in rows)
+    cut = modified[len(modified) // 2]  # `/Date(ms)/`: Amsterdam wall clock posing as UTC
+    from datetime import UTC, datetime
+
+    wall = datetime.fromtimestamp(int(cut[6:-2]) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    for name in (path, path.removeprefix("sync/")):
+        (found,) = get(
+            company,
+            "read/sync/Sync/SyncTimestamp",
+            {"modified": f"datetime'{wall}'", "endPoint": f"'{name}'"},
+        )["d"]["results"]
+        assert found["API"] == path
+        after = sync_all(company, path, "ID,Timestamp,Modified", found["TimeStampAsBigInt"])
+        newer = {r["ID"] for r in rows if r["Modified"] >= cut}
+        assert newer <= {r["ID"] for r in after}  # nothing modified since is skipped
+        assert len(after) < len(rows)  # and older rows are
+
+
+def test_sync_timestamp_refuses_a_name_that_is_not_a_sync_endpoint(company: Company) -> None:
+    with pytest.raises(SandboxError) as err:
+        get(
+            company,
+            "read/sync/Sync/SyncTimestamp",
+            {"modified": "datetime'2025-01-01T00:00:00'", "endPoint": "'Financial/NoSuchThing'"},
+        )
+    assert err.value.status == 400

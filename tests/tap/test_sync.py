@@ -227,6 +227,72 @@ def test_start_date_limits_the_first_sync_by_modified(
     assert run.partition("gl_accounts", division)["replication_key_value"] == top
 
 
+def test_start_date_starts_the_first_read_at_its_sync_timestamp_and_saves_calls(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.4, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    truth = truth_rows(sb, division, "transaction_lines")
+    from tests.tap.truth import expected_value
+
+    modified = sorted(expected_value("Modified", r["Modified"]) for r in truth.values())
+    assert len(modified) > 2 * PAGE
+    start = modified[-PAGE // 2]  # the newest 500 rows: one page instead of three
+    sb.reset_stats()
+
+    run = runner.run(
+        divisions=[division], streams=["transaction_lines"], start_date=start, deletes=False
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    want = {k for k, r in truth.items() if expected_value("Modified", r["Modified"]) >= start}
+    assert {r["ID"] for r in run.records("transaction_lines")} == want
+    calls = sync_calls(sb)
+    assert calls["read/sync/Sync/SyncTimestamp"] == 1
+    assert calls["sync/Financial/TransactionLines"] == 1  # not ceil(rows / 1,000)
+    top = max(r["Timestamp"] for r in truth.values())
+    assert run.partition("transaction_lines", division)["replication_key_value"] == top
+
+    # the next run is incremental from the bookmark: no SyncTimestamp call
+    again = runner.run(
+        divisions=[division],
+        streams=["transaction_lines"],
+        start_date=start,
+        deletes=False,
+        state=run.state,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.records("transaction_lines") == []
+    assert sync_calls(sb)["read/sync/Sync/SyncTimestamp"] == 1
+
+
+def test_start_date_without_a_sync_timestamp_answer_reads_from_the_beginning(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.4, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    truth = truth_rows(sb, division, "transaction_lines")
+    from tests.tap.truth import expected_value
+
+    modified = sorted(expected_value("Modified", r["Modified"]) for r in truth.values())
+    start = modified[-PAGE // 2]
+    # the lookup keeps failing (503 on every try): the read falls back to Timestamp 1
+    sb.faults({"rate": {"503": 1.0}, "endpoints": ["read/sync/Sync/SyncTimestamp"]})
+    sb.reset_stats()
+
+    run = runner.run(
+        divisions=[division], streams=["transaction_lines"], start_date=start, deletes=False
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "start_date read from the beginning (no SyncTimestamp)" in run.stderr
+    want = {k for k, r in truth.items() if expected_value("Modified", r["Modified"]) >= start}
+    assert {r["ID"] for r in run.records("transaction_lines")} == want
+    assert sync_calls(sb)["sync/Financial/TransactionLines"] == math.ceil(len(truth) / PAGE)
+
+
 def forget_budget(runner: TapRunner) -> None:
     """Drop the client's remembered rate budget after moving the SANDBOX clock past the reset.
 
