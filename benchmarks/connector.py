@@ -21,7 +21,6 @@ from typing import Any
 from exactonline_sandbox.harness import Sandbox
 
 TAP_MODULE = "tap_exactonline.tap"
-DEFAULT_WRITER_TAP_MODULE = "benchmarks.tap_default_writer"
 TARGET_MODULE = "target_exactonline.target"
 NULL_TARGET_MODULE = "benchmarks.null_target"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +90,8 @@ class ProcessResult:
     stderr_path: Path
     started: float = 0.0
     ended: float = 0.0
+    peak_rss_mb: float = 0.0
+    """The process's peak resident memory (`wait4`'s ru_maxrss, KiB on Linux)."""
 
     def check(self, what: str) -> None:
         if self.returncode != 0:
@@ -105,29 +106,10 @@ class TapOutput:
     records: dict[str, int] = field(default_factory=dict)
     state: dict[str, Any] | None = None
     messages: int = 0
-    first_record_at: float | None = None
-    """`perf_counter` when the first RECORD line arrived (the same clock as `Running`)."""
-    last_record_at: float | None = None
-    first_read_records: int = 0
-    """Records that arrived with the first one (one read of the pipe)."""
 
     @property
     def total_records(self) -> int:
         return sum(self.records.values())
-
-    def steady_rate(self) -> float | None:
-        """Records a second from the first RECORD line to the last: the records that arrived
-        after the first read over the time they took (None: too few reads to tell)."""
-        if self.first_record_at is None or self.last_record_at is None:
-            return None
-        span = self.last_record_at - self.first_record_at
-        if span <= 0:
-            return None
-        return (self.total_records - self.first_read_records) / span
-
-    def startup_seconds(self, started: float) -> float | None:
-        """Seconds from starting the tap process to its first RECORD line."""
-        return None if self.first_record_at is None else self.first_record_at - started
 
 
 def write_json(path: Path, value: Any) -> Path:
@@ -165,6 +147,7 @@ class Running:
             stderr_path=self.stderr_path,
             started=self.started,
             ended=ended,
+            peak_rss_mb=usage.ru_maxrss / 1024,
         )
 
 
@@ -203,9 +186,6 @@ def read_tap_output(counts_path: Path) -> TapOutput:
         records=raw["records"],
         state=raw["state"],
         messages=raw["messages"],
-        first_record_at=raw.get("first_record_at"),
-        last_record_at=raw.get("last_record_at"),
-        first_read_records=raw.get("first_read_records", 0),
     )
 
 

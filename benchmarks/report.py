@@ -7,7 +7,8 @@ from typing import Any
 GOAL_OVER_MINIMUM = 0.02
 GOAL_SHARE = 0.95
 GOAL_MIN_WINDOWS = 20
-GOAL_ROWS_PER_SECOND = 40_000
+GOAL_SPEEDUP = 6.0
+GOAL_PEAK_RSS_MB = 250
 GOAL_WRITE_CALLS_PER_RECORD = 1.05
 
 
@@ -59,23 +60,39 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 inc["over_minimum"] <= GOAL_OVER_MINIMUM,
             )
         )
-        rate = full["records_emitted"] / full["wall_seconds"]
-        steady = full.get("steady_records_per_second")
-        startup = full.get("startup_seconds")
-        measured = f"{steady:,.0f} records/s from the first RECORD to the last; " if steady else ""
-        measured += f"{rate:,.0f} records/s end to end"
-        if startup is not None:
-            measured += f" ({startup:.2f} s start-up before the first RECORD)"
-        measured += (
-            " (msgspec writer, sandbox on the same cores); "
-            f"{full['records_emitted'] / full['tap_cpu_seconds']:,.0f} records per tap CPU second"
-        )
+    par = results.get("parallel")
+    if par:
+        lat = par["latency"]
         out.append(
             (
-                "5. Tap: 40,000 rows/s to a null target (no rate limit), judged on the "
-                "steady rate (first RECORD to last)",
-                measured,
-                (steady if steady is not None else rate) >= GOAL_ROWS_PER_SECOND,
+                f"8a. {lat['divisions']} divisions at {lat['latency_ms']} ms a call, full sync: "
+                f"default parallel_calls >= {GOAL_SPEEDUP:g}x faster than 1",
+                f"{lat['one_at_a_time']['wall_seconds']:.1f} s one at a time, "
+                f"{lat['default']['wall_seconds']:.1f} s by default: "
+                f"{lat['speedup']:.1f}x ({lat['default']['api_calls']} calls, "
+                f"{lat['default']['status_429']} x 429)",
+                lat["speedup"] >= GOAL_SPEEDUP and lat["default"]["status_429"] == 0,
+            )
+        )
+        inc = par["incremental"]
+        out.append(
+            (
+                f"8b. {inc['divisions']} small divisions, nothing changed: default >= "
+                f"{GOAL_SPEEDUP:g}x faster than 1",
+                f"{inc['one_at_a_time']['wall_seconds']:.1f} s one at a time, "
+                f"{inc['default']['wall_seconds']:.1f} s by default: {inc['speedup']:.1f}x "
+                f"({inc['default']['api_calls']} calls)",
+                inc["speedup"] >= GOAL_SPEEDUP,
+            )
+        )
+        mem = par["memory"]
+        out.append(
+            (
+                f"8d. Peak RSS of the tap on {mem['records']:,} records over "
+                f"{mem['divisions']} divisions <= {GOAL_PEAK_RSS_MB} MB",
+                f"{mem['peak_rss_mb']:.0f} MB ({mem['records_per_cpu_second']:,.0f} records per "
+                "tap CPU second)",
+                mem["peak_rss_mb"] <= GOAL_PEAK_RSS_MB,
             )
         )
     bud = results.get("budget")
@@ -139,28 +156,7 @@ def missed_notes(results: dict[str, Any]) -> list[str]:
     """One bullet per missed goal saying where the calls or the time go, from the data."""
     notes: list[str] = []
     missed = {goal.split(" ", 1)[0] for goal, _, ok in goals(results) if not ok}
-    ext, prof, tc = (
-        results.get("extraction"),
-        results.get("tap_profile"),
-        results.get("target_cost"),
-    )
-    if "5." in missed and ext:
-        full = ext["full"]
-        cpu_rate = full["records_emitted"] / full["tap_cpu_seconds"]
-        text = (
-            f"- 5 (tap speed): the tap process alone needs {full['tap_cpu_seconds']:.1f} CPU "
-            f"seconds for {full['records_emitted']:,} records ({cpu_rate:,.0f} records per CPU "
-            "second, start-up included)"
-        )
-        if cpu_rate < GOAL_ROWS_PER_SECOND:
-            text += ", so even an instant API leaves it short of 40,000 a second"
-        if prof:
-            top = ", ".join(f"{a['area']} {_pct(a['share'])}" for a in prof["areas"][:4])
-            funcs = ", ".join(
-                f"`{f['function']}` {_pct(f['share'])}" for f in prof["top_functions"][:4]
-            )
-            text += f". Profile: {top}; top functions: {funcs}"
-        notes.append(text + ".")
+    tc = results.get("target_cost")
     if "6." in missed and tc:
         for stream, label in target_loads(tc, goals_only=True):
             for kind in ("create", "update"):
@@ -331,38 +327,23 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             f"minutes**, {_pct(wt['days_of_daily_limit'])} of one day's 5,000 calls.",
         ]
     if ext:
-        full, dw = ext["full"], ext["default_writer"]
+        full = ext["full"]
         lines += [
             "",
-            "## 5. Tap speed with no rate limit (null target)",
+            "## 5. Tap CPU (reported, not a goal)",
             "",
-            "The tap as a subprocess through its CLI, stdout piped to a null target "
-            "(`benchmarks.null_target`), the sandbox serving on the same cores. CPU seconds are "
-            "the tap process's own (user + system, from `wait4`). Connector processes run "
-            "without `PYTHONUNBUFFERED` (as Meltano starts them): with it, stdout is unbuffered "
-            "and every Singer message costs its own `write` system call.",
+            "Exact lets one division yield at most about 1,000 rows a second (60 calls a minute "
+            "of 1,000 rows), so the tap's CPU speed is reported, not chased. The tap as a "
+            "subprocess through its CLI into a null target, no rate limit, the sandbox serving "
+            "on the same cores; CPU seconds are the tap process's own (user + system, `wait4`).",
             "",
-            "Two rates: end to end (records over the process's wall time, start-up included) "
-            "and steady (the records after the null target's first read of RECORD lines over "
-            "the time from that read to the last; the start-up column is the time from "
-            "starting the tap to its first RECORD line: interpreter, imports, discovery, the "
-            "first call).",
-            "",
-            "| writer | records | wall s | start-up s | records/s end to end | "
-            "records/s steady | tap CPU s | records per tap CPU s |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| records | wall s | records/s end to end | tap CPU s | records per tap CPU s |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+            f"| {full['records_emitted']:,} | {full['wall_seconds']:.1f} | "
+            f"{full['records_emitted'] / full['wall_seconds']:,.0f} | "
+            f"{full['tap_cpu_seconds']:.1f} | "
+            f"{full['records_emitted'] / full['tap_cpu_seconds']:,.0f} |",
         ]
-        for label, run in (("msgspec (shipped)", full), ("singer-sdk default", dw)):
-            steady_rate = run.get("steady_records_per_second")
-            startup_s = run.get("startup_seconds")
-            lines.append(
-                f"| {label} | {run['records_emitted']:,} | {run['wall_seconds']:.1f} | "
-                f"{'-' if startup_s is None else f'{startup_s:.2f}'} | "
-                f"{run['records_emitted'] / run['wall_seconds']:,.0f} | "
-                f"{'-' if steady_rate is None else f'{steady_rate:,.0f}'} | "
-                f"{run['tap_cpu_seconds']:.1f} | "
-                f"{run['records_emitted'] / run['tap_cpu_seconds']:,.0f} |"
-            )
         st = results.get("sandbox_throughput")
         if st:
             lines += [
@@ -383,7 +364,7 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "",
             f"Where the tap's time goes (one full sync at scale {prof['scale']:g} under cProfile, "
             "each thread's own CPU time (`time.thread_time`) added up over the main thread and "
-            "the read-ahead thread, idle waits left out; profiling inflates Python code, so "
+            "the fetch threads, idle waits left out; profiling inflates Python code, so "
             "shares only):",
             "",
             "| area | share |",
@@ -436,6 +417,49 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             f"**{tok['token_calls']}** over {tok['lifetimes']:.2f} token lifetimes "
             f"({tok['per_real_hour']:.1f} per real hour; one per lifetime is 6), "
             f"refused: {tok['token_errors'] or 'none'}.",
+        ]
+    par = results.get("parallel")
+    if par:
+        lat, inc, mem, sd = par["latency"], par["incremental"], par["memory"], par["start_date"]
+        lines += [
+            "",
+            "## 8. Parallel calls, memory and start_date",
+            "",
+            f"Every call of the sandbox waits {lat['latency_ms']} ms (a `latency` fault on every "
+            "call), at Exact's real limits (60 calls a minute per division); each run on a "
+            "fresh app, the tap into the null target.",
+            "",
+            "| run | parallel_calls | wall s | API calls | 429 | records | tap CPU s |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for label, block in (
+            (f"full sync, {lat['divisions']} divisions (scale {lat['scale']:g})", lat),
+            (f"nothing changed, {inc['divisions']} divisions (scale {inc['scale']:g})", inc),
+        ):
+            for key, setting in (("one_at_a_time", "1"), ("default", "8 (default)")):
+                r = block[key]
+                lines.append(
+                    f"| {label} | {setting} | {r['wall_seconds']:.1f} | {r['api_calls']} | "
+                    f"{r['status_429']} | {r['records']:,} | {r['tap_cpu_seconds']:.1f} |"
+                )
+        lines += [
+            "",
+            f"Memory: a full sync of {mem['records']:,} records over {mem['divisions']} "
+            f"divisions (scale {mem['scale']:g}, no rate limit) peaked at "
+            f"**{mem['peak_rss_mb']:.0f} MB** resident (pages waiting for their turn beyond "
+            f"64 MiB go to a temporary file); {mem['api_calls']} calls in "
+            f"{mem['wall_seconds']:.1f} s, {mem['records_per_cpu_second']:,.0f} records per tap "
+            "CPU second.",
+            "",
+            f"start_date one month before the newest change ({sd['start_date']}), one division "
+            f"at scale {sd['scale']:g}: **{sd['one_month']['api_calls']} calls** "
+            f"({sd['one_month']['records']:,} records) against {sd['full']['api_calls']} for a "
+            f"full sync ({sd['full']['records']:,} records): {_pct(sd['call_share'])}. The first "
+            "sync of each endpoint costs one SyncTimestamp call, and reads only the pages after "
+            "it.",
+            "",
+            "Not measured yet: 8 divisions of different sizes at compressed real limits (the "
+            "sandbox generates every division at the same scale).",
         ]
     lines += ["", "Raw numbers: [results.json](results.json).", ""]
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from typing import Any
 from benchmarks import machine
 from benchmarks.budget import Compression, run_budget
 from benchmarks.extraction import run_extraction, stream_endpoints
+from benchmarks.parallel import run_parallel
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
 from benchmarks.tap_profile import run_tap_profile
@@ -31,6 +32,7 @@ from benchmarks.walltime import estimate
 HERE = Path(__file__).resolve().parent
 PLOT_NAME = "budget.png"
 SECTIONS = (
+    "parallel",
     "extraction",
     "budget",
     "target_cost",
@@ -57,6 +59,14 @@ class Profile:
     token_hour_seconds: float
     throughput_scale: float
     profile_scale: float
+    latency_ms: int
+    latency_divisions: int
+    latency_scale: float
+    incremental_divisions: int
+    incremental_scale: float
+    memory_divisions: int
+    memory_scale: float
+    start_date_scale: float
 
 
 PROFILES = {
@@ -74,6 +84,14 @@ PROFILES = {
         token_hour_seconds=60.0,
         throughput_scale=10.0,
         profile_scale=3.0,
+        latency_ms=300,
+        latency_divisions=12,
+        latency_scale=0.05,
+        incremental_divisions=100,
+        incremental_scale=0.01,
+        memory_divisions=4,
+        memory_scale=21.0,
+        start_date_scale=10.0,
     ),
     "smoke": Profile(
         name="smoke",
@@ -89,6 +107,14 @@ PROFILES = {
         token_hour_seconds=6.0,
         throughput_scale=0.05,
         profile_scale=0.05,
+        latency_ms=30,
+        latency_divisions=3,
+        latency_scale=0.05,
+        incremental_divisions=4,
+        incremental_scale=0.01,
+        memory_divisions=2,
+        memory_scale=0.05,
+        start_date_scale=0.2,
     ),
 }
 
@@ -116,6 +142,17 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         "tokens": lambda: run_tokens(workdir, hour_seconds=p.token_hour_seconds),
         "sandbox_throughput": lambda: _sandbox_throughput(p.throughput_scale),
         "tap_profile": lambda: run_tap_profile(workdir, scale=p.profile_scale),
+        "parallel": lambda: run_parallel(
+            workdir,
+            latency_ms=p.latency_ms,
+            latency_divisions=p.latency_divisions,
+            latency_scale=p.latency_scale,
+            incremental_divisions=p.incremental_divisions,
+            incremental_scale=p.incremental_scale,
+            memory_divisions=p.memory_divisions,
+            memory_scale=p.memory_scale,
+            start_date_scale=p.start_date_scale,
+        ),
     }
     return runners[name]()
 

@@ -1,16 +1,16 @@
 """Where the tap's time goes: one full sync under cProfile, own time grouped by package.
 
-The tap-speed goal is about the tap's own processing, so the owner needs to know which part of
-it costs what: the tap's record shaping, the shared client, singer-sdk's per-record work, HTTP
-and JSON parsing. Profiling slows Python code down (roughly evenly), so only shares are
+The tap's CPU is reported (not chased: Exact's limits cap a division far below it), and the owner
+wants to know which part of it costs what: the tap's record shaping, the shared client,
+singer-sdk's per-record work, HTTP and JSON parsing. Profiling slows Python code down (roughly evenly), so only shares are
 reported, never rates. Time is each thread's CPU time (`time.thread_time`): with two threads,
 wall-clock profiles charge one thread's waits for the GIL to whatever call it was returning
 from, which says nothing about where the work is.
 
-The tap reads the next page in a worker thread (`tap_exactonline.prefetch`) while the main thread
-writes the current one, so both threads are profiled (`python -m benchmarks.tap_profile OUT
-[-m tap_exactonline.tap] --config ...` runs the tap that way) and their own times are added up. Time a thread spends
-idle because the other one has the work (the worker waiting for the tap to take its page, the
+The tap fetches pages in worker threads (`tap_exactonline.fetch`) while the main thread writes
+records, so every thread is profiled (`python -m benchmarks.tap_profile OUT
+[-m tap_exactonline.tap] --config ...` runs the tap that way) and their own times are added up.
+Time a thread spends idle because another one has the work (a worker waiting for a read, the
 main thread waiting on a page that is still arriving) is not processing: it is left out of the
 shares and reported on its own.
 """
@@ -30,9 +30,9 @@ from benchmarks.connector import Grant, start_tap
 from benchmarks.extraction import stream_endpoints
 from exactonline_sandbox.harness import Sandbox
 
-IDLE = "idle: one thread waiting for the other (not counted in the shares)"
+IDLE = "idle: one thread waiting for another (not counted in the shares)"
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (IDLE, ("'get' of '_queue.SimpleQueue'", "'acquire' of '_thread.lock'")),
+    (IDLE, ("'acquire' of '_thread.lock'", "'wait' of 'threading.Condition'")),
     ("waiting for the server (socket reads)", ("recv_into", "readinto")),
     (
         "stdout writes and flushes",
