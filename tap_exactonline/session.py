@@ -138,13 +138,18 @@ class Session:
         self.config = config
         self.log = log
         self._streams = streams
+        self._division_rows: list[dict[str, Any]] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """What one sync of the run gathers: stops, failures, deletions, the fetcher."""
         self.exhausted: dict[int, DailyLimitReached] = {}
         self.failures: dict[tuple[str, int], ExactError] = {}
         self.deleted = DeletedLog(
-            lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, log
+            lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, self.log
         )
-        self._division_rows: list[dict[str, Any]] | None = None
         self._streams_done = 0
+        self.__dict__.pop("fetcher", None)
 
     @cached_property
     def parallel_calls(self) -> int:
@@ -366,23 +371,28 @@ class Session:
             self.finish()
 
     def finish(self) -> None:
-        """Stop the fetcher, say what was cut short, and fail the run if a division failed."""
+        """Stop the fetcher, say what was cut short, and fail the run if a division failed.
+
+        The session is then ready for another sync of the same tap (a new plan, new reads).
+        """
         self.close()
-        if self.exhausted:
-            resets = sorted({e.reset_at for e in self.exhausted.values()})
+        exhausted, failures = self.exhausted, self.failures
+        self._reset()
+        if exhausted:
+            resets = sorted({e.reset_at for e in exhausted.values()})
             self.log.warning(
                 "Run ended early: the daily API limit of division(s) %s is reached. "
                 "It resets at %s; run again after that and extraction resumes from the "
                 "bookmarks in the last STATE message.",
-                ", ".join(str(d) for d in self.exhausted),
+                ", ".join(str(d) for d in exhausted),
                 resets[-1].isoformat(),
             )
-        if self.failures:
+        if failures:
             lines = [
                 f"  {stream} in division {division}: {exc}"
-                for (stream, division), exc in sorted(self.failures.items())
+                for (stream, division), exc in sorted(failures.items())
             ]
-            divisions = sorted({division for _, division in self.failures})
+            divisions = sorted({division for _, division in failures})
             raise SystemExit(
                 f"tap-exactonline: reads failed in division(s) "
                 f"{', '.join(map(str, divisions))} (the other divisions were extracted; "

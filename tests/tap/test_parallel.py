@@ -180,3 +180,31 @@ def test_a_division_answering_403_fails_the_run_by_name_after_the_others_complet
             assert "unfinished" not in run.partition(stream, division)
         assert not [r for r in run.records(stream) if r["Division"] == NO_SUCH_DIVISION]
         assert run.partition(stream, NO_SUCH_DIVISION).get("unfinished") is True
+
+
+def test_one_tap_object_synced_twice_plans_and_reads_again(
+    sandbox_factory: Callable[..., Sandbox],
+    tap_runner: Callable[..., TapRunner],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tap_exactonline.tap import TapExactOnline
+
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    tap = TapExactOnline(config=runner.config(divisions=[division]), parse_env_config=False)
+    streams: list[set[str]] = []
+    calls = []
+    for _ in range(2):
+        sb.reset_stats()
+        tap.sync_all()
+        out = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+        streams.append({m["stream"] for m in out if m["type"] == "RECORD"})
+        calls.append(sb.stats()["by_endpoint"])
+    assert set(SYNC_STREAMS) <= streams[0]
+    # the second sync is incremental from the same state (only the divisions table again),
+    # and it read every endpoint again through a new plan
+    assert streams[1] == {"divisions"}
+    assert {e for e in calls[1] if e.startswith("sync/")} == {
+        e for e in calls[0] if e.startswith("sync/")
+    }
