@@ -119,10 +119,14 @@ class PageQueue:
     def __iter__(self) -> Iterator[Rows]:
         while True:
             with self._cond:
-                if not self._entries and not self._ended:
-                    self._on_wait()
-                    while not self._entries and not self._ended:
-                        self._cond.wait()
+                empty = not self._entries and not self._ended
+            if empty:
+                # outside this queue's lock: the fetcher takes its own lock, and a worker holding
+                # that one may be ending this queue (the other order would deadlock)
+                self._on_wait()
+            with self._cond:
+                while not self._entries and not self._ended:
+                    self._cond.wait()
                 if not self._entries:
                     self.discard()
                     if self._error is not None:
@@ -261,14 +265,17 @@ class PageFetcher:
                 self.pages += 1
                 for queue in progress.queues.values():
                     queue.put(rows)
+            if rows is None:
+                # the queues first, outside the fetcher's lock (a waiting consumer takes its
+                # queue's lock, then the fetcher's)
+                for queue in progress.queues.values():
+                    queue.end(error)
             with self._cond:
                 progress.busy = False
                 self._inflight[read.division] -= 1
                 if rows is None:
                     progress.done = True
                     progress.pages = None
-                    for queue in progress.queues.values():
-                        queue.end(error)
                 self._cond.notify_all()
 
     def _count_call(self, step: int) -> None:
@@ -291,9 +298,9 @@ class PageFetcher:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            for progress in self._reads:
-                for queue in progress.queues.values():
-                    queue.discard()
+        for progress in self._reads:
+            for queue in progress.queues.values():
+                queue.discard()
 
     # -- consuming -----------------------------------------------------------------------------
     def planned(self, consumer: str, division: int) -> Read | None:

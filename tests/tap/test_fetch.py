@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,12 @@ LOG = logging.getLogger("test-fetch")
 class FakeExact:
     """`iter_pages` over made-up pages: `pages` per read, rows numbered per (division, path)."""
 
-    def __init__(self, pages: int = 3, barrier: threading.Barrier | None = None) -> None:
+    def __init__(
+        self, pages: int = 3, barrier: threading.Barrier | None = None, pause: float = 0.0
+    ) -> None:
         self.pages = pages
         self.barrier = barrier
+        self.pause = pause
         self.calls: list[tuple[int, str]] = []
         self.failing: dict[tuple[int, str], Exception] = {}
         self.lock = threading.Lock()
@@ -33,6 +37,7 @@ class FakeExact:
                 self.calls.append((division, path))
             if self.barrier is not None:
                 self.barrier.wait(timeout=30)  # every worker must be in a call at once
+            time.sleep(self.pause)  # a call's latency
             failure = self.failing.get((division, path))
             if failure is not None and number == 1:
                 raise failure
@@ -127,3 +132,16 @@ def test_a_read_that_was_not_planned_is_called_directly() -> None:
     fetcher.start([])
     assert len(consume(fetcher, "sync/Other", 5)) == 2
     fetcher.close()
+
+
+@pytest.mark.timeout(60)
+def test_consumers_waiting_while_workers_end_reads_never_deadlock() -> None:
+    """A consumer that starts waiting just as a worker ends its read (the case of many short
+    reads, e.g. a run over 100 small divisions) once deadlocked on the two locks involved."""
+    for _ in range(5):
+        exact = FakeExact(pages=1, pause=0.0005)
+        fetcher = PageFetcher(exact, parallel=8, log=LOG)
+        fetcher.start(reads(range(1, 101), ("sync/A",)))
+        for division in range(1, 101):
+            assert len(consume(fetcher, "sync/A", division)) == 1
+        fetcher.close()
