@@ -208,3 +208,21 @@ def test_one_tap_object_synced_twice_plans_and_reads_again(
     assert {e for e in calls[1] if e.startswith("sync/")} == {
         e for e in calls[0] if e.startswith("sync/")
     }
+
+
+def test_a_state_from_before_the_division_context_was_renamed_resumes_where_it_stopped(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    first = runner.run(divisions=[division], streams=["items", "customers"])
+    assert first.returncode == 0, first.stderr[-3000:]
+    old = json.loads(json.dumps(first.state).replace('"Division": ', '"division": '))
+    assert '"division": ' in json.dumps(old)
+
+    again = runner.run(divisions=[division], streams=["items", "customers"], state=old)
+
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.records("items") == [] and again.records("customers") == []
+    assert again.state["bookmarks"] == first.state["bookmarks"]
