@@ -8,7 +8,8 @@ side by side. Measured against the sandbox with a fixed latency on every call:
 - `incremental`: a run with nothing changed over many small divisions, default against 1;
 - `memory`: the tap's peak RSS on a large full sync over 4 divisions (`wait4`'s ru_maxrss);
 - `start_date`: calls of a first sync from one month before the newest change, against a
-  full sync (SyncTimestamp lets the read start there).
+  full sync (SyncTimestamp lets the read start there);
+- `sizes`: eight divisions of different sizes at compressed limits, against the largest alone.
 
 Every run is a real `tap-exactonline` process into the null target; calls and 429s come from
 the sandbox's statistics.
@@ -122,6 +123,41 @@ def run_start_date(workdir: Path, *, scale: float) -> dict[str, Any]:
     }
 
 
+SIZE_FACTORS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+"""Eight divisions of different sizes: the first is the largest."""
+
+
+def run_sizes(
+    workdir: Path, *, scale: float, minute_seconds: float, minutely_limit: int
+) -> dict[str, Any]:
+    """Eight divisions of different sizes at compressed limits, against the largest alone.
+
+    Each division has its own minutely budget, so in parallel the run should take about as
+    long as its largest division does alone.
+    """
+    flags = {
+        "minute_seconds": minute_seconds,
+        "minutely_limit": minutely_limit,
+        "division_scales": ",".join(f"{f:g}" for f in SIZE_FACTORS),
+        "access_log": False,
+    }
+    with Sandbox(scale=scale, divisions=len(SIZE_FACTORS), **flags) as sb:
+        grant = Grant.create(sb, workdir, "sizes-all")
+        every, _, _ = _run(sb, workdir, "sizes-all", grant.config(divisions=grant.divisions))
+        largest = grant.divisions[0]
+        grant = Grant.create(sb, workdir, "sizes-largest")
+        alone, _, _ = _run(sb, workdir, "sizes-largest", grant.config(divisions=[largest]))
+    return {
+        "scale": scale,
+        "factors": list(SIZE_FACTORS),
+        "minute_seconds": minute_seconds,
+        "minutely_limit": minutely_limit,
+        "all": every,
+        "largest_alone": alone,
+        "ratio": every["wall_seconds"] / alone["wall_seconds"],
+    }
+
+
 def run_parallel(
     workdir: Path,
     *,
@@ -133,6 +169,9 @@ def run_parallel(
     memory_divisions: int,
     memory_scale: float,
     start_date_scale: float,
+    sizes_scale: float,
+    minute_seconds: float,
+    minutely_limit: int,
 ) -> dict[str, Any]:
     """Every measurement of this module, one sandbox each."""
     return {
@@ -147,4 +186,10 @@ def run_parallel(
         ),
         "memory": run_memory(workdir, divisions=memory_divisions, scale=memory_scale),
         "start_date": run_start_date(workdir, scale=start_date_scale),
+        "sizes": run_sizes(
+            workdir,
+            scale=sizes_scale,
+            minute_seconds=minute_seconds,
+            minutely_limit=minutely_limit,
+        ),
     }

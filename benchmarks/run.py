@@ -67,6 +67,7 @@ class Profile:
     memory_divisions: int
     memory_scale: float
     start_date_scale: float
+    sizes_scale: float
 
 
 PROFILES = {
@@ -92,6 +93,7 @@ PROFILES = {
         memory_divisions=4,
         memory_scale=21.0,
         start_date_scale=10.0,
+        sizes_scale=2.0,
     ),
     "smoke": Profile(
         name="smoke",
@@ -115,6 +117,7 @@ PROFILES = {
         memory_divisions=2,
         memory_scale=0.05,
         start_date_scale=0.2,
+        sizes_scale=0.1,
     ),
 }
 
@@ -152,6 +155,9 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
             memory_divisions=p.memory_divisions,
             memory_scale=p.memory_scale,
             start_date_scale=p.start_date_scale,
+            sizes_scale=p.sizes_scale,
+            minute_seconds=p.compression.minute_seconds,
+            minutely_limit=p.compression.minutely_limit,
         ),
     }
     return runners[name]()

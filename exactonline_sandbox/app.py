@@ -90,6 +90,7 @@ class SandboxConfig:
     seed: int = 1
     scale: float = 1.0
     divisions: int = 2
+    division_scales: tuple[float, ...] = ()
     token_lifetime: float = 600
     refresh_window: float = 30
     minute_seconds: float = 60
@@ -220,7 +221,11 @@ class SandboxServer:
         self.clock = clock or SandboxClock()
         if company is None:
             company = Company(
-                seed=config.seed, scale=config.scale, divisions=config.divisions, clock=self.clock
+                seed=config.seed,
+                scale=config.scale,
+                divisions=config.divisions,
+                division_scales=config.division_scales,
+                clock=self.clock,
             )
         self.company = company
         self.company_lock = threading.Lock()

@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=1, help="seed of the generated company")
     serve.add_argument("--scale", type=float, default=1.0, help="size factor of the company")
     serve.add_argument("--divisions", type=int, default=2, help="number of divisions")
+    serve.add_argument(
+        "--division-scales",
+        default="",
+        help="comma-separated size factors, one per division, applied on top of --scale "
+        "(e.g. 1,0.5,0.25: the second division half the first); default every division 1",
+    )
     serve.add_argument("--token-lifetime", type=float, default=600, help="access token seconds")
     serve.add_argument(
         "--refresh-window",
@@ -138,10 +144,25 @@ def serve(args: argparse.Namespace) -> int:
     except FaultSpecError as exc:
         print(f"exactonline-sandbox: --faults: {exc}", file=sys.stderr)
         return 2
+    try:
+        division_scales = tuple(float(x) for x in args.division_scales.split(",") if x.strip())
+    except ValueError:
+        print(
+            "exactonline-sandbox: --division-scales: numbers separated by commas", file=sys.stderr
+        )
+        return 2
+    if division_scales and len(division_scales) != args.divisions:
+        print(
+            f"exactonline-sandbox: --division-scales: {len(division_scales)} factors for "
+            f"{args.divisions} divisions",
+            file=sys.stderr,
+        )
+        return 2
     config = SandboxConfig(
         seed=args.seed,
         scale=args.scale,
         divisions=args.divisions,
+        division_scales=division_scales,
         token_lifetime=args.token_lifetime,
         refresh_window=args.refresh_window,
         minute_seconds=args.minute_seconds,

@@ -190,7 +190,8 @@ class Division:
 
 
 class Company:
-    """All divisions of the sandbox user, generated from `seed` at `scale`."""
+    """All divisions of the sandbox user, generated from `seed` at `scale` (times the division's
+    factor in `division_scales`, when given: divisions of different sizes)."""
 
     def __init__(
         self,
@@ -198,10 +199,13 @@ class Company:
         seed: int = 1,
         scale: float = 1.0,
         divisions: int = 1,
+        division_scales: tuple[float, ...] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         if divisions < 1:
             raise ValueError("divisions must be at least 1")
+        if division_scales and len(division_scales) != divisions:
+            raise ValueError("one division scale per division")
         self.seed = seed
         self.scale = scale
         self.clock = clock
@@ -213,10 +217,11 @@ class Company:
         self._divisions: dict[int, Division] = {}
         self._host = "http://127.0.0.1"
         self._id_rng = random.Random(f"writes:{seed}")
-        for n, code in enumerate(self.division_codes, start=1):
+        factors = division_scales or (1.0,) * divisions
+        for n, (code, factor) in enumerate(zip(self.division_codes, factors, strict=True), 1):
             name = f"Sandbox Demo {n} B.V."
             self._divisions[code] = Division(
-                code, name, data.generator(seed, code, scale, self.user)
+                code, name, data.generator(seed, code, scale * factor, self.user)
             )
         division_rows = self._division_rows()
         first = FIRST_TIMESTAMP + list(_TABLE_KEYS).index("divisions") * TIMESTAMP_STRIDE

@@ -138,6 +138,10 @@ def test_parallel_section_compares_parallel_calls_and_reports_memory_and_start_d
     assert mem["peak_rss_mb"] > 0 and mem["records"] > 0
     sd = par["start_date"]
     assert 0 < sd["one_month"]["records"] < sd["full"]["records"]
+    sizes = par["sizes"]
+    assert sizes["all"]["status_429"] == 0
+    assert sizes["largest_alone"]["api_calls"] < sizes["all"]["api_calls"]
+    assert sizes["largest_alone"]["records"] < sizes["all"]["records"]
     report = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## 8. Parallel calls, memory and start_date" in report
     assert f"{mem['peak_rss_mb']:.0f} MB" in report

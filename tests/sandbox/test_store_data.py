@@ -145,3 +145,20 @@ def test_each_division_has_its_own_data_and_the_first_is_current(divisions: int)
         frozenset(r["ID"] for r in company.rows(d, "crm/Accounts")) for d in company.division_codes
     ]
     assert len(set(ids)) == divisions
+
+
+def test_division_scales_make_divisions_of_different_sizes() -> None:
+    company = Company(seed=3, scale=0.2, divisions=3, division_scales=(1.0, 0.5, 0.25))
+    big, half, quarter = (
+        len(company.rows(code, "sync/Financial/TransactionLines"))
+        for code in company.division_codes
+    )
+    assert big > half > quarter
+    assert half == pytest.approx(big / 2, rel=0.2)
+    # the same factor as the plain scale gives the same rows
+    plain = Company(seed=3, scale=0.1, divisions=2)
+    assert company.rows(company.division_codes[1], "sync/CRM/Accounts") == plain.rows(
+        plain.division_codes[1], "sync/CRM/Accounts"
+    )
+    with pytest.raises(ValueError, match="one division scale per division"):
+        Company(seed=3, scale=0.2, divisions=3, division_scales=(1.0, 0.5))
