@@ -460,7 +460,7 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             f"Memory: a full sync of {mem['records']:,} records over {mem['divisions']} "
             f"divisions (scale {mem['scale']:g}, no rate limit) peaked at "
             f"**{mem['peak_rss_mb']:.0f} MB** resident (pages waiting for their turn beyond "
-            f"64 MiB go to a temporary file); {mem['api_calls']} calls in "
+            f"16 MiB go to a temporary file); {mem['api_calls']} calls in "
             f"{mem['wall_seconds']:.1f} s, {mem['records_per_cpu_second']:,.0f} records per tap "
             "CPU second.",
             "",

@@ -209,8 +209,12 @@ class ExactClient:
         while url is not None:
             seen.add(url)
             payload = self._call("GET", division, url)
-            yield rows(payload)
             link = next_link(payload)
+            page = [rows(payload)]
+            del payload
+            # handed over without a reference left in this frame: a paused read (many wait
+            # for their next call in a parallel run) must not keep its last page alive
+            yield page.pop()
             url = self._rebase(link) if link else None
             if url is not None and url in seen:
                 raise ApiError(200, path, "the __next link repeats a page already read")

@@ -39,7 +39,7 @@ from tap_exactonline.reading import PageSource
 
 Rows = list[dict[str, Any]]
 
-MEMORY_BYTES = 64 * 1024 * 1024
+MEMORY_BYTES = 16 * 1024 * 1024
 """Bytes of waiting pages kept in memory by one run (all queues together); the rest go to disk."""
 
 
@@ -94,8 +94,8 @@ class PageQueue:
         self._error: BaseException | None = None
         self.spilled = 0
 
-    def put(self, rows: Rows) -> None:
-        data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    def put(self, data: bytes) -> None:
+        """One page, pickled (`pickle_page`): the same bytes may go to several queues."""
         with self._cond:
             if self._budget.take(len(data)):
                 self._entries.append((data, None))
@@ -150,6 +150,11 @@ class PageQueue:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def pickle_page(rows: Rows) -> bytes:
+    """A page as the bytes a queue keeps (a fraction of the parsed rows' memory)."""
+    return pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @dataclass
@@ -263,9 +268,15 @@ class PageFetcher:
                 error = exc
             if rows is not None:
                 self.pages += 1
+                data = pickle_page(rows)
+                rows = None  # only the compact bytes wait, not the parsed rows
                 for queue in progress.queues.values():
-                    queue.put(rows)
-            if rows is None:
+                    queue.put(data)
+                del data
+                ended = False
+            else:
+                ended = True
+            if ended:
                 # the queues first, outside the fetcher's lock (a waiting consumer takes its
                 # queue's lock, then the fetcher's)
                 for queue in progress.queues.values():
@@ -273,7 +284,7 @@ class PageFetcher:
             with self._cond:
                 progress.busy = False
                 self._inflight[read.division] -= 1
-                if rows is None:
+                if ended:
                     progress.done = True
                     progress.pages = None
                 self._cond.notify_all()
