@@ -18,16 +18,33 @@ from singer_sdk.sinks import Sink
 from exactonline_api.errors import ExactError
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
+from target_exactonline.attachments import InvoiceAttachmentsSink
+from target_exactonline.customers import CustomersSink
 from target_exactonline.load import Load
 from target_exactonline.rejects import LoadStopped
-from target_exactonline.settings import TARGET_SETTINGS_SCHEMA
-from target_exactonline.sinks import (
-    SINKS,
-    IgnoredSink,
-    InvoiceAttachmentsSink,
+from target_exactonline.sales_invoices import (
+    SalesInvoiceLinesSink,
     SalesInvoicesSink,
     reject_orphan_lines,
 )
+from target_exactonline.settings import TARGET_SETTINGS_SCHEMA
+from target_exactonline.sink import ExactSink, IgnoredSink
+
+SINKS: dict[str, type[ExactSink]] = {
+    "customers": CustomersSink,
+    "sales_invoices": SalesInvoicesSink,
+    "sales_invoice_lines": SalesInvoiceLinesSink,
+    "invoice_attachments": InvoiceAttachmentsSink,
+}
+"""The streams this target writes, one sink each:
+
+| stream | Exact endpoint | matched by (in order) | written |
+| --- | --- | --- | --- |
+| customers | crm/Accounts | ID (same division), Code, `customer_match_field` | ACCOUNT_FIELDS |
+| sales_invoices | salesinvoice/SalesInvoices | InvoiceID (same division), `invoice_key` in `invoice_key_field` | INVOICE_FIELDS + lines |
+| sales_invoice_lines | (joined into their invoice's deep insert) | InvoiceID or invoice_key | LINE_FIELDS |
+| invoice_attachments | documents/Documents + DocumentAttachments, linked on the invoice | invoice + FileName | file |
+"""
 
 MELTANO_TEST_STREAM = "meltano_test_stream"
 """The stream `meltano config target-exactonline test` pipes in. Exact has no table to put it in,
