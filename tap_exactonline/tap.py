@@ -67,6 +67,7 @@ class TapExactOnline(Tap):
     """Singer tap for Exact Online (sync API, per-division partitions, deletes)."""
 
     name = "tap-exactonline"
+    package_name = "exactonline-connector"  # the distribution: its version is the plugin's
     message_writer_class = BufferedMsgSpecWriter
     config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
 

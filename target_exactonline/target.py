@@ -60,6 +60,7 @@ class TargetExactOnline(Target):
     """Singer target for Exact Online (reverse ETL, idempotent)."""
 
     name = "target-exactonline"
+    package_name = "exactonline-connector"  # the distribution: its version is the plugin's
     config_jsonschema = th.PropertiesList(
         *CLIENT_SETTINGS_SCHEMA, *TARGET_SETTINGS_SCHEMA
     ).to_dict()
