@@ -440,18 +440,14 @@ class ExactSyncStream(ExactStream):
 
     def _start_date(self) -> datetime | None:
         """`start_date` applies to a partition's first sync only (client-side on Modified)."""
-        value = self.config.get("start_date")
-        if not value:
-            return None
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return self.session.settings.start_date
 
     # Deletes --------------------------------------------------------------------------------
 
     def _deleted_records(self, division: int, state: dict) -> Iterator[list[dict[str, Any]]]:
         """This stream's deletions since its own delete bookmark as one batch, then the bookmark
         moves."""
-        if not self.spec.deleted_types or not self.config.get("deletes", True):
+        if not self.spec.deleted_types or not self.session.settings.deletes:
             return
         if self.session.is_stopped(division) and not self.session.deleted.has_read(division):
             return  # no budget left to read sync/Deleted; the next run will

@@ -8,52 +8,19 @@ stream instead of failing each one.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from exactonline_api.errors import ConfigError, DailyLimitReached
-from exactonline_api.settings import ClientSettings
+from exactonline_api.errors import DailyLimitReached
 from tap_exactonline.deletes import DeletedLog
+from tap_exactonline.settings import ALL_DIVISIONS, TapSettings
 from tap_exactonline.spool import SharedReads
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
-
-ALL_DIVISIONS = "all"
-
-
-def parse_divisions(value: Any) -> list[int] | str | None:
-    """The `divisions` setting as a list of codes, `"all"`, or None (the user's current one).
-
-    Accepts a list of codes (ints or digit strings) or a comma-separated string, because
-    Meltano passes array settings from the environment as text.
-    """
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == ALL_DIVISIONS:
-            return ALL_DIVISIONS
-        if text.startswith("["):
-            return parse_divisions(json.loads(text))
-        value = [part for part in text.split(",") if part.strip()]
-    if isinstance(value, list | tuple):
-        codes: list[int] = []
-        for item in value:
-            try:
-                code = int(str(item).strip())
-            except ValueError:
-                raise ConfigError(
-                    "divisions", f"{item!r} is not a division code (a number), nor 'all'"
-                ) from None
-            if code not in codes:
-                codes.append(code)
-        return codes
-    raise ConfigError("divisions", "expected a list of division codes or 'all'")
 
 
 class Session:
@@ -61,11 +28,11 @@ class Session:
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        settings: TapSettings,
         log: logging.Logger,
         floor: Callable[[int], int],
     ) -> None:
-        self.config = config
+        self.settings = settings
         self.log = log
         self.exhausted: dict[int, DailyLimitReached] = {}
         self.shared = SharedReads()
@@ -76,11 +43,11 @@ class Session:
     def client(self) -> ExactClient:
         from exactonline_api.client import ExactClient
 
-        return ExactClient(ClientSettings.from_config(self.config))
+        return ExactClient(self.settings.client)
 
-    @cached_property
+    @property
     def setting(self) -> list[int] | str | None:
-        return parse_divisions(self.config.get("divisions"))
+        return self.settings.divisions
 
     @cached_property
     def me(self) -> dict[str, Any]:

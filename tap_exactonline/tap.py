@@ -1,84 +1,61 @@
 """tap-exactonline: customers, payments, receivables, invoices and the books, from every division.
 
-The shared client (`exactonline_api`) owns OAuth, the token store, the throttle and retries; this
-module only adds the tap's own settings, the stream list, and the run-level behaviour: a daily
-limit ends the run cleanly (state emitted, exit code 0, a message saying when the budget resets).
+The shared client (`exactonline_api`) owns OAuth, the token store, the throttle and retries, and
+`ExactPlugin` the settings check and the one-line errors; the tap's settings are in settings.py.
+This module adds the stream list and the run-level behaviour: a daily limit ends the run cleanly
+(state emitted, exit code 0, a message saying when the budget resets).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from exactonline_api.errors import DailyLimitReached
+from exactonline_api.plugin import ExactPlugin, QuietExpectedFailures
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
 from tap_exactonline.client import UNFINISHED, ExactSyncStream
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.runtime import interpreter_tuned_for_sync
 from tap_exactonline.session import Session
+from tap_exactonline.settings import TAP_SETTINGS, TapSettings
 from tap_exactonline.streams import STREAM_TYPES
 from tap_exactonline.writer import BufferedMsgSpecWriter
 
-TAP_SETTINGS = th.PropertiesList(
-    th.Property(
-        "divisions",
-        th.CustomType(
-            {
-                "anyOf": [
-                    {"type": "array", "items": {"type": ["integer", "string"]}},
-                    {"type": "string"},
-                ]
-            }
-        ),
-        description=(
-            "Divisions (administrations) to extract: a list of division codes, or `all` for "
-            "every division the user can reach. Default: the user's current division "
-            "(current/Me). Each division is a state partition with its own bookmarks."
-        ),
-        title="Divisions",
-    ),
-    th.Property(
-        "start_date",
-        th.DateTimeType,
-        description=(
-            "Earliest `Modified` date to extract on a stream's FIRST sync of a division. Sync "
-            "endpoints cannot filter on dates, so older rows are read (same number of calls) "
-            "and dropped by the tap; later runs are incremental on Timestamp."
-        ),
-        title="Start date",
-    ),
-    th.Property(
-        "deletes",
-        th.BooleanType,
-        default=True,
-        description=(
-            "Read sync/Deleted and emit each deleted row on its stream as a record with "
-            "`_sdc_deleted_at` set (one call per 1,000 deletions per division per run)."
-        ),
-        title="Emit deletes",
-    ),
-)
 
-
-class TapExactOnline(Tap):
+class TapExactOnline(ExactPlugin, Tap):
     """Singer tap for Exact Online (sync API, per-division partitions, deletes)."""
 
     name = "tap-exactonline"
     package_name = "exactonline-connector"  # the distribution: its version is the plugin's
     message_writer_class = BufferedMsgSpecWriter
     config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
+    settings: TapSettings | None = None
+
+    @classmethod
+    def settings_from_config(cls, config: Mapping[str, Any]) -> TapSettings:
+        return TapSettings.from_config(config)
 
     def discover_streams(self) -> list[Stream]:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        streams = [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        quiet = QuietExpectedFailures(self.expected_errors)
+        for stream in streams:
+            stream.logger.addFilter(quiet)
+        return streams
 
     @cached_property
     def session(self) -> Session:
         """Run-wide shared state; created on first use so discovery stays offline."""
         install_redaction()
-        return Session(self.config, self.logger, self._deleted_floor)
+        # Built when singer-sdk checked the config; a tap made with validate_config=False
+        # builds (and checks) its settings here, before the first call.
+        settings = self.settings or self.settings_from_config(self.config)
+        return Session(settings, self.logger, self._deleted_floor)
 
     def _deleted_floor(self, division: int) -> int:
         """Lowest delete bookmark among the selected streams that receive deletes."""
@@ -112,6 +89,9 @@ class TapExactOnline(Tap):
         """Sync every selected stream; a spent daily budget ends the run cleanly."""
         install_redaction()
         self._unfinished_first()
+        # The grant must be there before the first stream begins (no call is made): a missing
+        # grant or a broken token store ends the run here, before any SCHEMA message.
+        self.session.client  # noqa: B018
         try:
             with interpreter_tuned_for_sync():
                 super().sync_all()

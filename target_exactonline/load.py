@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOutcomeUnknown
-from exactonline_api.settings import ClientSettings
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
 from target_exactonline.row_counts import RowCounts, beside
@@ -60,10 +59,9 @@ class Deferred:
 class Load:
     """State shared by all sinks of one target run; connects to Exact on first use."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        # Both raise ConfigError naming the setting: nothing has been written yet.
-        self.client_settings = ClientSettings.from_config(config)
-        self.settings = TargetSettings.from_config(config)
+    def __init__(self, settings: TargetSettings) -> None:
+        self.settings = settings
+        self.client_settings = settings.client
         self.rejects = RejectFile(self.settings.reject_file)
         self.summary = Summary()
         self._client: ExactClient | None = None
