@@ -158,10 +158,8 @@ class ClientSettings:
         )
 
 
-def validate_base_url(value: Any, setting: str = "base_url") -> str:
+def validate_base_url(value: str, setting: str = "base_url") -> str:
     """An absolute http(s) URL without query; plain http only on loopback (the sandbox)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(setting, "must be an absolute URL such as https://start.exactonline.nl")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(setting, f"must be an absolute http(s) URL, got {value!r}")
