@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from exactonline_api.client import ExactClient, throttle_path
-from exactonline_api.settings import ClientSettings
+from exactonline_api.client import throttle_path
 from exactonline_sandbox.harness import Sandbox
 from tests.tap.conftest import TapRun, TapRunner
 from tests.tap.truth import TRUTH, mismatches, truth_rows
@@ -93,18 +92,13 @@ def test_second_run_without_changes_makes_only_the_minimal_calls_and_emits_nothi
     assert second.state["bookmarks"] == first.state["bookmarks"]
 
 
-def _client(runner: TapRunner) -> ExactClient:
-    """A client on the tap's own token store (Exact rotates refresh tokens: one store per app)."""
-    return ExactClient(ClientSettings.from_config(runner.config()))
-
-
 def test_changes_and_deletes_made_through_the_api_arrive_and_nothing_else(
     sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
 ) -> None:
     sb = sandbox_factory(scale=0.05, divisions=1)
     runner = tap_runner(sb)
     division = runner.grant["divisions"][0]
-    client = _client(runner)
+    client = runner.client()
     doomed = client.post(division, "crm/Accounts", {"Name": "Doomed B.V.", "Status": "C"})
     first = runner.run(divisions=[division])
     assert first.returncode == 0, first.stderr[-3000:]
@@ -319,7 +313,7 @@ def test_invoice_header_changes_reach_header_and_lines_and_deletes_reach_both_st
     assert first.returncode == 0, first.stderr[-3000:]
     editable = [h for h in first.records("sales_invoices") if h["Status"] == 20]
     changed, deleted = editable[0], editable[1]
-    client = _client(runner)
+    client = runner.client()
     client.put(
         division, f"salesinvoice/SalesInvoices(guid'{changed['InvoiceID']}')", {"YourRef": "PO-77"}
     )
