@@ -232,6 +232,10 @@ class KeyMemory:
     def __len__(self) -> int:
         return len(self._group_of)
 
+    def keys(self) -> list[str]:
+        """The keys held (the stream's key values), sorted."""
+        return sorted(map(_text, self._group_of))
+
     # rows and deletions ---------------------------------------------------------------------
 
     def saw(self, rows: Iterable[Mapping[str, Any]]) -> None:

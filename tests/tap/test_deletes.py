@@ -7,6 +7,7 @@ warehouse one for a key the table never had becomes a phantom row holding only t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +15,9 @@ import pytest
 
 from exactonline_api.client import ExactClient
 from exactonline_sandbox.harness import Sandbox
-from tap_exactonline.deletes import MEMORY_STATE_KEY
-from tests.tap.conftest import TapRun, TapRunner
+from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
+from tap_exactonline.streams import STREAM_TABLE
+from tests.tap.conftest import TapRun, TapRunner, partition_state
 
 INVOICE_STREAMS = ["sales_invoices", "sales_invoice_lines"]
 
@@ -205,6 +207,43 @@ def test_an_edited_invoice_is_upserted_and_nothing_is_tombstoned(
 
 
 # -- the memory behind it -----------------------------------------------------------------------
+
+
+def test_every_state_message_remembers_only_keys_whose_records_came_before_it(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """A saved state must never let a later run tombstone a key whose record it did not pass."""
+    sb = sandbox_factory(scale=0.4, divisions=1)  # invoice lines take two pages
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    specs = {s.name: s for s in STREAM_TABLE if s.tombstones is not None}
+    run = ok(runner.run(divisions=[division], streams=list(specs)))
+
+    emitted: dict[str, set[str]] = {name: set() for name in specs}
+    remembered: dict[str, set[str]] = {name: set() for name in specs}
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] in specs:
+            emitted[message["stream"]].add(message["record"][specs[message["stream"]].key[0]])
+        elif message["type"] == "STATE":
+            for name, spec in specs.items():
+                assert spec.tombstones is not None
+                text = partition_state(message["value"], name, division).get(MEMORY_STATE_KEY)
+                memory = KeyMemory(spec.tombstones, text, logging.getLogger("test"))
+                remembered[name] = set(memory.keys())
+                assert remembered[name] <= emitted[name], name
+    # and at the end it holds what can still be deleted: every customer, open invoices' rows
+    open_invoices = {
+        r["InvoiceID"]
+        for r in sb.rows(division, "sync/SalesInvoice/SalesInvoices")
+        if r["Status"] != 50
+    }
+    assert remembered["customers"] == emitted["customers"]
+    assert remembered["sales_invoices"] == open_invoices
+    assert remembered["sales_invoice_lines"] == {
+        r["ID"]
+        for r in sb.rows(division, "sync/SalesInvoice/SalesInvoices")
+        if r["InvoiceID"] in open_invoices
+    }
 
 
 @pytest.mark.parametrize("memory", [None, "not a memory at all"], ids=["absent", "unreadable"])
