@@ -23,7 +23,7 @@ from singer_sdk.streams import Stream
 
 from exactonline_api.errors import DailyLimitReached
 from exactonline_api.odata import parse_date
-from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, tombstones
+from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, timestamp_of
 from tap_exactonline.record_plan import RecordPlan
@@ -419,7 +419,7 @@ class ExactSyncStream(ExactStream):
             if bookmark is not None and ts is not None and ts <= bookmark:
                 continue  # a shared read started below this stream's bookmark
             if keep is not None and not keep(row):
-                if leaving and ts is not None and memory is not None and memory.claim(row[key]):
+                if leaving and ts is not None and memory is not None and memory.claim(row.get(key)):
                     memory.saw(kept)
                     batch += self.shaper.page(kept, division)
                     kept = []
@@ -506,7 +506,7 @@ class ExactSyncStream(ExactStream):
         result = self.session.deleted.read(division)
         after = _as_int(state.get(DELETED_STATE_KEY)) or 0
         deletions = result.for_stream(self.spec.deleted_types, after)
-        records, unmatched = tombstones(deletions, self.spec.key[0], division, memory)
+        records, unmatched = deletion_records(deletions, self.spec.key[0], division, memory)
         if records:
             yield records
         changed = memory.store(state) if memory is not None else False

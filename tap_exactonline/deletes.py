@@ -260,7 +260,7 @@ class KeyMemory:
                 self._members.setdefault(group, set()).add(member)
                 self._changed = True
 
-    def claim(self, named: str) -> list[str]:
+    def claim(self, named: Any) -> list[str]:
         """The stream's keys a deletion naming `named` removes (a group: all of its keys), now
         forgotten; [] when `named` is no key the stream emitted."""
         key = _guid(named, exact=False)
@@ -359,7 +359,7 @@ def _unpack(text: Any) -> bytes:
         raise ValueError(str(exc)) from None
 
 
-def tombstones(
+def deletion_records(
     deletions: Iterable[Deletion],
     key_property: str,
     division: int,
