@@ -72,7 +72,7 @@ from exactonline_sandbox.oauth import (
     OAuthError,
     OAuthServer,
 )
-from exactonline_sandbox.store import Company, SandboxError
+from exactonline_sandbox.store import INVOICE_KEYED, Company, SandboxError
 
 log = logging.getLogger("exactonline_sandbox")
 
@@ -101,6 +101,7 @@ class SandboxConfig:
     code_lifetime: float = 300
     strict_accept: bool = False
     faults: dict[str, Any] | None = None
+    invoice_deletes: str = INVOICE_KEYED
 
 
 @dataclass
@@ -220,7 +221,11 @@ class SandboxServer:
         self.clock = clock or SandboxClock()
         if company is None:
             company = Company(
-                seed=config.seed, scale=config.scale, divisions=config.divisions, clock=self.clock
+                seed=config.seed,
+                scale=config.scale,
+                divisions=config.divisions,
+                clock=self.clock,
+                invoice_deletes=config.invoice_deletes,
             )
         self.company = company
         self.company_lock = threading.Lock()

@@ -5,7 +5,8 @@ A stream is a `StreamSpec` (see `streams.py`); everything it does is here:
 - a read of the sync endpoint from the bookmark, 1,000 rows a call, `$select` of its fields;
 - a resumable bookmark after every page (see `reading.py` for why that is safe);
 - shared reads for two streams fed by one endpoint (see `spool.py`);
-- the division's deletions from sync/Deleted, emitted as `_sdc_deleted_at` records;
+- the division's deletions from sync/Deleted, emitted as `_sdc_deleted_at` records, for keys
+  the stream emitted where it keeps a memory of them (the rules are in `deletes.py`);
 - a daily limit ends the partition cleanly and later streams skip that division.
 """
 
@@ -22,6 +23,7 @@ from singer_sdk.streams import Stream
 
 from exactonline_api.errors import DailyLimitReached
 from exactonline_api.odata import parse_date
+from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, timestamp_of
 from tap_exactonline.record_plan import RecordPlan
@@ -236,6 +238,18 @@ class ExactSyncStream(ExactStream):
         division = int(context["division"])
         state = self.get_context_state(context)
         bookmark = _as_int(state.get(BOOKMARK))
+        memory = self._key_memory(state)
+        if bookmark is not None and self._rebuilds(state):
+            # a first sync again: the bookmark follows the read, so a read cut off by the daily
+            # limit resumes with a memory of everything below its bookmark
+            self.logger.info(
+                "%s division %s: no readable key memory in the state; reading from the start "
+                "to rebuild it",
+                self.name,
+                division,
+            )
+            state.pop(BOOKMARK, None)
+            bookmark = None
         spool = (
             self.session.shared.take_spool(self.name, division) if self.spec.shared_read else None
         )
@@ -251,10 +265,11 @@ class ExactSyncStream(ExactStream):
                 division,
                 state,
                 bookmark,
+                memory,
                 replay=spool is not None,
                 stray_dates=stray_dates,
             )
-            yield from self._deleted_records(division, state)
+            yield from self._deleted_records(division, state, memory)
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
         finally:
@@ -314,11 +329,13 @@ class ExactSyncStream(ExactStream):
     @staticmethod
     def _select(streams: list[ExactSyncStream]) -> list[str]:
         """The union of the streams' fields in catalogue order (what the endpoint has)."""
-        wanted = {f.name for s in streams for f in s.spec.field_list}
+        wanted = frozenset().union(*(s.spec.read_fields for s in streams))
         return [f.name for f in streams[0].spec.catalogue.fields if f.name in wanted]
 
     def _bookmark(self, division: int) -> int:
-        return _as_int(self.get_context_state({"division": division}).get(BOOKMARK)) or 0
+        """Where this stream's next read starts (0: from the start), for a sibling's read."""
+        state = self.get_context_state({"division": division})
+        return 0 if self._rebuilds(state) else _as_int(state.get(BOOKMARK)) or 0
 
     def _emit(
         self,
@@ -326,14 +343,17 @@ class ExactSyncStream(ExactStream):
         division: int,
         state: dict,
         bookmark: int | None,
+        memory: KeyMemory | None,
         *,
         replay: bool = False,
         stray_dates: bool = True,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Each page's records as one batch, then the page's checkpoint, then a progress line."""
+        """Each page's records as one batch, then the page's checkpoint, then a progress line.
+
+        The key memory goes into the state after the batch is written, with the checkpoint."""
         start_date = None if bookmark is not None else self._start_date()
         # On a partition's first sync nothing was emitted before, so nothing can leave.
-        leaving = self.spec.leaving_deletes and bookmark is not None
+        leaving = self.spec.leaving_deletes and bookmark is not None and memory is not None
         seen: set[Any] = set()
         emitted = read = calls = 0
         for page in pages:
@@ -341,11 +361,13 @@ class ExactSyncStream(ExactStream):
                 calls += 1
             read += len(page.rows)
             batch = self._page_records(
-                page.rows, division, bookmark, start_date, leaving, seen, stray_dates
+                page.rows, division, bookmark, start_date, leaving, seen, memory, stray_dates
             )
             emitted += len(batch)
             if batch:
                 yield batch
+            if memory is not None:
+                memory.store(state)
             if page.final:
                 state.pop(UNFINISHED, None)
             self._advance(state, page.checkpoint, force=page.final)
@@ -369,22 +391,27 @@ class ExactSyncStream(ExactStream):
         start_date: datetime | None,
         leaving: bool,
         seen: set[Any],
+        memory: KeyMemory | None,
         stray_dates: bool = True,
     ) -> list[dict[str, Any]]:
         """The records one page's rows give, in row order.
 
         Rows at or below this stream's bookmark (a shared read that started lower), rows the
         stream does not keep, rows modified before `start_date` and repeats of `one_per` are
-        skipped; a row that no longer belongs here gives a deletion record when `leaving`.
-        A plain page (the common case of a full sync) is shaped in one call.
+        skipped; a row that no longer belongs here gives a deletion record when `leaving` and
+        the memory holds its key. The memory sees the kept rows before they are shaped (which
+        may drop fields it reads). A plain page (a full sync) is shaped in one call.
         """
         keep = self.spec.keep
         one_per = self.spec.one_per
         if bookmark is None and start_date is None and one_per is None and not leaving:
             kept = rows if keep is None else [row for row in rows if keep(row)]
+            if memory is not None:
+                memory.saw(kept)
             return self.shaper.page(kept, division, stray_dates=stray_dates)
         # deletion records of leaving rows are not the shaper's: their batches are checked whole
         stray_dates = stray_dates or leaving
+        key = self.spec.key[0]
         kept = []
         batch: list[dict[str, Any]] = []
         for row in rows:
@@ -392,7 +419,8 @@ class ExactSyncStream(ExactStream):
             if bookmark is not None and ts is not None and ts <= bookmark:
                 continue  # a shared read started below this stream's bookmark
             if keep is not None and not keep(row):
-                if leaving and ts is not None:
+                if leaving and ts is not None and memory is not None and memory.claim(row.get(key)):
+                    memory.saw(kept)
                     batch += self.shaper.page(kept, division)
                     kept = []
                     batch.append(self._left(row, division))
@@ -404,15 +432,13 @@ class ExactSyncStream(ExactStream):
                     continue
                 seen.add(row.get(one_per))
             kept.append(row)
+        if memory is not None:
+            memory.saw(kept)
         return batch + self.shaper.page(kept, division, stray_dates=stray_dates)
 
     def _left(self, row: Mapping[str, Any], division: int) -> dict[str, Any]:
-        """A deletion record for a row that no longer belongs here, dated by its `Modified`.
-
-        The tap cannot know whether the row was in the stream before (e.g. ever a customer), so
-        a row that never was gives a delete for a key the target does not have: a no-op for
-        hard deletes, a tombstone row for soft deletes.
-        """
+        """A deletion record for a row that no longer belongs here (a customer turned prospect;
+        only for keys the memory holds), dated by its `Modified`."""
         key = self.spec.key[0]
         modified = row.get("Modified")
         when = (
@@ -444,26 +470,57 @@ class ExactSyncStream(ExactStream):
 
     # Deletes --------------------------------------------------------------------------------
 
-    def _deleted_records(self, division: int, state: dict) -> Iterator[list[dict[str, Any]]]:
+    @property
+    def _deletes_on(self) -> bool:
+        return bool(self.spec.deleted_types) and self.session.settings.deletes
+
+    def _key_memory(self, state: dict) -> KeyMemory | None:
+        """The keys this stream may tombstone (None: it keeps no memory, or deletes are off)."""
+        rule = self.spec.tombstones
+        if rule is None or not self._deletes_on:
+            return None
+        return KeyMemory(rule, state.get(MEMORY_STATE_KEY), self.logger)
+
+    def _rebuilds(self, state: dict) -> bool:
+        """True when the partition's key memory is missing or unreadable (a state from before it
+        existed, or deletes were off): the stream then reads from the start to rebuild it."""
+        return (
+            self.spec.tombstones is not None
+            and self._deletes_on
+            and not KeyMemory.readable(state.get(MEMORY_STATE_KEY))
+        )
+
+    def _deleted_records(
+        self, division: int, state: dict, memory: KeyMemory | None
+    ) -> Iterator[list[dict[str, Any]]]:
         """This stream's deletions since its own delete bookmark as one batch, then the bookmark
-        moves."""
-        if not self.spec.deleted_types or not self.session.settings.deletes:
+        (and the memory without the keys just tombstoned) moves."""
+        if not self._deletes_on:
             return
         if self.session.is_stopped(division) and not self.session.deleted.has_read(division):
             return  # no budget left to read sync/Deleted; the next run will
         result = self.session.deleted.read(division)
         after = _as_int(state.get(DELETED_STATE_KEY)) or 0
         deletions = result.for_stream(self.spec.deleted_types, after)
-        key = self.spec.key[0]
-        if deletions:
-            yield [deletion.record(key, division) for deletion in deletions]
+        records, unmatched = deletion_records(deletions, self.spec.key[0], division, memory)
+        if records:
+            yield records
+        changed = memory.store(state) if memory is not None else False
         if result.checkpoint is not None and result.checkpoint > after:
             state[DELETED_STATE_KEY] = result.checkpoint
+            changed = True
+        if changed:
             self.state_manager.is_flushed = False
             self._write_state_message()
         if deletions:
             self.logger.info(
-                "%s division %s: %d deletions emitted", self.name, division, len(deletions)
+                "%s division %s: %d deletion records emitted; %d of %d log entries named no key "
+                "this stream emitted (not passed on)",
+                self.name,
+                division,
+                len(records),
+                unmatched,
+                len(deletions),
             )
         if result.limit is not None:
             raise result.limit

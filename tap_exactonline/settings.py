@@ -54,7 +54,9 @@ TAP_SETTINGS = th.PropertiesList(
         default=True,
         description=(
             "Read sync/Deleted and emit each deleted row on its stream as a record with "
-            "`_sdc_deleted_at` set (one call per 1,000 deletions per division per run)."
+            "`_sdc_deleted_at` set (one call per 1,000 deletions per division per run), only "
+            "for keys the stream emitted; customers that stop being customers leave the same "
+            "way. false: no `_sdc_deleted_at` records at all."
         ),
         title="Emit deletes",
     ),

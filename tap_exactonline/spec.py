@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from exactonline_api.entities import Entity, Field, entity
+from tap_exactonline.deletes import Tombstones
 from tap_exactonline.schemas import select_fields, stream_schema
 
 RowFilter = Callable[[Mapping[str, Any]], bool]
@@ -23,13 +24,14 @@ class StreamSpec:
     `entity` is a catalogue name (`SyncAccount`); `fields` limits the stream to those catalogue
     fields (None: every scalar field). `keep` is a client-side row filter, needed because sync
     endpoints filter on Timestamp only. `deleted_types` are the sync/Deleted EntityTypes whose
-    rows arrive on this stream as `_sdc_deleted_at` records. Streams with the same `shared_read`
-    read their endpoint once per run between them. `one_per` collapses rows to one record per
-    value of that field (sales invoice headers from a line-per-row endpoint). With
+    rows arrive on this stream as `_sdc_deleted_at` records; with `tombstones` only those naming
+    a key the stream emitted and remembers (see `deletes.Tombstones`). Streams with the same
+    `shared_read` read their endpoint once per run between them. `one_per` collapses rows to one
+    record per value of that field (sales invoice headers from a line-per-row endpoint). With
     `leaving_deletes`, a row that no longer passes `keep` on an incremental run (a customer
-    turned prospect) is emitted as a `_sdc_deleted_at` record, so it leaves the stream's table.
-    A stream with a `shared_read` may be replayed from a sibling's read that kept only its
-    `spooled_fields`, so its `keep` must read only its own fields.
+    turned prospect) is emitted as a `_sdc_deleted_at` record if the stream remembers emitting
+    it, so it leaves the stream's table. A stream with a `shared_read` may be replayed from a
+    sibling's read that kept only its `spooled_fields`, so its `keep` must read only those.
     """
 
     name: str
@@ -39,6 +41,7 @@ class StreamSpec:
     keep: RowFilter | None = None
     leaving_deletes: bool = False
     deleted_types: tuple[int, ...] = ()
+    tombstones: Tombstones | None = None
     shared_read: str | None = None
     one_per: str | None = None
     incremental: bool = True
@@ -59,11 +62,24 @@ class StreamSpec:
         """The stream's catalogue fields (validated against the catalogue at first use)."""
         return select_fields(self.catalogue, self.fields)
 
+    def __post_init__(self) -> None:
+        rule = self.tombstones
+        if rule is not None:
+            assert rule.row_key == self.key[0], f"{self.name}: remembers another key"
+            assert self.deleted_types, f"{self.name}: a key memory without deletes"
+        assert not self.leaving_deletes or rule is not None, f"{self.name}: leaving needs memory"
+
+    @cached_property
+    def read_fields(self) -> frozenset[str]:
+        """What the stream reads of each row: its own fields and what its key memory needs."""
+        memory = self.tombstones.fields if self.tombstones is not None else frozenset()
+        return frozenset({f.name for f in self.field_list} | memory)
+
     @cached_property
     def spooled_fields(self) -> frozenset[str]:
-        """What a shared read keeps of each row for this stream: its own fields (its `keep`
+        """What a shared read keeps of each row for this stream: `read_fields` (its `keep`
         must read only those) and `Modified` (`start_date` and deletion records read it)."""
-        return frozenset({f.name for f in self.field_list} | {"Modified"})
+        return self.read_fields | {"Modified"}
 
     @cached_property
     def schema(self) -> dict:

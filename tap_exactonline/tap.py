@@ -72,7 +72,9 @@ class TapExactOnline(ExactPlugin, Tap):
         """Run streams whose last read did not finish (or never started) before the others.
 
         After a spent daily budget, the next run would otherwise spend calls re-checking the
-        streams that did finish before it reaches the one that was cut off.
+        streams that did finish before it reaches the one that was cut off. Within each of the
+        two groups, streams that keep a key memory (`deletes.KeyMemory`) run last: every STATE
+        message holds the whole state, so their memory then rides in few of them.
         """
         streams = self.streams  # singer-sdk builds its dict lazily; reorder it in place
 
@@ -82,7 +84,10 @@ class TapExactOnline(ExactPlugin, Tap):
             partitions = self.state.get("bookmarks", {}).get(stream.name, {}).get("partitions")
             return not partitions or any(p.get(UNFINISHED) for p in partitions)
 
-        ordered = sorted(streams.values(), key=lambda s: not waiting(s))
+        def remembers(stream: Stream) -> bool:
+            return isinstance(stream, ExactSyncStream) and stream.spec.tombstones is not None
+
+        ordered = sorted(streams.values(), key=lambda s: (not waiting(s), remembers(s)))
         self._streams = {s.name: s for s in ordered}
 
     def sync_all(self) -> None:

@@ -14,8 +14,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from exactonline_api.client import ExactClient
-from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.spec import StreamSpec
 from tap_exactonline.streams import STREAM_TABLE
@@ -50,10 +48,6 @@ AWKWARD_ACCOUNTS = [
     },
     {"Name": "Prospect Wintertijd", "Status": "P", "EndDate": "2022-10-30T02:59:59"},
 ]
-
-
-def client_of(runner: TapRunner) -> ExactClient:
-    return ExactClient(ClientSettings.from_config(runner.config()))
 
 
 def expected(
@@ -115,7 +109,7 @@ def test_a_sync_and_an_incremental_run_emit_the_reference_records_and_safe_state
     sb = sandbox_factory(scale=0.15, divisions=1)
     runner = tap_runner(sb)
     division = runner.grant["divisions"][0]
-    client = client_of(runner)
+    client = runner.client()
     made = [client.post(division, "crm/Accounts", body)["ID"] for body in AWKWARD_ACCOUNTS]
     awkward = sb.rows(division, "sync/CRM/Accounts")
     assert any(r["Name"] == "/Date(1711846800000)/" for r in awkward)
