@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from exactonline_api.client import ExactClient
-from exactonline_api.errors import ConfigError, ExactError
+from exactonline_api.errors import ConfigError, ExactError, error_line
 from exactonline_api.login import DEFAULT_REDIRECT_URI, CallbackServer, exchange_code
 from exactonline_api.redact import install_redaction, redact
 from exactonline_api.settings import REGIONS, ClientSettings
@@ -232,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return login(args)
         return status(args)
     except ExactError as exc:
-        print(f"exactonline-auth: {exc}", file=sys.stderr)
+        print(error_line("exactonline-auth", exc), file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         print("exactonline-auth: interrupted", file=sys.stderr)

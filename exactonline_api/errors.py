@@ -27,11 +27,26 @@ class ExactError(Exception):
 
 
 class ConfigError(ExactError):
-    """A setting is missing or wrong; raised before any call is made."""
+    """A setting is missing or wrong; raised before any call is made.
+
+    `problems` lists every (setting, message) found, so one run reports all the typos of a
+    config at once; `setting` is the first of them.
+    """
 
     def __init__(self, setting: str, message: str) -> None:
         self.setting = setting
+        self.problems: tuple[tuple[str, str], ...] = ((setting, message),)
         super().__init__(f"setting '{setting}': {message}")
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> ConfigError:
+        """One error for several problems, all on one line."""
+        error = cls(*problems[0])
+        if len(problems) > 1:
+            error.problems = tuple(problems)
+            text = "; ".join(f"setting '{setting}': {message}" for setting, message in problems)
+            error.args = (redact(text),)
+        return error
 
 
 class ApiError(ExactError):
@@ -91,6 +106,12 @@ class TransportError(ExactError):
         self.endpoint = endpoint
         self.tries = tries
         super().__init__(f"{method} {endpoint} failed after {tries} tries: {cause}")
+
+
+def error_line(program: str, exc: BaseException) -> str:
+    """The one line a command prints for an error it expected: no traceback, no secret."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(f"{program}: {type(exc).__name__}: {text}")
 
 
 def error_text(body: bytes | str) -> str:

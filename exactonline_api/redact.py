@@ -9,10 +9,12 @@ which covers values that were never registered, such as a code in a logged callb
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -43,16 +45,46 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def register_secret(value: str | None) -> None:
-    """Mask `value` (and its URL-encoded forms) in all later log records and error texts."""
-    if not value or len(value) < MIN_SECRET_LENGTH:
+def register_secret(value: Any) -> None:
+    """Mask `value` (and its URL-encoded forms) in all later log records and error texts.
+
+    Any type: a secret given as a number, a list or a mapping (a YAML slip) is masked in every
+    form it could be printed in (its text, its repr, its JSON, each element).
+    """
+    texts = {text for text in renderings(value) if len(text) >= MIN_SECRET_LENGTH}
+    if not texts:
         return
     global _ordered
     with _lock:
         before = len(_secrets)
-        _secrets.update({value, quote(value, safe=""), quote_plus(value)})
+        for text in texts:
+            _secrets.update({text, quote(text, safe=""), quote_plus(text)})
         if len(_secrets) != before:
             _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+
+
+def renderings(value: Any) -> Iterator[str]:
+    """Every text a value may be printed as: str, repr and JSON, and the same for each part."""
+    if value is None or isinstance(value, bool):
+        return  # None/True/False are words in every log, never a secret of their own
+    if isinstance(value, str):
+        yield value
+        yield value.strip()
+        yield repr(value)
+        return
+    yield str(value)
+    yield repr(value)
+    try:
+        yield json.dumps(value)
+        yield json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, dict):  # the values; keys are structure (`password`), not secrets
+        for item in value.values():
+            yield from renderings(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from renderings(item)
 
 
 def redact(text: str) -> str:
@@ -67,9 +99,14 @@ def redact(text: str) -> str:
     return text
 
 
+# Records already masked. Kept beside the records, not on them: an attribute would travel with
+# every record into structured (JSON) logs as an `extra` field.
+_redacted: weakref.WeakSet[logging.LogRecord] = weakref.WeakSet()
+
+
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Render the record's message and traceback now, masked, so no handler sees the raw values."""
-    if getattr(record, "_exactonline_redacted", False):
+    if record in _redacted:
         return record
     try:
         message = record.getMessage()
@@ -85,7 +122,7 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    record._exactonline_redacted = True
+    _redacted.add(record)
     return record
 
 

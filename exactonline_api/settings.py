@@ -1,7 +1,9 @@
 """The settings the tap, the target and `exactonline-auth` share, validated before any call.
 
 A wrong setting found only after the first calls wastes Exact's per-endpoint error budget, so every
-value is checked up front and a `ConfigError` names the setting at fault.
+value is checked up front and a `ConfigError` names the setting at fault. Each rule is stated once:
+types and allowed values in `CLIENT_SETTINGS_SCHEMA` (enforced by `config_check`), what a schema
+cannot say (http only on loopback, no blanks in a secret, a file not a directory) in `from_config`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from exactonline_api.config_check import check_settings, is_empty
 from exactonline_api.errors import ConfigError
 from exactonline_api.redact import register_secret
 
@@ -91,6 +94,7 @@ CLIENT_SETTINGS_SCHEMA = th.PropertiesList(
         description="User-Agent header sent with every request.",
     ),
 )
+CLIENT_SCHEMA: dict[str, Any] = CLIENT_SETTINGS_SCHEMA.to_dict()
 
 
 @dataclass(frozen=True)
@@ -117,58 +121,45 @@ class ClientSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ClientSettings:
-        """Validate a tap/target config mapping (extra keys are ignored)."""
-        client_secret = _secret(config, "client_secret", required=True)
-        refresh_token = _secret(config, "refresh_token", required=False)
-        client_id = _plain(config, "client_id", required=True)
-        assert client_id is not None and client_secret is not None
+        """Check and build the connection settings of a tap/target config (other keys ignored)."""
+        check_settings(config, CLIENT_SCHEMA)
+        client_secret = _token(config, "client_secret")
+        refresh_token = _token(config, "refresh_token")
+        client_id = _token(config, "client_id")
+        assert client_id is not None and client_secret is not None  # required by the schema
 
-        region_raw = config.get("region")
-        region: str | None = None
-        if region_raw is not None and region_raw != "":
-            if not isinstance(region_raw, str) or region_raw.strip().lower() not in REGIONS:
-                raise ConfigError(
-                    "region", f"must be one of {', '.join(REGIONS)}, got {region_raw!r}"
-                )
-            region = region_raw.strip().lower()
-
-        base_url_raw = config.get("base_url")
-        if base_url_raw is not None and base_url_raw != "":
-            base_url = validate_base_url(base_url_raw)
+        region: str | None = config.get("region") or DEFAULT_REGION
+        if not is_empty(config.get("base_url")):
+            base_url = validate_base_url(config["base_url"])
             region = None
         else:
-            region = region or DEFAULT_REGION
             base_url = REGIONS[region]
 
         store_raw = config.get("token_store_path")
-        if store_raw is None or store_raw == "":
+        if is_empty(store_raw):
             token_store_path = default_token_store_path(client_id)
         else:
-            if not isinstance(store_raw, str | os.PathLike):
-                raise ConfigError("token_store_path", "must be a file path")
-            token_store_path = Path(os.path.expandvars(os.fspath(store_raw))).expanduser()
-            if str(store_raw).endswith(("/", os.sep)) or token_store_path.is_dir():
+            token_store_path = Path(os.path.expandvars(store_raw)).expanduser()
+            if store_raw.endswith(("/", os.sep)) or token_store_path.is_dir():
                 raise ConfigError(
                     "token_store_path", f"must name a file, not a directory: {token_store_path}"
                 )
         token_store_path = token_store_path.absolute()
 
-        user_agent = _plain(config, "user_agent", required=False) or DEFAULT_USER_AGENT
+        user_agent = config.get("user_agent")
         return cls(
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,
             base_url=base_url,
             token_store_path=token_store_path,
-            user_agent=user_agent,
+            user_agent=DEFAULT_USER_AGENT if is_empty(user_agent) else user_agent.strip(),
             region=region,
         )
 
 
-def validate_base_url(value: Any, setting: str = "base_url") -> str:
+def validate_base_url(value: str, setting: str = "base_url") -> str:
     """An absolute http(s) URL without query; plain http only on loopback (the sandbox)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(setting, "must be an absolute URL such as https://start.exactonline.nl")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(setting, f"must be an absolute http(s) URL, got {value!r}")
@@ -206,29 +197,15 @@ def default_token_store_path(client_id: str) -> Path:
     return state_dir() / f"tokens-{safe}.json"
 
 
-def _plain(
-    config: Mapping[str, Any], key: str, *, required: bool, secret: bool = False
-) -> str | None:
-    """A string setting, stripped; a `secret` one is registered for redaction before any check
-    can put it into an error text (the errors never quote the value anyway)."""
+def _token(config: Mapping[str, Any], key: str) -> str | None:
+    """An id or secret, stripped (None when empty): one word, no whitespace or control characters.
+
+    The errors never quote the value; a secret is registered for redaction by `check_settings`.
+    """
     value = config.get(key)
-    if value is None or value == "":
-        if required:
-            raise ConfigError(key, "is required")
+    if is_empty(value):
         return None
-    if not isinstance(value, str):
-        raise ConfigError(key, f"must be a string, got {type(value).__name__}")
-    if secret:
-        register_secret(value)
-        register_secret(value.strip())
     value = value.strip()
-    if not value:
-        raise ConfigError(key, "must not be blank")
     if _FORBIDDEN.search(value):
         raise ConfigError(key, "must not contain whitespace or control characters")
     return value
-
-
-def _secret(config: Mapping[str, Any], key: str, *, required: bool) -> str | None:
-    """Like `_plain`, but the value is registered for redaction and never in the error text."""
-    return _plain(config, key, required=required, secret=True)

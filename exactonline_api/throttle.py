@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import threading
@@ -32,6 +33,10 @@ from typing import Any
 
 from exactonline_api.errors import DailyLimitReached
 from exactonline_api.token_store import atomic_write, remove_stale_temps
+
+log = logging.getLogger(__name__)
+WAIT_WORTH_LOGGING = 1.0
+"""Seconds: a wait this long is the minute's budget being spent, and the log says so."""
 
 DEFAULT_WINDOW_SECONDS = 60.0
 POLL_SECONDS = 0.05
@@ -211,6 +216,12 @@ class Throttle:
             if not waited:
                 self.waits += 1
                 waited = True
+                if wait >= WAIT_WORTH_LOGGING:  # short waits are calls in flight settling
+                    log.info(
+                        "minute budget of division %s spent, waiting %.0f s for its reset",
+                        "(current)" if division is None else division,
+                        wait,
+                    )
             pause = max(0.001, min(wait, POLL_SECONDS))
             self.waited_seconds += pause
             self.sleep(pause)

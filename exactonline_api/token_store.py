@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from exactonline_api.config_check import kind_of
 from exactonline_api.errors import ConfigError
 from exactonline_api.redact import register_secret
 
@@ -81,13 +82,23 @@ class TokenState:
         return {"version": FORMAT_VERSION, **asdict(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TokenState:
+    def from_json(cls, data: Any) -> TokenState:
+        """The state in a store's JSON; ValueError (never quoting a token) when it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError(f"it holds {kind_of(data)}, not a JSON object")
+        # Masked before any check can fail, whatever their type: the file may be hand-edited.
+        register_secret(data.get("refresh_token"))
+        register_secret(data.get("access_token"))
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"unsupported token store version {data.get('version')!r}")
+        for key, required in (("refresh_token", True), ("access_token", False)):
+            token = data.get(key)
+            if not isinstance(token, str) and (required or token is not None):
+                raise ValueError(f"its {key} is {kind_of(token)}, not a string")
         state = cls(
             client_id=str(data["client_id"]),
             base_url=str(data["base_url"]),
-            refresh_token=str(data["refresh_token"]),
+            refresh_token=data["refresh_token"],
             access_token=data.get("access_token"),
             expires_at=float(data.get("expires_at") or 0.0),
             refresh_after=float(data.get("refresh_after") or 0.0),
@@ -241,9 +252,10 @@ class FileTokenStore:
         try:
             state = TokenState.from_json(json.loads(raw))
         except (ValueError, KeyError, TypeError) as exc:
+            why = f"it has no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
             raise ConfigError(
                 "token_store_path",
-                f"{self.path} is not a valid token store ({exc}); remove it and run "
+                f"{self.path} is not a valid token store ({why}); remove it and run "
                 "`exactonline-auth login`",
             ) from None
         self._cache_key, self._cache = key, state

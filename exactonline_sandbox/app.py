@@ -72,7 +72,7 @@ from exactonline_sandbox.oauth import (
     OAuthError,
     OAuthServer,
 )
-from exactonline_sandbox.store import Company, SandboxError
+from exactonline_sandbox.store import INVOICE_KEYED, Company, SandboxError
 
 log = logging.getLogger("exactonline_sandbox")
 
@@ -102,6 +102,7 @@ class SandboxConfig:
     code_lifetime: float = 300
     strict_accept: bool = False
     faults: dict[str, Any] | None = None
+    invoice_deletes: str = INVOICE_KEYED
 
 
 @dataclass
@@ -226,6 +227,7 @@ class SandboxServer:
                 divisions=config.divisions,
                 division_scales=config.division_scales,
                 clock=self.clock,
+                invoice_deletes=config.invoice_deletes,
             )
         self.company = company
         self.company_lock = threading.Lock()

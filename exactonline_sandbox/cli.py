@@ -46,6 +46,9 @@ def _log_config(level: str, access_log: bool) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # here, not at the top: the harness imports this module and needs none of the store
+    from exactonline_sandbox.store import INVOICE_DELETE_LOGS, INVOICE_KEYED
+
     parser = argparse.ArgumentParser(
         prog="exactonline-sandbox", description="A local emulator of the Exact Online REST API."
     )
@@ -104,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict-accept",
         action="store_true",
         help="answer Atom XML (a stub) to API calls whose Accept header does not ask for JSON",
+    )
+    serve.add_argument(
+        "--invoice-deletes",
+        choices=INVOICE_DELETE_LOGS,
+        default=INVOICE_KEYED,
+        help="what sync/Deleted logs (EntityType 13) when a sales invoice is deleted: one row "
+        "keyed by the InvoiceID (default) or one row per line keyed by the line's ID (Exact "
+        "does not document which)",
     )
     serve.add_argument(
         "--row-cache-mb",
@@ -174,6 +185,7 @@ def serve(args: argparse.Namespace) -> int:
         code_lifetime=args.code_lifetime,
         strict_accept=args.strict_accept,
         faults=faults,
+        invoice_deletes=args.invoice_deletes,
     )
     rowcache.configure(args.row_cache_mb * 1024 * 1024)  # before the company's readers exist
     # A page allocates thousands of short-lived containers (row dicts, cache entries); at the

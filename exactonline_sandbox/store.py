@@ -53,6 +53,13 @@ SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url  # read/sync/Sync/SyncTimestam
 #: The first row version of every division (real ones are large numbers too).
 FIRST_TIMESTAMP = 100_001
 
+#: What sync/Deleted logs (EntityType 13) when a sales invoice is deleted. Exact's documentation
+#: names the type "SalesInvoices" without saying which key it carries: one row keyed by the
+#: InvoiceID (the reading the tap assumes, the default) or one row per line keyed by the line's ID.
+INVOICE_KEYED = "invoice"
+LINE_KEYED = "lines"
+INVOICE_DELETE_LOGS = (INVOICE_KEYED, LINE_KEYED)
+
 _TABLE_KEYS = {
     "glaccounts": "ID",
     "accounts": "ID",
@@ -201,11 +208,15 @@ class Company:
         divisions: int = 1,
         division_scales: tuple[float, ...] = (),
         clock: Callable[[], float] = time.time,
+        invoice_deletes: str = INVOICE_KEYED,
     ) -> None:
         if divisions < 1:
             raise ValueError("divisions must be at least 1")
         if division_scales and len(division_scales) != divisions:
             raise ValueError("one division scale per division")
+        if invoice_deletes not in INVOICE_DELETE_LOGS:
+            raise ValueError(f"invoice_deletes must be one of {', '.join(INVOICE_DELETE_LOGS)}")
+        self.invoice_deletes = invoice_deletes
         self.seed = seed
         self.scale = scale
         self.clock = clock
@@ -935,17 +946,24 @@ class Company:
         )
         if used:
             raise SandboxError(400, "Artikel is in gebruik en kan niet worden verwijderd")
+        # sync/Deleted EntityType 13 ("SalesInvoices"): Exact does not document whether its
+        # EntityKey is the invoice or each line; `invoice_deletes` picks the reading.
+        lines_logged = res.path == "salesinvoice/SalesInvoices" and (
+            self.invoice_deletes == LINE_KEYED
+        )
         for nav, child_path in res.children.items():
             child_table = div.tables[RESOURCES[child_path].table]
             for line in div.reader.children(res, nav, key):
                 child_table.delete(line["ID"])
+                if lines_logged and res.deleted_type is not None:
+                    self._delete_logged(div, res.deleted_type, line["ID"])
         if res.path == "documents/Documents":
             atts = div.tables["attachments"]
             for att in atts.where("Document", key):
                 atts.delete(att["ID"])
                 self._delete_logged(div, 4, att["ID"])
         table.delete(key)
-        if res.deleted_type is not None:
+        if res.deleted_type is not None and not lines_logged:
             self._delete_logged(div, res.deleted_type, key)
         return Result(204, None, 0)
 

@@ -10,36 +10,28 @@ run, after the others finished.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 
 from exactonline_api.entities import entity
-from exactonline_api.errors import (
-    ApiError,
-    ConfigError,
-    DailyLimitReached,
-    ExactError,
-    TransportError,
-)
+from exactonline_api.errors import ApiError, DailyLimitReached, ExactError, TransportError
 from exactonline_api.odata import datetime_literal, string_literal
-from exactonline_api.settings import ClientSettings
 from tap_exactonline.deletes import DELETED_PATH, DELETED_SELECT, DeletedLog
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.fetch import PageFetcher, Read
 from tap_exactonline.reading import sync_params
+from tap_exactonline.settings import ALL_DIVISIONS, TapSettings
 from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
 
-DEFAULT_PARALLEL_CALLS = 8
 SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url
 """Exact's Modified date -> sync Timestamp lookup (read/sync/Sync/SyncTimestamp)."""
 PARTITION_KEY = "Division"
@@ -71,71 +63,16 @@ class SyncStream(RunStream, Protocol):
     def bookmark(self, division: int) -> int | None: ...
 
 
-ALL_DIVISIONS = "all"
-
-
-def start_date(config: Mapping[str, Any]) -> datetime | None:
-    """The `start_date` setting as an aware datetime (UTC when it names no zone), or None."""
-    value = config.get("start_date")
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_parallel_calls(value: Any) -> int:
-    """The `parallel_calls` setting: a whole number of 1 or more (default 8)."""
-    if value is None or value == "":
-        return DEFAULT_PARALLEL_CALLS
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigError("parallel_calls", f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise ConfigError("parallel_calls", f"{number} is below 1 (1 means one call at a time)")
-    return number
-
-
-def parse_divisions(value: Any) -> list[int] | str | None:
-    """The `divisions` setting as a list of codes, `"all"`, or None (the user's current one).
-
-    Accepts a list of codes (ints or digit strings) or a comma-separated string, because
-    Meltano passes array settings from the environment as text.
-    """
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == ALL_DIVISIONS:
-            return ALL_DIVISIONS
-        if text.startswith("["):
-            return parse_divisions(json.loads(text))
-        value = [part for part in text.split(",") if part.strip()]
-    if isinstance(value, list | tuple):
-        codes: list[int] = []
-        for item in value:
-            try:
-                code = int(str(item).strip())
-            except ValueError:
-                raise ConfigError(
-                    "divisions", f"{item!r} is not a division code (a number), nor 'all'"
-                ) from None
-            if code not in codes:
-                codes.append(code)
-        return codes
-    raise ConfigError("divisions", "expected a list of division codes or 'all'")
-
-
 class Session:
     """One run's shared state; built lazily so discovery and --about never touch the network."""
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        settings: Callable[[], TapSettings],
         log: logging.Logger,
         streams: Callable[[], Iterable[RunStream]],
     ) -> None:
-        self.config = config
+        self._settings = settings
         self.log = log
         self._streams = streams
         self._division_rows: list[dict[str, Any]] | None = None
@@ -152,8 +89,13 @@ class Session:
         self.__dict__.pop("fetcher", None)
 
     @cached_property
+    def settings(self) -> TapSettings:
+        """The checked settings, first asked for by a sync (discovery never needs them)."""
+        return self._settings()
+
+    @property
     def parallel_calls(self) -> int:
-        return parse_parallel_calls(self.config.get("parallel_calls"))
+        return self.settings.parallel_calls
 
     @cached_property
     def client(self) -> ExactClient:
@@ -164,11 +106,11 @@ class Session:
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=self.parallel_calls + 2)
         http.mount("https://", adapter)
         http.mount("http://", adapter)
-        return ExactClient(ClientSettings.from_config(self.config), session=http)
+        return ExactClient(self.settings.client, session=http)
 
-    @cached_property
+    @property
     def setting(self) -> list[int] | str | None:
-        return parse_divisions(self.config.get("divisions"))
+        return self.settings.divisions
 
     @cached_property
     def me(self) -> dict[str, Any]:
@@ -245,6 +187,13 @@ class Session:
 
     # The run's reads -------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Check the grant (the token store is read, no call is made), then plan and start the
+        run's reads if any sync stream is selected."""
+        self.client  # noqa: B018
+        if self._sync_streams():
+            self.fetcher  # noqa: B018
+
     @cached_property
     def fetcher(self) -> PageFetcher:
         """The page fetcher, with every read of the run planned and started (first use)."""
@@ -261,7 +210,7 @@ class Session:
         read at all. Where it gives no answer (an error, an empty answer) the read starts at the
         beginning and older rows are dropped by their Modified date, as before.
         """
-        start = start_date(self.config)
+        start = self.settings.start_date
         if start is None:
             return
         wanted: dict[tuple[str, int], list[SyncStream]] = {}
@@ -331,7 +280,7 @@ class Session:
         streams = sorted(self._sync_streams(), key=lambda s: (not s.waiting(), s.name))
         reads: list[Read] = []
         planned: set[tuple[str, int]] = set()
-        deletes = bool(self.config.get("deletes", True))
+        deletes = self.settings.deletes
         for stream in streams:
             for division in self.divisions:
                 if (stream.name, division) in planned:

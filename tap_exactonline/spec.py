@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from exactonline_api.entities import Entity, Field, entity
+from tap_exactonline.deletes import Tombstones
 from tap_exactonline.schemas import select_fields, stream_schema
 
 RowFilter = Callable[[Mapping[str, Any]], bool]
@@ -23,11 +24,13 @@ class StreamSpec:
     `entity` is a catalogue name (`SyncAccount`); `fields` limits the stream to those catalogue
     fields (None: every scalar field). `keep` is a client-side row filter, needed because sync
     endpoints filter on Timestamp only. `deleted_types` are the sync/Deleted EntityTypes whose
-    rows arrive on this stream as `_sdc_deleted_at` records. Streams with the same `shared_read`
-    read their endpoint once per run between them. `one_per` collapses rows to one record per
-    value of that field (sales invoice headers from a line-per-row endpoint). With
+    rows arrive on this stream as `_sdc_deleted_at` records; with `tombstones` only those naming
+    a key the stream emitted and remembers (see `deletes.Tombstones`). Streams with the same
+    `shared_read` read their endpoint once per run between them. `one_per` collapses rows to one
+    record per value of that field (sales invoice headers from a line-per-row endpoint). With
     `leaving_deletes`, a row that no longer passes `keep` on an incremental run (a customer
-    turned prospect) is emitted as a `_sdc_deleted_at` record, so it leaves the stream's table.
+    turned prospect) is emitted as a `_sdc_deleted_at` record if the stream remembers emitting
+    it, so it leaves the stream's table.
     """
 
     name: str
@@ -37,6 +40,7 @@ class StreamSpec:
     keep: RowFilter | None = None
     leaving_deletes: bool = False
     deleted_types: tuple[int, ...] = ()
+    tombstones: Tombstones | None = None
     shared_read: str | None = None
     one_per: str | None = None
     incremental: bool = True
@@ -56,6 +60,19 @@ class StreamSpec:
     def field_list(self) -> list[Field]:
         """The stream's catalogue fields (validated against the catalogue at first use)."""
         return select_fields(self.catalogue, self.fields)
+
+    def __post_init__(self) -> None:
+        rule = self.tombstones
+        if rule is not None:
+            assert rule.row_key == self.key[0], f"{self.name}: remembers another key"
+            assert self.deleted_types, f"{self.name}: a key memory without deletes"
+        assert not self.leaving_deletes or rule is not None, f"{self.name}: leaving needs memory"
+
+    @cached_property
+    def read_fields(self) -> frozenset[str]:
+        """What the stream reads of each row: its own fields and what its key memory needs."""
+        memory = self.tombstones.fields if self.tombstones is not None else frozenset()
+        return frozenset({f.name for f in self.field_list} | memory)
 
     @cached_property
     def schema(self) -> dict:

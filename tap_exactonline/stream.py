@@ -29,11 +29,12 @@ from singer_sdk.streams import Stream
 
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.odata import parse_date
+from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
 from tap_exactonline.records import RecordShaper, iso_utc
 from tap_exactonline.schemas import DELETED_AT
-from tap_exactonline.session import PARTITION_KEY, start_date
+from tap_exactonline.session import PARTITION_KEY
 from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
@@ -67,6 +68,16 @@ class ExactStream(Stream):
         self._planned: dict[int, tuple[tuple[str, ...], int]] = {}
         self.start_timestamps: dict[int, int] = {}
         """Per division: where a first sync starts (from `start_date` via SyncTimestamp)."""
+
+    def get_replication_key_signpost(self, context: Context | None) -> None:
+        """None: Exact streams have no signpost (a Timestamp is a row version, not a time).
+
+        singer-sdk asks this of each stream before it writes the stream's SCHEMA, so the first
+        stream starts the run here: the grant is checked (a missing or broken one ends the run
+        before any message) and every read of the run is planned and its fetching started.
+        """
+        self.session.start()
+        return None
 
     def log_sync_costs(self) -> None:
         """singer-sdk calls this for every stream once all of them have synced: the last call
@@ -112,7 +123,7 @@ class ExactSyncStream(ExactStream):
                 for s in self.session.shared_group(self.spec.shared_read)
                 if isinstance(s, ExactSyncStream) and (s.selected or s is self)
             ]
-        wanted = {f.name for s in group for f in s.spec.field_list}
+        wanted = frozenset().union(*(s.spec.read_fields for s in group))
         select = tuple(f.name for f in self.spec.catalogue.fields if f.name in wanted)
         since = min(s.start_from(division) for s in group)
         return select, since, group
@@ -126,8 +137,10 @@ class ExactSyncStream(ExactStream):
         return self.spec.path, sync_params(select, since), tuple(s.name for s in group)
 
     def bookmark(self, division: int) -> int | None:
-        """The partition's Timestamp bookmark (None: the stream never synced that division)."""
-        return _as_int(self.get_context_state({PARTITION_KEY: division}).get(BOOKMARK))
+        """The partition's Timestamp bookmark (None: the stream never synced that division, or
+        must read it from the start again to rebuild its key memory)."""
+        state = self.get_context_state({PARTITION_KEY: division})
+        return None if self._rebuilds(state) else _as_int(state.get(BOOKMARK))
 
     def start_from(self, division: int) -> int:
         """The Timestamp to read above: the bookmark, or on a first sync where `start_date`
@@ -155,6 +168,18 @@ class ExactSyncStream(ExactStream):
         division = int(context[PARTITION_KEY])
         state = self.get_context_state(context)
         bookmark = _as_int(state.get(BOOKMARK))
+        memory = self._key_memory(state)
+        if bookmark is not None and self._rebuilds(state):
+            # a first sync again: the bookmark follows the read, so a read cut off by the daily
+            # limit resumes with a memory of everything below its bookmark
+            self.logger.info(
+                "%s division %s: no readable key memory in the state; reading from the start "
+                "to rebuild it",
+                self.name,
+                division,
+            )
+            state.pop(BOOKMARK, None)
+            bookmark = None
         state[UNFINISHED] = True  # cleared by the read's final page
         fetcher = self.session.fetcher  # plans the run's reads at the first partition
         select, since = self._planned.get(division) or self.read_request(division)[:2]
@@ -167,29 +192,36 @@ class ExactSyncStream(ExactStream):
                 since,
                 self.logger,
             )
-            yield from self._page_records(pages, division, state, bookmark)
-            yield from self._deleted_records(division, state)
+            yield from self._page_records(pages, division, state, bookmark, memory)
+            yield from self._deleted_records(division, state, memory)
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
         except (ApiError, TransportError) as exc:
             self.session.fail(self.name, division, exc)
 
     def _page_records(
-        self, pages: Iterable[Page], division: int, state: dict, bookmark: int | None
+        self,
+        pages: Iterable[Page],
+        division: int,
+        state: dict,
+        bookmark: int | None,
+        memory: KeyMemory | None,
     ) -> Iterator[dict[str, Any]]:
-        """Each page's records, then the page's checkpoint, then a progress line."""
+        """Each page's records, then the page's key memory and checkpoint, then a progress line."""
         start_date = None if bookmark is not None else self._start_date()
         # On a partition's first sync nothing was emitted before, so nothing can leave.
-        leaving = self.spec.leaving_deletes and bookmark is not None
+        leaving = self.spec.leaving_deletes and bookmark is not None and memory is not None
         seen: set[Any] = set()
         emitted = read = calls = 0
         for page in pages:
             for row in page.rows:
-                record = self._record(row, division, bookmark, start_date, leaving, seen)
+                record = self._record(row, division, bookmark, start_date, leaving, seen, memory)
                 if record is not None:
                     emitted += 1
                     yield record
             # every record of the page is written now: the SDK asked for the next one
+            if memory is not None:
+                memory.store(state)
             read += len(page.rows)
             if page.final:
                 state.pop(UNFINISHED, None)
@@ -214,19 +246,25 @@ class ExactSyncStream(ExactStream):
         start_date: datetime | None,
         leaving: bool,
         seen: set[Any],
+        memory: KeyMemory | None,
     ) -> dict[str, Any] | None:
         """The record one row gives, or None.
 
         Rows at or below this stream's bookmark (a shared read that started lower), rows the
         stream does not keep, rows modified before `start_date` and repeats of `one_per` give
-        none; a row that no longer belongs here gives a deletion record when `leaving`.
+        none; a row that no longer belongs here gives a deletion record when `leaving` and the
+        key memory holds its key. The memory sees each kept row before it is shaped (which may
+        drop fields it reads).
         """
         ts = timestamp_of(row)
         if bookmark is not None and ts is not None and ts <= bookmark:
             return None
         keep = self.spec.keep
         if keep is not None and not keep(row):
-            return self._left(row, division) if leaving and ts is not None else None
+            left = leaving and ts is not None and memory is not None
+            if left and memory.claim(row.get(self.spec.key[0])):  # type: ignore[union-attr]
+                return self._left(row, division)
+            return None
         if start_date is not None and _modified_before(row, start_date):
             return None
         one_per = self.spec.one_per
@@ -234,15 +272,13 @@ class ExactSyncStream(ExactStream):
             if row.get(one_per) in seen:
                 return None
             seen.add(row.get(one_per))
+        if memory is not None:
+            memory.saw((row,))
         return self.shaper(row, division)
 
     def _left(self, row: Mapping[str, Any], division: int) -> dict[str, Any]:
-        """A deletion record for a row that no longer belongs here, dated by its `Modified`.
-
-        The tap cannot know whether the row was in the stream before (e.g. ever a customer), so
-        a row that never was gives a delete for a key the target does not have: a no-op for
-        hard deletes, a tombstone row for soft deletes.
-        """
+        """A deletion record for a row that no longer belongs here (a customer turned prospect;
+        only for keys the memory holds), dated by its `Modified`."""
         key = self.spec.key[0]
         modified = row.get("Modified")
         when = (
@@ -263,27 +299,57 @@ class ExactSyncStream(ExactStream):
     def _start_date(self) -> datetime | None:
         """`start_date` applies to a partition's first sync only: the read starts at its
         SyncTimestamp where Exact gave one, and rows are still checked on Modified."""
-        return start_date(self.config)
+        return self.session.settings.start_date
 
     # Deletes -------------------------------------------------------------------------------
 
-    def _deleted_records(self, division: int, state: dict) -> Iterator[dict[str, Any]]:
-        """This stream's deletions since its own delete bookmark, then the bookmark moves."""
-        if not self.spec.deleted_types or not self.config.get("deletes", True):
+    @property
+    def _deletes_on(self) -> bool:
+        return bool(self.spec.deleted_types) and self.session.settings.deletes
+
+    def _key_memory(self, state: dict) -> KeyMemory | None:
+        """The keys this stream may tombstone (None: it keeps no memory, or deletes are off)."""
+        rule = self.spec.tombstones
+        if rule is None or not self._deletes_on:
+            return None
+        return KeyMemory(rule, state.get(MEMORY_STATE_KEY), self.logger)
+
+    def _rebuilds(self, state: dict) -> bool:
+        """True when the partition's key memory is missing or unreadable (a state from before it
+        existed, or deletes were off): the stream then reads from the start to rebuild it."""
+        return (
+            self.spec.tombstones is not None
+            and self._deletes_on
+            and not KeyMemory.readable(state.get(MEMORY_STATE_KEY))
+        )
+
+    def _deleted_records(
+        self, division: int, state: dict, memory: KeyMemory | None
+    ) -> Iterator[dict[str, Any]]:
+        """This stream's deletions since its own delete bookmark, then the bookmark (and the
+        memory without the keys just tombstoned) moves."""
+        if not self._deletes_on:
             return
         if self.session.is_stopped(division) and not self.session.deleted.has_read(division):
             return  # no budget left to read sync/Deleted; the next run will
         result = self.session.deleted.read(division)
         after = _as_int(state.get(DELETED_STATE_KEY)) or 0
         deletions = result.for_stream(self.spec.deleted_types, after)
-        key = self.spec.key[0]
-        for deletion in deletions:
-            yield deletion.record(key, division)
+        records, unmatched = deletion_records(deletions, self.spec.key[0], division, memory)
+        yield from records
+        if memory is not None:
+            memory.store(state)
         if result.checkpoint is not None and result.checkpoint > after:
             state[DELETED_STATE_KEY] = result.checkpoint
         if deletions:
             self.logger.info(
-                "%s division %s: %d deletions emitted", self.name, division, len(deletions)
+                "%s division %s: %d deletion records emitted; %d of %d log entries named no key "
+                "this stream emitted (not passed on)",
+                self.name,
+                division,
+                len(records),
+                unmatched,
+                len(deletions),
             )
         if result.limit is not None:
             raise result.limit

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from exactonline_api.entities import entity
+from tap_exactonline.deletes import Tombstones
 from tap_exactonline.spec import StreamSpec
 from tap_exactonline.stream import DivisionsStream, ExactSyncStream
 
@@ -18,6 +19,16 @@ from tap_exactonline.stream import DivisionsStream, ExactSyncStream
 PAYMENT_LINE_TYPE = 22
 RECEIVABLE_LINE_TYPE = 20
 CUSTOMER_STATUS = "C"
+PROCESSED_INVOICE = 50
+"""Invoice Status 50: processed, no longer editable nor deletable (10 draft, 20 open)."""
+
+
+def _invoice_tombstones(row_key: str) -> Tombstones:
+    """sync/Deleted EntityType 13 ("SalesInvoices") is read as keyed by the InvoiceID; a log
+    keyed by lines is handled too (see the tap's README). Both invoice streams remember the keys
+    of invoices that can still be deleted, grouped by invoice, so an entry reaches the header
+    and the real lines and never gives a tombstone keyed by the other kind."""
+    return Tombstones(row_key=row_key, group="InvoiceID", settled=("Status", PROCESSED_INVOICE))
 
 
 def _sync_subset(sync_entity: str, *regular: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -104,6 +115,8 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         keep=_is_customer,
         leaving_deletes=True,
         deleted_types=(2,),
+        # EntityType 2 is every account: only customers the stream emitted may be tombstoned
+        tombstones=Tombstones(),
         description="Accounts with Status C (customers): address, contact, VAT, classifications.",
     ),
     StreamSpec(
@@ -139,6 +152,7 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         key=("InvoiceID",),
         fields=_invoice_fields("header"),
         deleted_types=(13,),
+        tombstones=_invoice_tombstones("InvoiceID"),
         shared_read="sales_invoices",
         one_per="InvoiceID",
         description="Sales invoice headers, one record per invoice.",
@@ -148,9 +162,8 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         "SyncSalesInvoice",
         key=("ID",),
         fields=_invoice_fields("line"),
-        # Whether sync/Deleted's EntityKey for type 13 is the invoice or the line is not
-        # confirmed for the real API (the sync rows are lines): both streams receive it.
         deleted_types=(13,),
+        tombstones=_invoice_tombstones("ID"),
         shared_read="sales_invoices",
         description="Sales invoice lines (InvoiceID links to sales_invoices).",
     ),

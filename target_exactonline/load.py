@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOutcomeUnknown
-from exactonline_api.settings import ClientSettings
-from target_exactonline.matching import Finder, norm_casefold, norm_guid, norm_text
+from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
 from target_exactonline.row_counts import RowCounts, beside
 from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS
@@ -60,10 +59,9 @@ class Deferred:
 class Load:
     """State shared by all sinks of one target run; connects to Exact on first use."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        # Both raise ConfigError naming the setting: nothing has been written yet.
-        self.client_settings = ClientSettings.from_config(config)
-        self.settings = TargetSettings.from_config(config)
+    def __init__(self, settings: TargetSettings) -> None:
+        self.settings = settings
+        self.client_settings = settings.client
         self.rejects = RejectFile(self.settings.reject_file)
         self.summary = Summary()
         self._client: ExactClient | None = None
@@ -180,6 +178,42 @@ class Load:
                 row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,
                 row_counts=self.row_counts,
+            ),
+        )
+
+    @property
+    def documents(self) -> Finder:
+        """Documents by Subject: one an interrupted run created but did not link is reused."""
+        return self._finder(
+            "documents",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="documents",
+                lookup_path="documents/Documents",
+                prefetch_path=None,
+                select=["Account", "Type"],
+                keys={"Subject": norm_case},
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+            ),
+        )
+
+    @property
+    def document_files(self) -> Finder:
+        """The files on each document, by Document: a file already there is not sent again."""
+        return self._finder(
+            "document_files",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="document files",
+                lookup_path="documents/DocumentAttachments",
+                prefetch_path=None,
+                select=["FileName"],
+                keys={"Document": norm_guid},
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
             ),
         )
 

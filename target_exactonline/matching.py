@@ -1,13 +1,18 @@
 """Finding the Exact rows that records refer to, with as few API calls as possible.
 
+Every lookup of the target goes through `Finder`: accounts, sales invoices and items, and for
+attachments the documents (by Subject) and the files on them (by Document).
+
 Exact meters calls (60 a minute, 5,000 a day per division), so lookups are planned per batch:
 a batch needing more lookups than `prefetch_threshold` reads the existing rows once through a
 sync or bulk endpoint (1,000 rows per call, `$select` only what matching and diffing need) when
-that is cheaper (see row_counts.py for how "cheaper" is known); otherwise as many keys as fit in one query string are asked for in one filtered call
-(`Code eq 'a' or Code eq 'b' ...`). The fit is measured on the query exactly as the client
-encodes it, against IIS's default limit of 2,048 bytes (Exact's servers run IIS): a fixed count
-would waste calls on short keys and break on long ones. Either way each answer is remembered for
-the rest of the run, and rows the target creates are added, so a key is never looked up twice.
+that is cheaper (see row_counts.py for how "cheaper" is known); otherwise as many keys as fit in
+one query string are asked for in one filtered call (`Code eq 'a' or Code eq 'b' ...`). The fit is
+measured on the query exactly as the client encodes it, against IIS's default limit of 2,048
+bytes (Exact's servers run IIS): a fixed count would waste calls on short keys and break on long
+ones. Every lookup reads all pages of its answer (`__next`): a key may match more rows than one
+page holds (a document's files). Either way each answer is remembered for the rest of the run,
+and rows the target creates are added, so a key is never looked up twice.
 """
 
 from __future__ import annotations
@@ -79,15 +84,10 @@ def norm_casefold(value: Any) -> str:
     return str(value).strip().casefold()
 
 
-def rows_of(payload: Any) -> list[dict[str, Any]]:
-    """Rows from a `client.get` answer, whichever collection shape Exact chose."""
-    if payload is None:
-        return []
-    if isinstance(payload, list):
-        return payload
-    if isinstance(payload, dict) and isinstance(payload.get("results"), list):
-        return payload["results"]
-    return [payload]
+def norm_case(value: Any) -> str:
+    """Text this target wrote itself (a document's Subject): compared as Exact's `eq` compares,
+    whatever its case, but with every space kept, so the filter asks for exactly what was written."""
+    return str(value).casefold()
 
 
 class Finder:
@@ -288,7 +288,7 @@ class Finder:
         logger.info("prefetched %d %s rows in %d calls", rows, self.name, pages)
 
     def find(self, key: str, value: Any, *, fresh: bool = False) -> list[dict[str, Any]]:
-        """Rows whose `key` equals `value`: from memory, else one filtered call.
+        """Rows whose `key` equals `value`: from memory, else one filtered lookup (all its pages).
 
         `fresh` always asks Exact: after a write whose outcome is unknown, memory cannot know.
         """
@@ -296,13 +296,13 @@ class Finder:
         if known is not None:
             return known
         params = {"$filter": self._filter(key, value), "$select": ",".join(self.select)}
-        found = rows_of(self.client.get(self.division, self.lookup_path, params))
         nv = self.keys[key](value)
         matches = []
-        for row in found:
-            merged = self.add(row)
-            if merged.get(key) is not None and self.keys[key](merged[key]) == nv:
-                matches.append(merged)
+        for page in self.client.iter_pages(self.division, self.lookup_path, params):
+            for row in page:
+                merged = self.add(row)
+                if merged.get(key) is not None and self.keys[key](merged[key]) == nv:
+                    matches.append(merged)
         if not matches:
             self._absent[key].add(nv)
         return matches
@@ -311,9 +311,18 @@ class Finder:
         """Drop a remembered absence (after a write whose outcome is unknown)."""
         self._absent[key].discard(self.keys[key](value))
 
+    def none(self, key: str, value: Any) -> None:
+        """Remember that no row has `key == value` (a document this run just created has no
+        files yet), so asking costs no call."""
+        nv = self.keys[key](value)
+        if not self._by_key[key].get(nv):
+            self._absent[key].add(nv)
+
     def _filter(self, key: str, value: Any) -> str:
         if self.keys[key] is norm_guid:
             return f"{key} eq {guid_literal(str(value).strip())}"
         if key == "Code" and self.name == "accounts":
             return f"{key} eq {string_literal(padded_code(str(value)))}"
+        if self.keys[key] is norm_case:
+            return f"{key} eq {string_literal(str(value))}"
         return f"{key} eq {string_literal(str(value).strip())}"

@@ -103,6 +103,8 @@ DOCUMENT_FIELDS = writable("Document", ("Subject", "DocumentDate", "Account", "T
 ATTACHMENT_FIELDS = writable("DocumentAttachment", ("Document", "Attachment", "FileName"))
 # documents/Documents Type for a sales invoice (recording attach-file-invoice: "Sales invoice").
 SALES_INVOICE_DOCUMENT_TYPE = 10
+# salesinvoice/SalesInvoices Status of an open invoice: the only one Exact lets change or link.
+OPEN_INVOICE = 20
 
 _JSON_TYPES = {"string": "string", "int": "integer", "float": "number", "bool": "boolean"}
 

@@ -1,8 +1,9 @@
 """The target's own settings (on top of the shared client settings), validated before any write.
 
 Everything here changes what gets written where, so a typo must stop the run before the first
-call: the JSON schema catches types and enums, `TargetSettings.from_config` the rest and names the
-setting in its `ConfigError`.
+call. Each rule is stated once: types, allowed values and bounds in `TARGET_SETTINGS_SCHEMA`
+(enforced by `config_check`, which also refuses a misspelt name such as `divison`), and
+`TargetSettings.from_config` only turns the checked values into what the sinks use.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from exactonline_api.errors import ConfigError
+from exactonline_api.config_check import check_settings, is_empty
+from exactonline_api.settings import ClientSettings
 
 DEFAULT_REJECT_FILE = "target-exactonline-rejects.jsonl"
 
@@ -28,7 +30,7 @@ INVOICE_KEY_FIELDS = ("YourRef", "Description", "PaymentReference")
 TARGET_SETTINGS_SCHEMA = th.PropertiesList(
     th.Property(
         "division",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         description="Exact division (administration) to write to. Default: the user's current "
         "division from current/Me, which follows the web UI, so set it explicitly in production.",
     ),
@@ -78,7 +80,7 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "prefetch_threshold",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=20,
         description="A batch with more keys to look up than this reads the existing rows once "
         "instead (customers and items through the sync endpoint, sales invoice headers through "
@@ -100,10 +102,14 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
 )
 
 
+TARGET_SCHEMA: dict[str, Any] = TARGET_SETTINGS_SCHEMA.to_dict()
+
+
 @dataclass(frozen=True)
 class TargetSettings:
-    """Validated target settings; the client's own settings live in `ClientSettings`."""
+    """Everything the target reads from its config, checked and converted once."""
 
+    client: ClientSettings
     division: int | None
     on_error: str
     reject_file: Path
@@ -115,41 +121,23 @@ class TargetSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
-        division = config.get("division")
-        if division is not None and (
-            isinstance(division, bool) or not isinstance(division, int) or division <= 0
-        ):
-            raise ConfigError("division", f"must be a positive integer, got {division!r}")
-        on_error = config.get("on_error") or "fail"
-        if on_error not in ("fail", "skip"):
-            raise ConfigError("on_error", f"must be 'fail' or 'skip', got {on_error!r}")
-        unknown = config.get("unknown_streams") or "fail"
-        if unknown not in ("fail", "ignore"):
-            raise ConfigError("unknown_streams", f"must be 'fail' or 'ignore', got {unknown!r}")
-        match_field = config.get("customer_match_field") or None
-        if match_field is not None and match_field not in CUSTOMER_MATCH_FIELDS:
-            raise ConfigError(
-                "customer_match_field",
-                f"must be one of {', '.join(CUSTOMER_MATCH_FIELDS)}, got {match_field!r}",
-            )
-        key_field = config.get("invoice_key_field") or "YourRef"
-        if key_field not in INVOICE_KEY_FIELDS:
-            raise ConfigError(
-                "invoice_key_field",
-                f"must be one of {', '.join(INVOICE_KEY_FIELDS)}, got {key_field!r}",
-            )
-        threshold = config.get("prefetch_threshold", 20)
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-            raise ConfigError("prefetch_threshold", f"must be an integer >= 0, got {threshold!r}")
-        reject = str(config.get("reject_file") or DEFAULT_REJECT_FILE)
-        summary = config.get("summary_file") or None
+        """Check and build the target's settings; `ConfigError` names the setting at fault."""
+        check_settings(config, TARGET_SCHEMA)
+        client = ClientSettings.from_config(config)
+
+        def value(name: str) -> Any:  # the schema's default when the setting is left out
+            given = config.get(name)
+            return TARGET_SCHEMA["properties"][name].get("default") if is_empty(given) else given
+
+        summary = value("summary_file")
         return cls(
-            division=division,
-            on_error=on_error,
-            reject_file=Path(reject).expanduser(),
-            summary_file=Path(str(summary)).expanduser() if summary else None,
-            unknown_streams=unknown,
-            customer_match_field=match_field,
-            invoice_key_field=key_field,
-            prefetch_threshold=threshold,
+            client=client,
+            division=value("division"),
+            on_error=value("on_error"),
+            reject_file=Path(value("reject_file")).expanduser(),
+            summary_file=Path(summary).expanduser() if summary else None,
+            unknown_streams=value("unknown_streams"),
+            customer_match_field=value("customer_match_field"),
+            invoice_key_field=value("invoice_key_field"),
+            prefetch_threshold=value("prefetch_threshold"),
         )

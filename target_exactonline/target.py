@@ -8,7 +8,7 @@ lines and invoices may come later), and state emitted only when everything befor
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Mapping
 from typing import Any
 
 from singer_sdk import Target
@@ -16,18 +16,36 @@ from singer_sdk import typing as th
 from singer_sdk.sinks import Sink
 
 from exactonline_api.errors import ExactError
+from exactonline_api.plugin import ExactPlugin
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
+from target_exactonline.attachments import InvoiceAttachmentsSink
+from target_exactonline.customers import CustomersSink
 from target_exactonline.load import Load
 from target_exactonline.rejects import LoadStopped
-from target_exactonline.settings import TARGET_SETTINGS_SCHEMA
-from target_exactonline.sinks import (
-    SINKS,
-    IgnoredSink,
-    InvoiceAttachmentsSink,
+from target_exactonline.sales_invoices import (
+    SalesInvoiceLinesSink,
     SalesInvoicesSink,
     reject_orphan_lines,
 )
+from target_exactonline.settings import TARGET_SETTINGS_SCHEMA, TargetSettings
+from target_exactonline.sink import ExactSink, IgnoredSink
+
+SINKS: dict[str, type[ExactSink]] = {
+    "customers": CustomersSink,
+    "sales_invoices": SalesInvoicesSink,
+    "sales_invoice_lines": SalesInvoiceLinesSink,
+    "invoice_attachments": InvoiceAttachmentsSink,
+}
+"""The streams this target writes, one sink each:
+
+| stream | Exact endpoint | matched by (in order) | written |
+| --- | --- | --- | --- |
+| customers | crm/Accounts | ID (same division), Code, `customer_match_field` | ACCOUNT_FIELDS |
+| sales_invoices | salesinvoice/SalesInvoices | InvoiceID (same division), `invoice_key` in `invoice_key_field` | INVOICE_FIELDS + lines |
+| sales_invoice_lines | (joined into their invoice's deep insert) | InvoiceID or invoice_key | LINE_FIELDS |
+| invoice_attachments | documents/Documents + DocumentAttachments, linked on the invoice | invoice + FileName | file |
+"""
 
 MELTANO_TEST_STREAM = "meltano_test_stream"
 """The stream `meltano config target-exactonline test` pipes in. Exact has no table to put it in,
@@ -39,20 +57,29 @@ class UnknownStreamError(ExactError):
     """A stream this target does not write, with `unknown_streams: fail`."""
 
 
-class TargetExactOnline(Target):
+class TargetExactOnline(ExactPlugin, Target):
     """Singer target for Exact Online (reverse ETL, idempotent)."""
 
     name = "target-exactonline"
+    package_name = "exactonline-connector"  # the distribution: its version is the plugin's
     config_jsonschema = th.PropertiesList(
         *CLIENT_SETTINGS_SCHEMA, *TARGET_SETTINGS_SCHEMA
     ).to_dict()
+    # Stopping on a rejected record (on_error: fail) is expected too: one line, no traceback.
+    expected_errors = (ExactError, LoadStopped)
+    settings: TargetSettings | None = None
+
+    @classmethod
+    def settings_from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
+        return TargetSettings.from_config(config)
 
     def __init__(self, **kwargs: Any) -> None:
         install_redaction()
         super().__init__(**kwargs)
         # One writer per division: Exact's limits are per division and the throttle is shared.
         self.max_parallelism = 1
-        self.load = Load(dict(self.config))
+        # Built when singer-sdk checked the config (validate_config=False: built and checked here).
+        self.load = Load(self.settings or self.settings_from_config(self.config))
         self._emitted_state: dict | None = None
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -105,15 +132,6 @@ class TargetExactOnline(Target):
             self.load.verify_connection()
         finally:
             self.load.finish()
-
-    @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Expected failures end with one clear error line and exit status 1, no traceback."""
-        try:
-            super().invoke(*args, **kwargs)
-        except (LoadStopped, ExactError) as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -72,14 +72,15 @@ def to_exact(field: Field, value: Any) -> Any:
     return str(value)
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
+    """None or only spaces: Exact treats both as "no value"."""
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
 def same(field: Field, wanted: Any, current: Any) -> bool:
     """True when Exact's `current` value already equals the `wanted` (converted) value."""
-    if _blank(wanted) or _blank(current):
-        return _blank(wanted) and _blank(current)
+    if blank(wanted) or blank(current):
+        return blank(wanted) and blank(current)
     if field.name in DATE_FIELDS:
         return exact_date(wanted) == exact_date(current)
     if field.type == "float":

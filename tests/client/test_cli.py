@@ -20,6 +20,12 @@ from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 from tests.client.conftest import assert_no_secret, store_secrets
+from tests.support.output import (
+    WRONG_TYPED_SECRETS,
+    assert_never_printed,
+    assert_one_error_line,
+    secret_values,
+)
 
 AUTH = str(Path(sys.executable).with_name("exactonline-auth"))
 CHROMIUM = "/usr/bin/chromium"
@@ -284,3 +290,47 @@ def test_a_forged_callback_with_a_wrong_state_is_refused(
     assert err.count("refused a callback with a missing or wrong state") == 2
     assert "forged-code" not in out + err
     assert json.loads(store.read_text())["source"] == "login"
+
+
+# -- start-up errors ---------------------------------------------------------------------------
+
+
+def test_a_token_store_holding_a_json_list_is_one_line(tmp_path: Path) -> None:
+    store = tmp_path / "tokens.json"
+    store.write_text(json.dumps(["tok-in-a-list-4a5b6c"]))
+    done = run_auth(
+        "status",
+        *("--client-id", "app-1", "--client-secret", "a-client-secret-771"),
+        *("--base-url", "http://127.0.0.1:9", "--token-store-path", str(store)),
+    )
+    assert done.returncode == 2
+    assert_one_error_line(
+        done.stderr,
+        "exactonline-auth",
+        "ConfigError",
+        "is not a valid token store (it holds a list, not a JSON object)",
+    )
+    assert_never_printed([done.stdout, done.stderr], ["tok-in-a-list-4a5b6c"])
+
+
+@pytest.mark.parametrize(
+    "secrets",
+    WRONG_TYPED_SECRETS,
+    ids=lambda c: "-".join(type(v).__name__ for v in c.values()),
+)
+def test_a_secret_of_the_wrong_type_in_the_config_file_is_never_printed(
+    tmp_path: Path, secrets: dict[str, Any]
+) -> None:
+    config = write_config(
+        tmp_path / "config.json",
+        client_id="app-1",
+        base_url="http://127.0.0.1:9",
+        token_store_path=str(tmp_path / "tokens.json"),
+        **secrets,
+    )
+    done = run_auth("status", "--config", str(config), "--verbose")
+    assert done.returncode == 2
+    assert_one_error_line(
+        done.stderr, "exactonline-auth", "ConfigError", "'client_secret': must be a string"
+    )
+    assert_never_printed([done.stdout, done.stderr], secret_values(secrets))

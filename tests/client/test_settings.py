@@ -33,6 +33,7 @@ def _error(config: dict[str, Any]) -> ConfigError:
         ("refresh_token", {**GOOD, "refresh_token": "two words"}),
         ("region", {**GOOD, "region": "xx"}),
         ("region", {**GOOD, "region": 3}),
+        ("region", {**GOOD, "region": "UK"}),  # the values of the schema, as Meltano offers them
         ("base_url", {**GOOD, "base_url": "start.exactonline.nl"}),
         ("base_url", {**GOOD, "base_url": "ftp://start.exactonline.nl"}),
         ("base_url", {**GOOD, "base_url": "http://start.exactonline.nl"}),
@@ -61,7 +62,7 @@ def test_secrets_never_appear_in_the_validation_error() -> None:
     [
         (None, "https://start.exactonline.nl"),
         ("be", "https://start.exactonline.be"),
-        ("UK", "https://start.exactonline.co.uk"),
+        ("uk", "https://start.exactonline.co.uk"),
         ("us", "https://start.exactonline.com"),
     ],
 )

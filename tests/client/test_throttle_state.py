@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from email.utils import formatdate
 from pathlib import Path
@@ -82,6 +83,18 @@ def test_calls_in_flight_count_against_the_budget_of_every_process(
     a.reserve(7)  # must wait for the window to end
     assert clock() == pytest.approx(reset, abs=0.06)
     assert clock() - before > 29
+
+
+def test_a_wait_for_the_minute_budget_is_logged_once_with_division_and_seconds(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = throttle(tmp_path, clock)
+    t.release(7, t.reserve(7), headers(0, clock() + 34), ok=True)
+    with caplog.at_level(logging.INFO, logger="exactonline_api.throttle"):
+        t.reserve(7)
+    assert [r.getMessage() for r in caplog.records] == [
+        "minute budget of division 7 spent, waiting 34 s for its reset"
+    ]
 
 
 def test_a_new_window_restores_the_full_limit_until_exact_says_otherwise(

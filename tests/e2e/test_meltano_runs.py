@@ -95,6 +95,8 @@ def test_division_copy_creates_each_customer_once_and_a_rerun_writes_nothing(
     before = company.rows(target, "crm/Accounts")
     source_customers = [a for a in company.rows(source, "crm/Accounts") if a["Status"] == "C"]
     meltano.run(["run", "tap-exactonline", "target-exactonline"], log_name="copy")
+    # Meltano renders the plugins' structured log records with their extra fields: none of ours.
+    assert "_exactonline_redacted" not in (tmp_path / "logs" / "copy.log").read_text()
 
     after = company.rows(target, "crm/Accounts")
     assert len(after) == len(before) + len(source_customers)
@@ -141,6 +143,7 @@ def test_meltano_config_test_passes_for_both_plugins_and_fails_on_a_bad_secret(
     assert bad.returncode != 0
     assert "Plugin configuration is invalid" in log
     assert wrong not in log and grant["client_secret"] not in log
+    assert verdict(log).startswith("tap-exactonline: ConfigError: setting 'client_secret': ")
 
     # Meltano tests a loader by piping its own `meltano_test_stream` into it: the target drops
     # that stream and checks its connection to Exact. (`make install` mends Meltano's crash on
@@ -161,3 +164,14 @@ def test_meltano_config_test_passes_for_both_plugins_and_fails_on_a_bad_secret(
     assert bad_target.returncode != 0
     assert "Plugin configuration is invalid" in log
     assert wrong not in log and grant["client_secret"] not in log
+    assert verdict(log).startswith("target-exactonline: ConfigError: setting 'client_secret': ")
+    for name in ("tap-test", "tap-bad", "target-test", "target-bad"):
+        assert "_exactonline_redacted" not in (tmp_path / "logs" / f"{name}.log").read_text()
+
+
+def verdict(log: str) -> str:
+    """What `meltano config test` shows of a failed plugin: the line after its verdict (the
+    plugin's last line, as it is: one plain line, not a JSON log record)."""
+    lines = log.splitlines()
+    at = next(i for i, line in enumerate(lines) if "Plugin configuration is invalid" in line)
+    return lines[at + 1]

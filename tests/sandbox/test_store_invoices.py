@@ -176,6 +176,30 @@ def test_deleting_an_open_invoice_logs_one_deleted_row_with_the_invoice_id(
     assert not [ln for ln in lines if ln["InvoiceID"] == inv["InvoiceID"]]
 
 
+def test_with_line_keyed_invoice_deletes_each_line_is_logged_and_not_the_invoice() -> None:
+    """The other reading of EntityType 13 (`--invoice-deletes lines`)."""
+    company = Company(
+        seed=5, scale=0.05, divisions=1, clock=lambda: 1_782_404_200.0, invoice_deletes="lines"
+    )
+    inv = new_invoice(company)
+    lines = [
+        ln["ID"]
+        for ln in company.rows(div(company), "salesinvoice/SalesInvoiceLines")
+        if ln["InvoiceID"] == inv["InvoiceID"]
+    ]
+    assert len(lines) == 2
+    send(company, "DELETE", f"salesinvoice/SalesInvoices(guid'{inv['InvoiceID']}')")
+    deleted = company.rows(div(company), "sync/Deleted")
+    assert sorted((r["EntityType"], r["EntityKey"]) for r in deleted) == sorted(
+        (13, line) for line in lines
+    )
+
+
+def test_an_unknown_reading_of_invoice_deletes_is_refused() -> None:
+    with pytest.raises(ValueError, match="invoice_deletes"):
+        Company(seed=5, scale=0.05, divisions=1, invoice_deletes="header")
+
+
 def test_get_one_invoice_defers_lines_unless_expanded(company: Company) -> None:
     inv = company.rows(div(company), "salesinvoice/SalesInvoices")[0]
     key = f"salesinvoice/SalesInvoices(guid'{inv['InvoiceID']}')"

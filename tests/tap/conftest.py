@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from exactonline_api.client import ExactClient
+from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 
 TAP = Path(sys.executable).with_name("tap-exactonline")
@@ -86,6 +88,11 @@ class TapRunner:
             **self.settings,
             **overrides,
         }
+
+    def client(self) -> ExactClient:
+        """A client on the tap's own token store (Exact rotates refresh tokens: one store per
+        app), for the writes a test makes between runs."""
+        return ExactClient(ClientSettings.from_config(self.config()))
 
     def _write(self, name: str, data: Any) -> Path:
         path = self.workdir / f"{self.runs}-{name}.json"

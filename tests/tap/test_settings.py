@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exactonline_api.errors import ConfigError
-from tap_exactonline.session import parse_divisions
+from tap_exactonline.settings import parse_divisions
 
 
 @pytest.mark.parametrize(

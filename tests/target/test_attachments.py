@@ -264,3 +264,44 @@ def test_attachments_of_many_invoices_share_their_lookups(
         "salesinvoice/SalesInvoices": 1,
         "documents/DocumentAttachments": 1,
     }
+
+
+def test_files_beyond_the_first_page_of_a_document_are_not_uploaded_again(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """61 files on one invoice's document: Exact lists them 60 a page, so the re-run must read the
+    second page too, or the file on it looks new and is uploaded a second time."""
+    sb = sandbox_factory(seed=7, minutely_limit=100_000)  # > 60 calls: no minute-window waits
+    grant = sb.grant()
+    division = int(grant["divisions"][0])
+    config = config_for(sb, grant, tmp_path)
+    key = f"PAGES-{uuid.uuid4().hex[:8].upper()}"
+    files = [schema("invoice_attachments")] + [
+        record(
+            "invoice_attachments",
+            {"invoice_key": key, "FileName": f"scan-{n:02d}.txt", "content_base64": "eA=="},
+        )
+        for n in range(61)
+    ]
+    first = run_target(tmp_path, config, [*_invoices(sb, division, [key]), *files], "first")
+    assert first.returncode == 0, first.stderr
+    assert first.summary["streams"]["invoice_attachments"]["created"] == 61
+
+    sb.reset_stats()
+    again = run_target(tmp_path, config, files, "again")
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["invoice_attachments"]["unchanged"] == 61
+    # Two GETs (both pages of the listing), no upload; the sales invoice lookup, no link.
+    assert sb.stats()["by_endpoint"] == {
+        "salesinvoice/SalesInvoices": 1,
+        "documents/DocumentAttachments": 2,
+    }
+    [invoice] = [
+        r for r in sb.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    names = [
+        r["FileName"]
+        for r in sb.rows(division, "documents/DocumentAttachments")
+        if r["Document"] == invoice["Document"]
+    ]
+    assert sorted(names) == [f"scan-{n:02d}.txt" for n in range(61)]

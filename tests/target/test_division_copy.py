@@ -43,9 +43,9 @@ def _catalog(tap_config: Path, tmp_path: Path) -> Path:
 def _copy(sb: Sandbox, grant: dict[str, Any], tmp_path: Path, name: str) -> TargetRun:
     source, target = grant["divisions"]
     tap_config = tmp_path / "tap.json"
-    tap_config.write_text(
-        json.dumps({**config_for(sb, grant, tmp_path), "divisions": [source], "deletes": False})
-    )
+    tap_settings = {**config_for(sb, grant, tmp_path), "divisions": [source], "deletes": False}
+    del tap_settings["division"]  # the target's setting: the tap refuses names it does not know
+    tap_config.write_text(json.dumps(tap_settings))
     target_config = tmp_path / f"{name}-target.json"
     rejects, summary = tmp_path / f"{name}-rejects.jsonl", tmp_path / f"{name}-summary.json"
     target_config.write_text(

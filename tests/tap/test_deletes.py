@@ -1,0 +1,303 @@
+"""Deletes through the tap's CLI: a stream only ever tombstones a key it emitted.
+
+Each test changes rows through the sandbox's API between two runs of `tap-exactonline` and
+reads the Singer messages. A tombstone is a RECORD with `_sdc_deleted_at` set; in a soft-delete
+warehouse one for a key the table never had becomes a phantom row holding only that key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from exactonline_api.client import ExactClient
+from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
+from tap_exactonline.streams import STREAM_TABLE
+from tests.tap.conftest import TapRun, TapRunner, partition_state
+
+INVOICE_STREAMS = ["sales_invoices", "sales_invoice_lines"]
+
+
+def tombstones(run: TapRun, stream: str) -> list[str]:
+    """The keys of the stream's deletion records, in message order."""
+    key = "InvoiceID" if stream == "sales_invoices" else "ID"
+    found = []
+    for record in run.records(stream):
+        if record.get("_sdc_deleted_at") is not None:
+            assert set(record) == {key, "Division", "_sdc_deleted_at"}, record
+            found.append(record[key])
+    return found
+
+
+def live(run: TapRun, stream: str) -> list[dict[str, Any]]:
+    return [r for r in run.records(stream) if r.get("_sdc_deleted_at") is None]
+
+
+def ok(run: TapRun) -> TapRun:
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    return run
+
+
+def account(client: ExactClient, division: int, name: str, **fields: Any) -> str:
+    return str(client.post(division, "crm/Accounts", {"Name": name, **fields})["ID"])
+
+
+def delete_account(client: ExactClient, division: int, key: str) -> None:
+    client.delete(division, f"crm/Accounts(guid'{key}')")
+
+
+# -- customers: a filtered stream -------------------------------------------------------------
+
+
+def test_customers_tombstone_only_accounts_that_were_customers_in_the_stream(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    supplier = next(
+        r["ID"] for r in sb.rows(division, "crm/Accounts") if r["Status"] != "C" and r["IsSupplier"]
+    )
+    prospect = account(client, division, "Nog Geen Klant B.V.", Status="P")
+    spare_supplier = account(client, division, "Losse Leverancier B.V.", Status="A")
+    doomed = account(client, division, "Weg Ermee B.V.", Status="C")
+    gone_before = account(client, division, "Al Weg B.V.", Status="C")
+    delete_account(client, division, gone_before)
+
+    first = ok(runner.run(divisions=[division], streams=["customers"]))
+
+    emitted = {r["ID"] for r in first.records("customers")}
+    assert doomed in emitted and supplier not in emitted and prospect not in emitted
+    # deleted before the stream ever read it: the table never had it
+    assert tombstones(first, "customers") == []
+    kept, demoted = sorted(emitted - {doomed})[:2]
+    client.put(division, f"crm/Accounts(guid'{supplier}')", {"Phone": "020-1234567"})
+    client.put(division, f"crm/Accounts(guid'{prospect}')", {"City": "Zwolle"})
+    client.put(division, f"crm/Accounts(guid'{kept}')", {"Name": "Hernoemd B.V."})
+    client.put(division, f"crm/Accounts(guid'{demoted}')", {"Status": "P"})
+    delete_account(client, division, spare_supplier)
+    delete_account(client, division, doomed)
+    fleeting = account(client, division, "Kort Bestaan B.V.", Status="C")
+    delete_account(client, division, fleeting)
+
+    second = ok(runner.run(divisions=[division], streams=["customers"], state=first.state))
+
+    assert [r["ID"] for r in live(second, "customers")] == [kept]
+    # left the stream (no longer a customer) and deleted in Exact: keys the stream had. The
+    # edited supplier and prospect, the deleted supplier and the customer created and deleted
+    # between the runs were never in it.
+    assert sorted(tombstones(second, "customers")) == sorted([demoted, doomed])
+
+    third = ok(runner.run(divisions=[division], streams=["customers"], state=second.state))
+    assert third.records("customers") == []
+
+    # a customer that left is forgotten: a later edit of it tombstones nothing more
+    client.put(division, f"crm/Accounts(guid'{demoted}')", {"City": "Assen"})
+    fourth = ok(runner.run(divisions=[division], streams=["customers"], state=third.state))
+    assert fourth.records("customers") == []
+
+
+# -- sales invoices: one endpoint, two streams, one deletion type -------------------------------
+
+
+def new_invoice(sb: Sandbox, client: ExactClient, division: int) -> str:
+    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
+    item = sb.rows(division, "logistics/Items")[0]
+    body = {
+        "OrderedBy": customer["ID"],
+        "Journal": "70",
+        "Type": 8023,
+        "SalesInvoiceLines": [
+            {"Quantity": 2, "NetPrice": 5.5, "Item": item["ID"]},
+            {"Quantity": 1, "NetPrice": 19.99, "Item": item["ID"], "Description": "Tweede"},
+        ],
+    }
+    return str(client.post(division, "salesinvoice/SalesInvoices", body)["InvoiceID"])
+
+
+def delete_invoice(client: ExactClient, division: int, invoice: str) -> None:
+    client.delete(division, f"salesinvoice/SalesInvoices(guid'{invoice}')")
+
+
+def lines_of(run: TapRun, invoice: str) -> set[str]:
+    return {r["ID"] for r in run.records("sales_invoice_lines") if r.get("InvoiceID") == invoice}
+
+
+@pytest.mark.parametrize(
+    "streams", [INVOICE_STREAMS, ["sales_invoice_lines"]], ids=["both", "lines-alone"]
+)
+def test_a_deleted_invoice_tombstones_its_header_and_its_real_lines(
+    streams: list[str],
+    sandbox_factory: Callable[..., Sandbox],
+    tap_runner: Callable[..., TapRunner],
+) -> None:
+    """EntityType 13 keyed by the InvoiceID (the reading the tap assumes; the sandbox default)."""
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    doomed = new_invoice(sb, client, division)
+
+    first = ok(runner.run(divisions=[division], streams=streams))
+
+    doomed_lines = lines_of(first, doomed)
+    assert len(doomed_lines) == 2
+    delete_invoice(client, division, doomed)
+    fleeting = new_invoice(sb, client, division)
+    delete_invoice(client, division, fleeting)
+
+    second = ok(runner.run(divisions=[division], streams=streams, state=first.state))
+
+    # the lines the warehouse holds for the invoice go, and nothing keyed by an invoice
+    assert sorted(tombstones(second, "sales_invoice_lines")) == sorted(doomed_lines)
+    assert live(second, "sales_invoice_lines") == []
+    if "sales_invoices" in streams:
+        assert tombstones(second, "sales_invoices") == [doomed]
+        assert live(second, "sales_invoices") == []
+
+    third = ok(runner.run(divisions=[division], streams=streams, state=second.state))
+    assert third.streams_with_records() <= {"divisions"}
+
+
+def test_line_keyed_invoice_deletes_tombstone_the_lines_and_never_a_header_by_a_line_key(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """The other reading of EntityType 13 (one row per line, keyed by the line's ID) is safe:
+    the lines go, the header stream emits no tombstone keyed by a line (a phantom header)."""
+    sb = sandbox_factory(scale=0.05, divisions=1, invoice_deletes="lines")
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    doomed = new_invoice(sb, client, division)
+    first = ok(runner.run(divisions=[division], streams=INVOICE_STREAMS))
+    doomed_lines = lines_of(first, doomed)
+    delete_invoice(client, division, doomed)
+    logged = {r["EntityKey"] for r in sb.rows(division, "sync/Deleted") if r["EntityType"] == 13}
+    assert logged == doomed_lines
+
+    second = ok(runner.run(divisions=[division], streams=INVOICE_STREAMS, state=first.state))
+
+    assert sorted(tombstones(second, "sales_invoice_lines")) == sorted(doomed_lines)
+    assert tombstones(second, "sales_invoices") == []
+    assert second.records("sales_invoices") == []
+
+
+def test_an_edited_invoice_is_upserted_and_nothing_is_tombstoned(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    invoice = new_invoice(sb, client, division)
+    first = ok(runner.run(divisions=[division], streams=INVOICE_STREAMS))
+    client.put(division, f"salesinvoice/SalesInvoices(guid'{invoice}')", {"YourRef": "PO-9"})
+
+    second = ok(runner.run(divisions=[division], streams=INVOICE_STREAMS, state=first.state))
+
+    assert [h["InvoiceID"] for h in second.records("sales_invoices")] == [invoice]
+    assert {r["ID"] for r in second.records("sales_invoice_lines")} == lines_of(first, invoice)
+    assert tombstones(second, "sales_invoices") == tombstones(second, "sales_invoice_lines") == []
+
+
+# -- the memory behind it -----------------------------------------------------------------------
+
+
+def test_every_state_message_remembers_only_keys_whose_records_came_before_it(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """A saved state must never let a later run tombstone a key whose record it did not pass."""
+    sb = sandbox_factory(scale=0.4, divisions=1)  # invoice lines take two pages
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    specs = {s.name: s for s in STREAM_TABLE if s.tombstones is not None}
+    run = ok(runner.run(divisions=[division], streams=list(specs)))
+
+    emitted: dict[str, set[str]] = {name: set() for name in specs}
+    remembered: dict[str, set[str]] = {name: set() for name in specs}
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] in specs:
+            emitted[message["stream"]].add(message["record"][specs[message["stream"]].key[0]])
+        elif message["type"] == "STATE":
+            for name, spec in specs.items():
+                assert spec.tombstones is not None
+                text = partition_state(message["value"], name, division).get(MEMORY_STATE_KEY)
+                memory = KeyMemory(spec.tombstones, text, logging.getLogger("test"))
+                remembered[name] = set(memory.keys())
+                assert remembered[name] <= emitted[name], name
+    # and at the end it holds what can still be deleted: every customer, open invoices' rows
+    open_invoices = {
+        r["InvoiceID"]
+        for r in sb.rows(division, "sync/SalesInvoice/SalesInvoices")
+        if r["Status"] != 50
+    }
+    assert remembered["customers"] == emitted["customers"]
+    assert remembered["sales_invoices"] == open_invoices
+    assert remembered["sales_invoice_lines"] == {
+        r["ID"]
+        for r in sb.rows(division, "sync/SalesInvoice/SalesInvoices")
+        if r["InvoiceID"] in open_invoices
+    }
+
+
+@pytest.mark.parametrize("memory", [None, "not a memory at all"], ids=["absent", "unreadable"])
+def test_a_state_without_a_readable_key_memory_rereads_the_stream_once_to_rebuild_it(
+    memory: str | None,
+    sandbox_factory: Callable[..., Sandbox],
+    tap_runner: Callable[..., TapRunner],
+) -> None:
+    """A state from before the memory existed (or damaged) is not trusted to name keys: the
+    stream reads from the start once, then deletions of what it re-emitted are passed on."""
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    doomed = account(client, division, "Eerst Weg B.V.", Status="C")
+    later = account(client, division, "Later Weg B.V.", Status="C")
+    first = ok(runner.run(divisions=[division], streams=["customers"]))
+    state = first.state
+    (partition,) = state["bookmarks"]["customers"]["partitions"]
+    assert MEMORY_STATE_KEY in partition
+    if memory is None:
+        del partition[MEMORY_STATE_KEY]
+    else:
+        partition[MEMORY_STATE_KEY] = memory
+    delete_account(client, division, doomed)
+
+    second = ok(runner.run(divisions=[division], streams=["customers"], state=state))
+
+    # every customer again (upserts), and no deletion it cannot vouch for
+    assert {r["ID"] for r in second.records("customers")} == {
+        r["ID"] for r in first.records("customers")
+    } - {doomed}
+    assert tombstones(second, "customers") == []
+    if memory is not None:
+        assert "unreadable" in second.stderr
+    delete_account(client, division, later)
+
+    third = ok(runner.run(divisions=[division], streams=["customers"], state=second.state))
+    assert tombstones(third, "customers") == [later]
+    assert live(third, "customers") == []  # rebuilt once, then incremental again
+
+
+def test_with_deletes_off_no_stream_tombstones_anything_nor_keeps_a_memory(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb, deletes=False)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    first = ok(runner.run(divisions=[division], streams=["customers"]))
+    demoted = first.records("customers")[0]["ID"]
+    client.put(division, f"crm/Accounts(guid'{demoted}')", {"Status": "P"})
+
+    second = ok(runner.run(divisions=[division], streams=["customers"], state=first.state))
+
+    assert second.records("customers") == []
+    assert MEMORY_STATE_KEY not in second.partition("customers", division)
