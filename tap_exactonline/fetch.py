@@ -34,10 +34,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from exactonline_api.errors import DailyLimitReached
+from exactonline_api.errors import AuthExpiredError, ConfigError, DailyLimitReached
 from tap_exactonline.reading import PageSource
 
 Rows = list[dict[str, Any]]
+
+RUN_ERRORS = (AuthExpiredError, ConfigError)
+"""Failures of the whole run, not of one read: every worker stops calling."""
 
 MEMORY_BYTES = 16 * 1024 * 1024
 """Bytes of waiting pages kept in memory by one run (all queues together); the rest go to disk."""
@@ -192,6 +195,9 @@ class PageFetcher:
         self._stopping = False
         self._started = False
         self._calling = 0
+        self._workers = 0
+        self._widened = False
+        self._fatal: BaseException | None = None
         self.most_calls = 0
         """The most calls this fetcher's workers had in flight at once (reported at the end)."""
         self.pages = 0
@@ -207,8 +213,24 @@ class PageFetcher:
                 progress.queues[consumer] = PageQueue(self._budget, self._want(progress))
                 self._by_consumer[(consumer, read.division)] = progress
             self._reads.append(progress)
-        for number in range(min(self._parallel, len(self._reads))):
+        if self._reads:
+            # one worker until a call succeeds: a run whose grant is gone learns it from one
+            # call (and one token call), not from `parallel_calls` of them
+            self._spawn(1)
+
+    def _spawn(self, count: int) -> None:
+        for _ in range(count):
+            number = self._workers
+            self._workers += 1
             threading.Thread(target=self._work, name=f"fetch-{number}", daemon=True).start()
+
+    def _widen(self) -> None:
+        """After the first successful call: the other workers start."""
+        with self._cond:
+            if self._widened:
+                return
+            self._widened = True
+        self._spawn(min(self._parallel, len(self._reads)) - 1)
 
     def _want(self, progress: _Progress) -> Callable[[], None]:
         def want() -> None:
@@ -221,7 +243,7 @@ class PageFetcher:
         """The read a free worker should fetch from next (None: nothing left)."""
         with self._cond:
             while True:
-                if self._stopping:
+                if self._stopping or self._fatal is not None:
                     return None
                 ready = [p for p in self._reads if not p.busy and not p.done]
                 if any(p.read.first and not p.done for p in self._reads):
@@ -264,8 +286,13 @@ class PageFetcher:
                 error = exc
                 with self._cond:
                     self._limits.setdefault(read.division, exc)
+            except RUN_ERRORS as exc:
+                error = exc
+                self._stop_all(exc)
             except Exception as exc:  # noqa: BLE001 - handed to the consumer at its page
                 error = exc
+            else:
+                self._widen()
             if rows is not None:
                 self.pages += 1
                 data = pickle_page(rows)
@@ -288,6 +315,21 @@ class PageFetcher:
                     progress.done = True
                     progress.pages = None
                 self._cond.notify_all()
+
+    def _stop_all(self, exc: BaseException) -> None:
+        """A run-level failure (the grant is gone, a setting is wrong): no more calls; every
+        read not yet done ends with it (after the pages it had)."""
+        with self._cond:
+            if self._fatal is not None:
+                return
+            self._fatal = exc
+            pending = [p for p in self._reads if not p.done and not p.busy]
+            for progress in pending:
+                progress.done = True
+            self._cond.notify_all()
+        for progress in pending:
+            for queue in progress.queues.values():
+                queue.end(exc)
 
     def _count_call(self, step: int) -> None:
         with self._cond:

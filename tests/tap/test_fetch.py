@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from exactonline_api.errors import ApiError, DailyLimitReached
+from exactonline_api.errors import ApiError, AuthExpiredError, DailyLimitReached
 from tap_exactonline import fetch
 from tap_exactonline.fetch import PageFetcher, Read
 
@@ -29,17 +29,21 @@ class FakeExact:
         self.pause = pause
         self.calls: list[tuple[int, str]] = []
         self.failing: dict[tuple[int, str], Exception] = {}
+        self.fail_at = 1  # the page number a failing read fails at
         self.lock = threading.Lock()
 
     def iter_pages(self, division: int, path: str, params: dict[str, str]) -> Iterator[list[Any]]:
         for number in range(self.pages):
             with self.lock:
                 self.calls.append((division, path))
-            if self.barrier is not None:
-                self.barrier.wait(timeout=30)  # every worker must be in a call at once
+                number_of_call = len(self.calls)
+            barrier = self.barrier
+            if barrier is not None and 2 <= number_of_call <= 1 + barrier.parties:
+                # the calls after the first (which goes alone) must all be in flight at once
+                barrier.wait(timeout=30)
             time.sleep(self.pause)  # a call's latency
             failure = self.failing.get((division, path))
-            if failure is not None and number == 1:
+            if failure is not None and number == self.fail_at:
                 raise failure
             yield [{"division": division, "path": path, "page": number, "row": i} for i in range(5)]
 
@@ -71,8 +75,8 @@ def test_parallel_workers_call_at_once_and_never_more_than_parallel_calls() -> N
     # called one at a time would break it (BrokenBarrierError ends the reads with an error)
     exact = FakeExact(pages=2, barrier=threading.Barrier(parallel))
     fetcher = PageFetcher(exact, parallel=parallel, log=LOG)
-    fetcher.start(reads(range(1, 4), ("sync/A", "sync/B")))
-    for division in range(1, 4):
+    fetcher.start(reads(range(1, 5), ("sync/A", "sync/B")))
+    for division in range(1, 5):
         for path in ("sync/A", "sync/B"):
             assert len(consume(fetcher, path, division)) == 2
     fetcher.close()
@@ -124,6 +128,33 @@ def test_a_spent_daily_budget_ends_the_divisions_later_reads_without_a_call() ->
         consume(fetcher, "sync/B", 1)
     fetcher.close()
     assert (1, "sync/B") not in exact.calls
+
+
+def test_a_gone_grant_stops_every_read_after_one_call() -> None:
+    exact = FakeExact(pages=2)
+    exact.failing[(1, "sync/A")] = AuthExpiredError("the grant was revoked")
+    # the first read fails on its second page: one call succeeded, so all workers run
+    fetcher = PageFetcher(exact, parallel=4, log=LOG)
+    fetcher.start(reads(range(1, 30), ("sync/A",)))
+    with pytest.raises(AuthExpiredError):
+        consume(fetcher, "sync/A", 1)
+    with pytest.raises(AuthExpiredError):
+        consume(fetcher, "sync/A", 29)  # never called: it ends with the run's failure
+    fetcher.close()
+    assert (29, "sync/A") not in exact.calls
+
+
+def test_the_first_call_goes_alone() -> None:
+    exact = FakeExact(pages=1)
+    exact.failing[(1, "sync/A")] = AuthExpiredError("the grant was revoked")
+    exact.fail_at = 0  # the very first call
+    fetcher = PageFetcher(exact, parallel=8, log=LOG)
+    fetcher.start(reads(range(1, 10), ("sync/A",)))
+    for division in range(1, 10):
+        with pytest.raises(AuthExpiredError):
+            consume(fetcher, "sync/A", division)
+    fetcher.close()
+    assert fetcher.most_calls == 1
 
 
 def test_a_read_that_was_not_planned_is_called_directly() -> None:
