@@ -7,6 +7,7 @@ the rule for what a failure means. This object holds that shared state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOutcomeUnknown
+from exactonline_api.token_store import DivisionWriteLocks
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
 from target_exactonline.row_counts import RowCounts, beside
@@ -74,6 +76,7 @@ class Load:
         self.lines: dict[tuple[str, str], list[Deferred]] = {}
         self.attachments: list[Deferred] = []
         self.finished = False
+        self._write_lock: contextlib.ExitStack | None = None
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -95,6 +98,45 @@ class Load:
             )
         self.summary.division = self._division
         return self._division
+
+    def hold_division(self) -> None:
+        """Take the division's write lock before the first lookup of a write, for the rest of
+        the run (released by `finish`, or by the kernel if the process dies).
+
+        Idempotency rests on "look the key up, then create": two runs doing that at once on one
+        division would both find nothing and both create. So writers of a division take turns
+        through the token store they share (the lock lives beside the grant); a second run waits,
+        saying for whom, and then finds what the first one wrote.
+        """
+        if self._write_lock is not None:
+            return
+        store = self.client.store
+        division = self.division
+        if not isinstance(store, DivisionWriteLocks):
+            raise ExactError(
+                f"the token store ({store.describe()}) has no division write lock, so two runs "
+                f"could write division {division} at once and create records twice"
+            )
+        waited: list[float] = []
+
+        def on_wait(holder: str) -> None:
+            waited.append(time.monotonic())
+            logger.warning(
+                "division %s is being written by another run (%s); waiting for it to finish "
+                "before writing",
+                division,
+                holder,
+            )
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(store.division_write_lock(division, on_wait=on_wait))
+        self._write_lock = stack
+        if waited:
+            logger.info(
+                "division %s is free: writing after waiting %.1f s",
+                division,
+                time.monotonic() - waited[0],
+            )
 
     def is_foreign(self, record: dict[str, Any]) -> bool:
         """True for a record read from another division: its Exact IDs mean nothing here."""
@@ -342,6 +384,8 @@ class Load:
         if self.settings.summary_file:
             self.summary.write(self.settings.summary_file)
         self.rejects.close()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
 
 __all__ = ["Deferred", "ExactError", "Load"]
