@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from target_exactonline.row_counts import RowCounts, beside
 from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS
 from target_exactonline.settings import TargetSettings
 from target_exactonline.summary import Summary
+from target_exactonline.values import blank
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
@@ -178,6 +179,84 @@ class Load:
             )
 
         return self._finder("accounts", build)
+
+    def source_accounts(self, division: int) -> Finder:
+        """Accounts of the division a copy comes from, by ID: their Codes name the counterparts
+        here when the customer was copied in an earlier run."""
+        return self._finder(
+            f"accounts of {division}",
+            lambda: Finder(
+                self.client,
+                division,
+                name=f"accounts of division {division}",
+                lookup_path="crm/Accounts",
+                prefetch_path=None,
+                select=["Code"],
+                keys={"ID": norm_guid},
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+            ),
+        )
+
+    def plan_counterparts(self, refs: Iterable[tuple[int, str]]) -> None:
+        """Before a batch of copies: look up, in as few calls as fit, the accounts of other
+        divisions that no customer record of this run mapped yet, then their Codes here."""
+        by_division: dict[int, list[tuple[str, str]]] = {}
+        for division, ref in refs:
+            if norm_guid(ref) not in self.account_map:
+                by_division.setdefault(division, []).append(("ID", norm_guid(ref)))
+        codes: list[tuple[str, Any]] = []
+        for division, wanted in by_division.items():
+            finder = self.source_accounts(division)
+            try:
+                finder.plan(wanted)
+            except ApiError as exc:
+                if exc.status != 403:
+                    raise
+                continue  # each invoice says why when it is written (counterpart)
+            for _, ref in wanted:
+                codes.extend(
+                    ("Code", row["Code"])
+                    for row in finder.cached("ID", ref) or []
+                    if not blank(row.get("Code"))
+                )
+        if codes:
+            self.accounts.plan(codes)
+
+    def counterpart(self, division: int, ref: str, field: str) -> str:
+        """The account here that account `ref` of `division` was copied to: mapped by a customer
+        record of this run, else found by the source account's Code (copied in an earlier run)."""
+        key = norm_guid(ref)
+        if key in self.account_map:
+            return self.account_map[key]
+        try:
+            source = self.source_accounts(division).find("ID", key)
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            raise RecordRejected(
+                f"customer {ref} of division {division} was not copied in this run, and its Code "
+                f"cannot be read there with this grant ({exc.detail}); copy the customers "
+                "stream in the same run",
+                field=field,
+            ) from None
+        if not source or blank(source[0].get("Code")):
+            raise RecordRejected(
+                f"customer {ref} does not exist in division {division}, the division the record "
+                "was read from",
+                field=field,
+            )
+        code = str(source[0]["Code"]).strip()
+        found = self.accounts.find("Code", code)
+        if len(found) != 1:
+            raise RecordRejected(
+                f"customer {ref} of division {division} (Code {code!r}) has "
+                + ("no counterpart" if not found else f"{len(found)} accounts with that Code")
+                + f" in division {self.division}; copy the customers stream first",
+                field=field,
+            )
+        self.account_map[key] = str(found[0]["ID"])
+        return self.account_map[key]
 
     @property
     def sales_invoices(self) -> Finder:

@@ -115,6 +115,13 @@ class SalesInvoicesSink(ExactSink):
         ]
         if codes:
             self.load.accounts.plan(codes)
+        self.load.plan_counterparts(
+            (int(d.record["Division"]), d.record[ref])
+            for d in pending
+            if d.problem is None and self.load.is_foreign(d.record)
+            for ref, code in CUSTOMER_REFERENCES.items()
+            if blank(d.record.get(code)) and not blank(d.record.get(ref))
+        )
         item_codes = [
             ("Code", line.get("item_code") or line.get("ItemCode"))
             for d in pending
@@ -252,14 +259,7 @@ class SalesInvoicesSink(ExactSink):
                     )
                 header[ref] = found[0]["ID"]
             elif foreign and not blank(header.get(ref)):
-                mapped = self.load.account_map.get(norm_guid(header[ref]))
-                if mapped is None:
-                    raise RecordRejected(
-                        f"customer {header[ref]} of division {record.get('Division')} has no "
-                        "counterpart here; copy the customers stream in the same run",
-                        field=ref,
-                    )
-                header[ref] = mapped
+                header[ref] = self.load.counterpart(int(record["Division"]), header[ref], ref)
         return header
 
     @staticmethod
