@@ -19,7 +19,7 @@ from exactonline_api.token_store import DivisionWriteLocks
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
 from target_exactonline.row_counts import RowCounts, beside
-from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS
+from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS, LINE_FIELDS
 from target_exactonline.settings import TargetSettings
 from target_exactonline.summary import Summary
 from target_exactonline.values import blank
@@ -285,6 +285,28 @@ class Load:
         )
 
     @property
+    def invoice_lines(self) -> Finder:
+        """The lines of existing invoices, by InvoiceID, to bring them in line with the input.
+        Only invoices that exist and whose record gives lines are asked for; a large batch reads
+        the company's lines in bulk (1,000 a call) when that takes fewer calls."""
+        return self._finder(
+            "invoice_lines",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="sales invoice lines",
+                lookup_path="salesinvoice/SalesInvoiceLines",
+                prefetch_path="bulk/SalesInvoice/SalesInvoiceLines",
+                prefetch_filter="InvoiceID ne null",
+                select=["InvoiceID", *(f.name for f in LINE_FIELDS)],
+                keys={"InvoiceID": norm_guid},
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+                row_counts=self.row_counts,
+            ),
+        )
+
+    @property
     def items(self) -> Finder:
         return self._finder(
             "items",
@@ -388,6 +410,14 @@ class Load:
     def put(self, path: str, body: dict[str, Any]) -> None:
         """PUT is idempotent (same body, same result), so the client's retries are enough."""
         self.client.put(self.division, path, body)
+
+    def delete(self, path: str) -> None:
+        """DELETE is idempotent too: retried by the client; a 404 after a lost answer means done."""
+        try:
+            self.client.delete(self.division, path)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
 
     # -- outcomes ------------------------------------------------------------------------------
 
