@@ -50,6 +50,13 @@ SCENARIO_NOTES = """\
   tokens for several lifetimes: zero `Old refresh token used`, zero `Access Token not expired`,
   zero 429, every run complete (the untouched division reads the same every round; every load
   lands exactly once).
+- **Overlapping targets, line changes, incremental copies**: two target runs start at once on
+  the same invoices (every invoice call slowed down, so they overlap), once with a load and once
+  with the same invoices' lines changed, added and removed; the division must hold each invoice
+  once with exactly the input's lines, and a rerun must write nothing (no PUT, POST or DELETE).
+  Then a full division copy, new invoices in the source for customers copied before, and an
+  incremental copy from the first copy's last state: each new invoice arrives once, with its
+  lines, and nothing is rejected.
 - **Expired credentials**: a revoked grant, and a refresh token past 30 sandbox days: tap and
   target stop at once with the `exactonline-auth login` message, exit non-zero, at most one token
   call and one API call, no records, the state the run started from unchanged, the token store

@@ -98,6 +98,8 @@ class Workspace:
     watcher: TokenWatcher = field(default_factory=TokenWatcher)
     env: dict[str, str] = field(default_factory=dict)  # extra environment of every command
     runs: int = 0
+    # Targets may run in threads at once (overlapping runs): their files must not share a name.
+    _naming: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -184,11 +186,12 @@ class Workspace:
         kill_when: Callable[[], bool] | None = None,
     ) -> TargetOutput:
         """Pipe `stdin` into the target; with `kill_when`, SIGKILL it as soon as that holds."""
-        name = f"{self.runs + 1:03d}"
-        reject_file = self.root / f"{name}-rejects.jsonl"
-        summary_file = self.root / f"{name}-summary.json"
-        cfg = {"reject_file": str(reject_file), "summary_file": str(summary_file), **config}
-        args = [TARGET, "--config", str(self._file("target-config.json", cfg))]
+        with self._naming:
+            name = f"{self.runs + 1:03d}"
+            reject_file = self.root / f"{name}-rejects.jsonl"
+            summary_file = self.root / f"{name}-summary.json"
+            cfg = {"reject_file": str(reject_file), "summary_file": str(summary_file), **config}
+            args = [TARGET, "--config", str(self._file("target-config.json", cfg))]
         proc = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
