@@ -952,6 +952,10 @@ class Company:
         if res.path == "salesinvoice/SalesInvoiceLines":
             invoice = self._open_invoice(div, row.get("InvoiceID"), "verwijderd")
             table.delete(key)
+            if self.invoice_deletes == LINE_KEYED:  # the reading where type 13 names lines
+                self._delete_logged(
+                    div, RESOURCES["salesinvoice/SalesInvoices"].deleted_type or 13, key
+                )
             self._retotal_invoice(div, invoice)
             return Result(204, None, 0)
         if res.path == "crm/Accounts":

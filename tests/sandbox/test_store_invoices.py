@@ -306,3 +306,20 @@ def test_lines_of_a_processed_invoice_cannot_be_added_changed_or_deleted(
         assert err.status == 400 and "status 20" in err.message
     assert _lines(company, processed["InvoiceID"])[0] == line
     assert refused(company, "POST", "salesinvoice/SalesInvoiceLines", {"Quantity": 1}).status == 400
+
+
+def test_a_deleted_line_is_logged_as_type_13_only_where_type_13_names_lines() -> None:
+    """`--invoice-deletes lines`: deleting one line of an open invoice logs that line; with
+    the default (type 13 names invoices) a line delete logs nothing, the invoice still exists."""
+    for reading, logged in (("lines", True), ("invoice", False)):
+        company = Company(
+            seed=5, scale=0.05, divisions=1, clock=lambda: 1_782_404_200.0, invoice_deletes=reading
+        )
+        inv = new_invoice(company)
+        line = _lines(company, inv["InvoiceID"])[0]["ID"]
+        send(company, "DELETE", f"salesinvoice/SalesInvoiceLines(guid'{line}')")
+        deleted = [
+            (r["EntityType"], r["EntityKey"]) for r in company.rows(div(company), "sync/Deleted")
+        ]
+        assert ((13, line) in deleted) is logged
+        assert len(_lines(company, inv["InvoiceID"])) == 1
