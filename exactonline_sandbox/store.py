@@ -905,6 +905,8 @@ class Company:
         updated.update(changes)
         self._stamp_modified(updated)
         table.put(updated, div.next_ts())
+        if res.path == "salesinvoice/SalesInvoices" and "Document" in changes:
+            self._link_document(div, row, updated)
         self._touch_children(div, res, key, updated)
         return Result(204, None, 0)
 
@@ -925,6 +927,26 @@ class Company:
         div.tables["invoicelines"].put(updated, div.next_ts())
         self._retotal_invoice(div, invoice)
         return Result(204, None, 0)
+
+    def _link_document(self, div: Division, before: Row, invoice: Row) -> None:
+        """A sales invoice's Document changed: the documents name the invoice they belong to
+        (catalogue: "For a document of type sales invoice it [FinancialTransactionEntryID] will
+        return the InvoiceID of the sales invoice"; SalesInvoiceNumber is its number)."""
+        docs = div.tables["documents"]
+        old_id, new_id = before.get("Document"), invoice.get("Document")
+        if old_id and str(old_id).lower() != str(new_id or "").lower():
+            old = docs.get(str(old_id).lower())
+            if old is not None:
+                unlinked = {**old, "FinancialTransactionEntryID": None, "SalesInvoiceNumber": None}
+                docs.put(self._stamp_modified(unlinked), div.next_ts())
+        doc = docs.get(str(new_id).lower()) if new_id else None
+        if doc is not None and doc.get("Type") == 10:
+            linked = {
+                **doc,
+                "FinancialTransactionEntryID": invoice["InvoiceID"],
+                "SalesInvoiceNumber": invoice.get("InvoiceNumber"),
+            }
+            docs.put(self._stamp_modified(linked), div.next_ts())
 
     def _touch_children(self, div: Division, res: Resource, key: Any, header: Row) -> None:
         """Header changes show in the line-based sync views: give the lines new row versions."""

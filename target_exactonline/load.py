@@ -335,7 +335,9 @@ class Load:
                 name="documents",
                 lookup_path="documents/Documents",
                 prefetch_path=None,
-                select=["Account", "Type"],
+                # FinancialTransactionEntryID: the invoice a sales-invoice document is linked to
+                # (a document of another invoice with the same Subject is never reused).
+                select=["Account", "Type", "FinancialTransactionEntryID"],
                 keys={"Subject": norm_case},
                 row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,

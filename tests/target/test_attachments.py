@@ -52,14 +52,17 @@ def test_files_are_uploaded_linked_to_the_invoice_and_not_uploaded_again(
     tag = uuid.uuid4().hex[:8].upper()
     key = f"ATT-{tag}"
     customer = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
-    pdf = tmp_path / "factuur.pdf"
+    folder = tmp_path / "attachments"
+    folder.mkdir()
+    pdf = folder / "factuur.pdf"
     pdf.write_bytes(b"%PDF-1.4 invoice " + tag.encode())
+    target_config = {**target_config, "attachment_dir": str(folder)}
     messages = [
         *_invoices(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments",
-            {"invoice_key": key, "FileName": "factuur.pdf", "path": str(pdf)},
+            {"invoice_key": key, "FileName": "factuur.pdf", "path": "factuur.pdf"},
         ),
         record(
             "invoice_attachments",
@@ -185,11 +188,12 @@ def test_lost_answers_while_attaching_create_no_second_document_or_file(
         ),
     ]
     # calls on these endpoints, in order: find the document (GET), create it (POST: dropped),
-    # find it again (GET), upload the file (POST: dropped), then the recovery listing.
+    # find it again (GET), make sure the document found holds no files yet (GET), upload the
+    # file (POST: dropped), then the recovery listing.
     with sandbox.faults_during(
         {
             "endpoints": ["documents/Documents", "documents/DocumentAttachments"],
-            "next": ["latency", "drop_after", "latency", "drop_after"],
+            "next": ["latency", "drop_after", "latency", "latency", "drop_after"],
             "latency_ms": 0,
         }
     ) as answered:
@@ -305,3 +309,55 @@ def test_files_beyond_the_first_page_of_a_document_are_not_uploaded_again(
         if r["Document"] == invoice["Document"]
     ]
     assert sorted(names) == [f"scan-{n:02d}.txt" for n in range(61)]
+
+
+def test_invoices_of_one_customer_with_the_same_subject_get_a_document_each(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """A user-given Subject is not unique: two invoices of one customer (and a third in a later
+    run) that share it each get their own document, holding only their own file."""
+    tag = uuid.uuid4().hex[:8].upper()
+    keys = [f"SUBJ-{tag}-{n}" for n in range(3)]
+    subject = f"Factuur {tag}"
+
+    def attachment(key: str) -> dict[str, Any]:
+        content = base64.b64encode(f"pdf of {key}".encode()).decode()
+        return record(
+            "invoice_attachments",
+            {
+                "invoice_key": key,
+                "FileName": f"{key}.pdf",
+                "content_base64": content,
+                "Subject": subject,
+            },
+        )
+
+    first = run_target(
+        tmp_path,
+        target_config,
+        [
+            *_invoices(sandbox, division, keys),
+            schema("invoice_attachments"),
+            attachment(keys[0]),
+            attachment(keys[1]),
+        ],
+        "first",
+    )
+    assert first.returncode == 0, first.stderr
+    later = run_target(
+        tmp_path, target_config, [schema("invoice_attachments"), attachment(keys[2])], "later"
+    )
+    assert later.returncode == 0, later.stderr
+
+    linked = {
+        r["YourRef"]: r["Document"]
+        for r in sandbox.rows(division, "salesinvoice/SalesInvoices")
+        if r.get("YourRef") in keys
+    }
+    assert len(set(linked.values())) == 3, linked
+    files: dict[str, list[str]] = {}
+    for row in sandbox.rows(division, "documents/DocumentAttachments"):
+        files.setdefault(row["Document"], []).append(row["FileName"])
+    assert {key: files.get(linked[key]) for key in keys} == {key: [f"{key}.pdf"] for key in keys}
+    documents = {r["ID"]: r for r in sandbox.rows(division, "documents/Documents")}
+    assert all(documents[linked[key]]["Subject"] == subject for key in keys)
