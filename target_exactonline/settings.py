@@ -109,9 +109,9 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
         default=DEFAULT_ATTACHMENT_MAX_BYTES,
         description="Largest attachment the target uploads, in bytes (a file's size, or what "
         "`content_base64` decodes to); larger ones are rejected before they are read. Exact "
-        "takes a file as base64 inside one JSON POST (4/3 of its size) and documents no "
-        "limit of its own; 20 MiB (20971520) holds any invoice PDF or scan many times over "
-        "while bounding the target's memory (about four times the cap at the upload).",
+        "takes a file as base64 in one JSON POST (4/3 of its size); no Exact size limit is "
+        "on record for this project, so the default of 20 MiB (20971520) covers invoice PDFs "
+        "and scans many times over while bounding the target's memory (see docs/target.md).",
     ),
     th.Property(
         "load_method",
