@@ -67,6 +67,14 @@ SCENARIO_NOTES = """\
   another; an invoice key with OData syntax is created once; oversized and wrongly typed fields
   are stored verbatim or rejected with the field in the reject file (never cut); a record before
   its schema and a broken JSON line stop the target with a clear error and write nothing.
+  Attachment paths: with `attachment_dir` set, a symlink out of it (to the token store, to
+  `/dev/zero`), `..`, an absolute path outside it (the target's own config),
+  `/proc/self/environ`, `/etc/shadow`, `/dev/zero`, a FIFO (must not hang), a directory, a 1 GiB
+  sparse file and a file one byte over `attachment_max_bytes` are each a reject naming `path`,
+  base64 over the cap one naming `content_base64`, and no file but the two good ones reaches the
+  sandbox; without `attachment_dir` a path is refused and base64 still accepted. A document at
+  the cap is uploaded whole (its `FileSize` read back), and the target's peak memory for it,
+  measured against a run uploading a small file, stays under six times its size.
 - **Secrets in output and file modes**: DEBUG logging and 2-second tokens (many tokens issued),
   `exactonline-auth status`, tap runs, a target run with a reject, a mistyped client secret, an
   unreachable base URL: zero hits; the token store and throttle file are mode 0600.

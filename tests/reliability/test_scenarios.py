@@ -63,6 +63,7 @@ def test_hostile_keys_match_the_right_record_or_none_and_bad_input_is_rejected(
     result = short_scenario("hostile")
     assert_nothing_lost(result)
     assert result.figures["rejects recorded"] >= 4
+    assert result.figures["hostile attachment paths rejected"] == "11 of 11"
 
 
 def test_no_secret_in_any_output_and_private_files_are_0600(short_scenario: Run) -> None:
