@@ -93,8 +93,9 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_file_base64(path_text: str, root: Path | None, max_bytes: int) -> str:
-    """The file at `path_text` (under `root`) as base64, read once; a refusal names `path`."""
+def _open_checked(path_text: str, root: Path | None, max_bytes: int) -> tuple[int, os.stat_result]:
+    """An open descriptor on the file at `path_text` under `root`, with its fstat, after every
+    check; the caller closes it. A refusal names `path`."""
     if root is None:
         raise _refuse(
             "reading attachment files is off: set attachment_dir to the folder they are in, "
@@ -111,6 +112,23 @@ def read_file_base64(path_text: str, root: Path | None, max_bytes: int) -> str:
                 f"{path_text!r} has {_mib(info.st_size)}, more than attachment_max_bytes "
                 f"{_mib(max_bytes)}"
             )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def check_file(path_text: str, root: Path | None, max_bytes: int) -> None:
+    """Refuse now what `read_file_base64` would refuse, without reading a byte (a file that is
+    already in Exact is then never read)."""
+    fd, _ = _open_checked(path_text, root, max_bytes)
+    os.close(fd)
+
+
+def read_file_base64(path_text: str, root: Path | None, max_bytes: int) -> str:
+    """The file at `path_text` (under `root`) as base64, read once; a refusal names `path`."""
+    fd, info = _open_checked(path_text, root, max_bytes)
+    try:
         # One buffer of the size fstat gave, plus one byte to notice a file that grew.
         buf = bytearray(info.st_size + 1)
         got = 0

@@ -2,19 +2,23 @@
 invoice with PUT salesinvoice/SalesInvoices {Document}.
 
 Attachments wait for the end of the input (their invoices may come in the same run). A file is
-keyed by its invoice and FileName: one already on the invoice's document is not sent again, and a
-document an interrupted run created but never linked is found by its Subject and reused. The
-invoices, documents and files are looked up through the load's finders (matching.py), batched
-for all attachments at once.
+keyed by its invoice and FileName: one already on the invoice's document is not sent again (nor
+read). A new document is linked before its file goes on, so a run that stops in between leaves
+an empty document; the next run finds it by its Subject and reuses it, but never a document that
+another invoice is linked to or that holds files (a Subject is not unique). The file itself is
+checked and read by attachment_files.py (`attachment_dir`, `attachment_max_bytes`). The invoices,
+documents and files are looked up through the load's finders (matching.py), batched for all
+attachments at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from exactonline_api.odata import guid_literal
-from target_exactonline.attachment_files import checked_base64, read_file_base64
+from target_exactonline.attachment_files import check_file, checked_base64, read_file_base64
 from target_exactonline.load import Deferred
 from target_exactonline.matching import norm_guid, norm_text
 from target_exactonline.rejects import RecordRejected
@@ -80,9 +84,11 @@ class InvoiceAttachmentsSink(ExactSink):
         key = invoice.get(key_field) or invoice["InvoiceID"]
         return str(record.get("Subject") or f"Sales invoice {norm_text(key)}")
 
-    def content(self, record: dict[str, Any]) -> str:
-        """The file as base64, from `content_base64` or `path` (exactly one), within the
-        `attachment_dir` and `attachment_max_bytes` settings (attachment_files.py)."""
+    def content(self, record: dict[str, Any]) -> Callable[[], str]:
+        """Check the file now (`content_base64` or `path`, exactly one, within the
+        `attachment_dir` and `attachment_max_bytes` settings: attachment_files.py); the
+        returned call gives its base64 when it is uploaded, so a file already in Exact is
+        never read."""
         given = [n for n in ("content_base64", "path") if not blank(record.get(n))]
         if len(given) != 1:
             raise RecordRejected(
@@ -90,10 +96,12 @@ class InvoiceAttachmentsSink(ExactSink):
             )
         settings = self.load.settings
         if given[0] == "path":
-            return read_file_base64(
-                str(record["path"]), settings.attachment_dir, settings.attachment_max_bytes
-            )
-        return checked_base64(record["content_base64"], settings.attachment_max_bytes)
+            path = str(record["path"])
+            root, cap = settings.attachment_dir, settings.attachment_max_bytes
+            check_file(path, root, cap)
+            return lambda: read_file_base64(path, root, cap)
+        text = checked_base64(record["content_base64"], settings.attachment_max_bytes)
+        return lambda: text
 
     def invoice(self, record: dict[str, Any]) -> dict[str, Any]:
         invoices = self.load.sales_invoices
@@ -180,7 +188,7 @@ class InvoiceAttachmentsSink(ExactSink):
                 {"ID": document, "FinancialTransactionEntryID": invoice["InvoiceID"]}
             )
         if file_name not in self.files_of(document):
-            body = {"Document": document, "Attachment": content, "FileName": file_name}
+            body = {"Document": document, "Attachment": content(), "FileName": file_name}
 
             def landed() -> dict[str, Any] | None:
                 rows = load.document_files.find("Document", document, fresh=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -361,3 +362,121 @@ def test_invoices_of_one_customer_with_the_same_subject_get_a_document_each(
     assert {key: files.get(linked[key]) for key in keys} == {key: [f"{key}.pdf"] for key in keys}
     documents = {r["ID"]: r for r in sandbox.rows(division, "documents/Documents")}
     assert all(documents[linked[key]]["Subject"] == subject for key in keys)
+
+
+def _api_post(sb: Sandbox, division: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A write by another tool (a person, another integration), with a token of another app."""
+    token = sb.access_token(sb.grant())
+    request = Request(
+        f"{sb.url}/api/v1/{division}/{path}",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
+        method="POST",
+    )
+    with urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())["d"]
+
+
+def test_an_unlinked_document_that_holds_files_is_not_taken_for_the_invoices(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """Someone else's document for the customer with the same Subject, not linked to any
+    invoice but holding a file: the invoice gets a new document, the other stays as it was."""
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"FOREIGN-{tag}"
+    subject = f"Offerte {tag}"
+    invoices = _invoices(sandbox, division, [key])
+    customer = invoices[1]["record"]["ordered_by_code"]
+    [account] = [r for r in sandbox.rows(division, "crm/Accounts") if r["Code"].strip() == customer]
+    other = _api_post(
+        sandbox,
+        division,
+        "documents/Documents",
+        {"Subject": subject, "Type": 10, "Account": account["ID"]},
+    )
+    _api_post(
+        sandbox,
+        division,
+        "documents/DocumentAttachments",
+        {"Document": other["ID"], "FileName": "offerte.pdf", "Attachment": "b2ZmZXJ0ZQ=="},
+    )
+    run = run_target(
+        tmp_path,
+        target_config,
+        [
+            *invoices,
+            schema("invoice_attachments"),
+            record(
+                "invoice_attachments",
+                {
+                    "invoice_key": key,
+                    "FileName": "factuur.pdf",
+                    "content_base64": "ZmFjdHV1cg==",
+                    "Subject": subject,
+                },
+            ),
+        ],
+    )
+    assert run.returncode == 0, run.stderr
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    assert invoice["Document"] and invoice["Document"] != other["ID"]
+    files = sandbox.rows(division, "documents/DocumentAttachments")
+    assert [f["FileName"] for f in files if f["Document"] == other["ID"]] == ["offerte.pdf"]
+    assert [f["FileName"] for f in files if f["Document"] == invoice["Document"]] == ["factuur.pdf"]
+
+
+def test_a_run_stopped_before_the_link_leaves_an_empty_document_the_next_run_reuses(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """The link (PUT) fails on every try: the run stops with the document created, unlinked and
+    still empty (the file goes on after the link). The next run reuses that document."""
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"STOPLINK-{tag}"
+    assert (
+        run_target(tmp_path, target_config, _invoices(sandbox, division, [key]), "inv").returncode
+        == 0
+    )
+    files = [
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments",
+            {"invoice_key": key, "FileName": "scan.pdf", "content_base64": "c2Nhbg=="},
+        ),
+    ]
+    # On sales invoices: the lookup passes, the PUT answers 503 on all five tries.
+    with sandbox.faults_during(
+        {
+            "endpoints": ["salesinvoice/SalesInvoices"],
+            "next": ["latency"] + ["503"] * 5,
+            "latency_ms": 0,
+        }
+    ):
+        stopped = run_target(tmp_path, target_config, files, "stopped")
+    assert stopped.returncode != 0
+    subject = f"Sales invoice {key}"
+    [left] = [r for r in sandbox.rows(division, "documents/Documents") if r["Subject"] == subject]
+    attached = sandbox.rows(division, "documents/DocumentAttachments")
+    assert [f for f in attached if f["Document"] == left["ID"]] == []
+
+    again = run_target(tmp_path, target_config, files, "again")
+    assert again.returncode == 0, again.stderr
+    documents = [
+        r for r in sandbox.rows(division, "documents/Documents") if r["Subject"] == subject
+    ]
+    assert [d["ID"] for d in documents] == [left["ID"]]
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    assert invoice["Document"] == left["ID"]
+    names = [
+        f["FileName"]
+        for f in sandbox.rows(division, "documents/DocumentAttachments")
+        if f["Document"] == left["ID"]
+    ]
+    assert names == ["scan.pdf"]
