@@ -60,7 +60,10 @@ def _inside(root: Path, path_text: str) -> list[str]:
 def _open_below(root: Path, parts: list[str], path_text: str) -> int:
     """Open root/parts without following any symlink (the parts are already resolved, so a
     symlink met here was swapped in after the check) and without blocking on a FIFO."""
-    fd = os.open(root, _DIR_FLAGS)
+    try:
+        fd = os.open(root, _DIR_FLAGS)
+    except OSError as exc:  # attachment_dir removed or replaced since the run started
+        raise _refuse(f"cannot open attachment_dir {str(root)!r}: {exc.strerror}") from None
     try:
         for part in parts[:-1]:
             try:
@@ -74,8 +77,8 @@ def _open_below(root: Path, parts: list[str], path_text: str) -> int:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise _refuse(f"{path_text!r} changed into a symlink while being opened") from None
-            if exc.errno == errno.ENXIO:  # a FIFO with no writer, opened non-blocking
-                raise _refuse(f"{path_text!r} is not a regular file (a FIFO)") from None
+            if exc.errno == errno.ENXIO:  # a socket (or a device with nothing behind it)
+                raise _refuse(f"{path_text!r} is not a regular file") from None
             raise _refuse(f"cannot open {path_text!r}: {exc.strerror}") from None
     finally:
         os.close(fd)
