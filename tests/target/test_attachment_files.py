@@ -152,7 +152,7 @@ def test_paths_inside_attachment_dir_are_read_after_resolving_links(
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("/no/such/folder", "must be an existing folder"), (0, "must be a positive integer")],
+    [("/no/such/folder", "must be an existing folder"), (0, "must be at least 1")],
 )
 def test_attachment_settings_are_checked_before_any_write(
     target_config: dict, tmp_path: Path, value: Any, message: str
