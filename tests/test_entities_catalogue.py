@@ -13,9 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT.parent / "shared" / "exact-entities.json"
 
 
-@pytest.mark.skipif(
-    not SOURCE.exists(), reason="../shared/exact-entities.json is not beside the repo"
-)
+@pytest.mark.skipif(not SOURCE.exists(), reason="../shared/exact-entities.json is not beside the repo")
 def test_shipped_catalogue_equals_the_shared_source_for_every_used_resource() -> None:
     source = json.loads(SOURCE.read_text(encoding="utf-8"))
     shipped = json.loads((ROOT / "exactonline_api" / "entities.json").read_text(encoding="utf-8"))
