@@ -7,6 +7,9 @@ in their config, a log line or a per-process file lose the grant; this module is
 
 `TokenStore` is the plug-in point: anything with `lock()`, `load()` and `save()` (a database row,
 a Redis key with a distributed lock) can replace the file store for runs spread over machines.
+A store shared by writers also offers `DivisionWriteLocks.division_write_lock(division)`: two
+target runs writing the same division at once would each look a record up, find nothing, and both
+create it, so writers of one division take turns through the store they share.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -148,21 +152,46 @@ class TokenStore(Protocol):
     def describe(self) -> str: ...
 
 
+@runtime_checkable
+class DivisionWriteLocks(Protocol):
+    """A store that also lets writers of one division take turns, across processes (and machines).
+
+    Contract: `division_write_lock(division, on_wait)` is a context manager held for a whole write
+    phase; a second holder blocks until the first leaves (or dies: the lock must be released with
+    its holder). If it has to wait, it first calls `on_wait(holder)` with a description of who
+    holds the lock (process, host, since when; never a secret). A database store implements it
+    with an advisory lock (`pg_advisory_lock`) keyed by client and division.
+    """
+
+    def division_write_lock(
+        self, division: int, on_wait: Callable[[str], None] | None = None
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+
 @contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
     """Exclusive `flock` on `path` (created 0600); the kernel drops it if the holder dies.
 
     A blocking wait, not a polling loop: pollers starve behind a process that re-takes the lock
-    at once (eight processes sharing one throttle do exactly that). No holder keeps it long: the
-    longest is a token refresh, bounded by the request timeouts.
+    at once (eight processes sharing one throttle do exactly that). The grant's and throttle's
+    holders keep it briefly (at most a token refresh, bounded by the request timeouts); a
+    division's write lock is held for a target's whole write phase. `on_busy`, if given, is called
+    once before waiting when the lock is held by someone else (to say who is waited for).
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        while True:
+        held = False
+        if on_busy is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                on_busy()
+        while not held:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                break
+                held = True
             except InterruptedError:  # pragma: no cover - retried by Python already (PEP 475)
                 continue
         try:
@@ -236,6 +265,36 @@ class FileTokenStore:
 
     def lock(self) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.lock_path)
+
+    def division_lock_path(self, division: int) -> Path:
+        """`tokens-x.json` -> `tokens-x.division-<n>.writer.json`: holds who writes, while locked."""
+        return beside_store(self.path, f"division-{int(division)}.writer")
+
+    @contextlib.contextmanager
+    def division_write_lock(
+        self, division: int, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """`flock` on a file beside the store for the whole write phase; the file names the holder
+        while it is held, so a waiting run can say whom it waits for."""
+        path = self.division_lock_path(division)
+
+        def busy() -> None:
+            if on_wait is not None:
+                try:
+                    holder = path.read_text(encoding="utf-8").strip()
+                except OSError:
+                    holder = ""
+                on_wait(holder or "a process that has not said who it is yet")
+
+        with file_lock(path, on_busy=busy):
+            since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            me = f"pid {os.getpid()} on {socket.gethostname()}, writing since {since}"
+            path.write_text(me + "\n", encoding="utf-8")  # same inode: the flock stays
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    path.write_text("", encoding="utf-8")
 
     def load(self) -> TokenState | None:
         try:

@@ -982,6 +982,8 @@ class _Gen:
                 "InheritShare": False,
                 "SendMethod": 0,
                 "SalesInvoiceNumber": inv["InvoiceNumber"] if inv else None,
+                # Catalogue: for a sales-invoice document, the InvoiceID it belongs to.
+                "FinancialTransactionEntryID": inv["InvoiceID"] if inv else None,
                 "DocumentViewUrl": f"/docs/DocViewContent.aspx?ID={doc_id}&_Division_={self.code}",
             }
             docs.append(self.stamp(doc, when, when))

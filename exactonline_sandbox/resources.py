@@ -154,6 +154,8 @@ def _build() -> dict[str, Resource]:
             "SalesInvoiceLine",
             "invoicelines",
             model=m + "SalesInvoiceLine",
+            # exact-methods.json: GET, POST, PUT, DELETE (an open invoice's lines one by one)
+            methods=_W,
             needs_select_or_top1=True,
         ),
         Resource(

@@ -1,5 +1,5 @@
 """Hostile and bad input to the target: OData syntax in keys, odd characters, oversized and
-wrongly typed fields, and malformed Singer streams.
+wrongly typed fields, malformed Singer streams, hostile attachment paths and large documents.
 
 A filter built by pasting a value into `$filter` would let `x' or Name ne '` match every
 account; the target must match exactly the right record or none, leave every other row as it
@@ -9,7 +9,10 @@ stream without writing anything wrong.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -81,12 +84,130 @@ def injected_filter_rows(sb: Sandbox, grant: dict[str, Any], division: int) -> i
         return len(json.loads(answer.read())["d"]["results"])
 
 
+def attachment_files(
+    ws: Workspace,
+    size: Size,
+    config: dict[str, Any],
+    customer: dict[str, Any],
+    result: ScenarioResult,
+    target: Callable[..., Any],
+) -> None:
+    """Hostile `path`s (each a reject naming `path`, nothing of theirs uploaded, no hang) and a
+    document at the size cap (uploaded whole, with the target's peak memory as a figure)."""
+    sb, root = ws.sandbox, ws.root
+    division = config["division"]
+    cap = size.document_mib * 1024 * 1024
+    folder = root / "attachments"
+    folder.mkdir()
+    (folder / "factuur.pdf").write_bytes(b"%PDF-1.4 small")
+    (folder / "large.pdf").write_bytes(os.urandom(cap))
+    (folder / "one-over.pdf").write_bytes(b"x" * (cap + 1))
+    with (folder / "sparse.pdf").open("wb") as f:
+        f.truncate(1 << 30)  # 1 GiB by its size, no disk: refused before a byte is read
+    (root / "outside.pdf").write_text("outside attachment_dir")
+    configs = sorted(root.glob("*-target-config.json"))  # holds the client secret
+    (folder / "store.pdf").symlink_to(config["token_store_path"])
+    (folder / "zero.pdf").symlink_to("/dev/zero")
+    os.mkfifo(folder / "fifo.pdf")
+    (folder / "folder.pdf").mkdir()
+    hostile = {
+        "symlink to the token store": "store.pdf",
+        "symlink to /dev/zero": "zero.pdf",
+        "..": "../outside.pdf",
+        "absolute, outside": str(configs[-1] if configs else root / "outside.pdf"),
+        "/proc/self/environ": "/proc/self/environ",
+        "/etc/shadow": "/etc/shadow",
+        "/dev/zero": "/dev/zero",
+        "FIFO": "fifo.pdf",
+        "directory": "folder.pdf",
+        "1 GiB sparse": "sparse.pdf",
+        "cap + 1 byte": "one-over.pdf",
+    }
+    key = "ATT-HOSTILE"
+    item = sb.rows(division, "logistics/Items")[0]
+    invoice = record(
+        "sales_invoices",
+        {
+            "invoice_key": key,
+            "OrderedBy": customer["ID"],
+            "lines": [{"Item": item["ID"], "Quantity": 1}],
+        },
+    )
+    target(config, [schema("sales_invoices"), invoice], "invoice for attachments")
+
+    def attachment(name: str, **content: Any) -> dict[str, Any]:
+        return record("invoice_attachments", {"invoice_key": key, "FileName": name, **content})
+
+    guarded = {**config, "attachment_dir": str(folder), "attachment_max_bytes": cap}
+    files_before = len(sb.rows(division, "documents/DocumentAttachments"))
+    # What one small upload needs, then the same with a file at the cap: the difference is
+    # what holding and sending the document costs.
+    small = [schema("invoice_attachments"), attachment("factuur.pdf", path="factuur.pdf")]
+    base = target(guarded, small, "small attachment", measure_memory=True)
+    large = [schema("invoice_attachments"), attachment("large.pdf", path="large.pdf")]
+    out = target(guarded, large, "large attachment", measure_memory=True)
+    peak, floor = out.peak_rss_kib or 0, base.peak_rss_kib or 0
+    result.check(
+        peak - floor < 6 * cap // 1024,
+        f"uploading {size.document_mib} MiB took {(peak - floor) // 1024} MiB more memory",
+    )
+    messages = [
+        schema("invoice_attachments"),
+        *(attachment(f"hostile-{i}.pdf", path=p) for i, p in enumerate(hostile.values())),
+        attachment("base64-over.pdf", content_base64=base64.b64encode(b"y" * (cap + 1)).decode()),
+    ]
+    out = target(guarded, messages, "hostile attachment paths")
+    fields = {r["record"]["FileName"]: r.get("field") for r in out.rejects}
+    for i, what in enumerate(hostile):
+        result.checked += 1
+        result.check(fields.get(f"hostile-{i}.pdf") == "path", f"{what}: not a reject on path")
+    result.check(fields.get("base64-over.pdf") == "content_base64", "base64 over the cap: taken")
+    [linked] = [
+        r for r in sb.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ] or [{}]
+    every = sb.rows(division, "documents/DocumentAttachments")
+    uploaded = {r["FileName"]: r for r in every if r["Document"] == linked.get("Document")}
+    result.checked += 2
+    result.check(set(uploaded) == {"factuur.pdf", "large.pdf"}, f"uploaded: {sorted(uploaded)}")
+    result.check(len(every) - files_before == 2, "a hostile path reached Exact")
+    result.lost += "large.pdf" not in uploaded
+    result.check(
+        uploaded.get("large.pdf", {}).get("FileSize") == float(cap), "the large file was cut"
+    )
+    # Without attachment_dir no path is read at all; content_base64 still is.
+    bare = target(
+        config,
+        [
+            schema("invoice_attachments"),
+            attachment("no-dir.pdf", path=str(folder / "factuur.pdf")),
+            attachment("inline.txt", content_base64="aW5saW5l"),
+        ],
+        "attachments without attachment_dir",
+    )
+    result.check(
+        [(r["record"]["FileName"], r.get("field")) for r in bare.rejects]
+        == [("no-dir.pdf", "path")],
+        "without attachment_dir a path was read",
+    )
+    result.figures["hostile attachment paths rejected"] = (
+        f"{sum(fields.get(f'hostile-{i}.pdf') == 'path' for i in range(len(hostile)))} of "
+        f"{len(hostile)}"
+    )
+    result.figures["largest document uploaded"] = f"{size.document_mib} MiB (the cap)"
+    result.figures["target peak memory uploading it"] = (
+        f"{peak // 1024} MiB ({(peak - floor) // 1024} MiB over a one-small-file run)"
+    )
+
+
 def run(size: Size, root: Path) -> ScenarioResult:
     result = ScenarioResult(
         "Hostile and bad input",
         f"{len(HOSTILE_CODES)} customer codes and {len(HOSTILE_NAMES)} names with quotes, %, &, "
         "unicode and OData syntax; an invoice key with OData syntax; a 10,000-character name; "
-        "a 40-character code; wrong types; a record before its schema; a broken JSON line",
+        "a 40-character code; wrong types; a record before its schema; a broken JSON line; "
+        "attachment paths out of attachment_dir (symlinks, .., absolute, /proc/self/environ, "
+        "/etc/shadow, /dev/zero), a FIFO, a directory, a 1 GiB sparse file, one byte over the "
+        f"cap, base64 over the cap; a {size.document_mib} MiB document",
     )
     with Sandbox(scale=0.02, divisions=1, access_log=False) as sb:
         ws = Workspace(sb, root)
@@ -96,8 +217,10 @@ def run(size: Size, root: Path) -> ScenarioResult:
             config = ws.config(grant, root / "tokens.json", division=division, on_error="skip")
             by_name = {**config, "customer_match_field": "Name"}
 
-            def target(cfg: dict[str, Any], messages: list[dict[str, Any]], what: str) -> Any:
-                out = ws.run_target(cfg, singer_lines(messages))
+            def target(
+                cfg: dict[str, Any], messages: list[dict[str, Any]], what: str, **how: Any
+            ) -> Any:
+                out = ws.run_target(cfg, singer_lines(messages), **how)
                 result.runs += 1
                 result.check(out.returncode == 0, f"{what}: exit {out.returncode}")
                 return out
@@ -252,6 +375,8 @@ def run(size: Size, root: Path) -> ScenarioResult:
                 changed_rows(before, accounts(sb, division)) == set(),
                 "a malformed stream wrote to Exact",
             )
+            # 7. attachment paths and a large document
+            attachment_files(ws, size, config, customer, result, target)
         finally:
             ws.close()
         result.secret_hits = ws.secret_hits()

@@ -50,6 +50,13 @@ SCENARIO_NOTES = """\
   tokens for several lifetimes: zero `Old refresh token used`, zero `Access Token not expired`,
   zero 429, every run complete (the untouched division reads the same every round; every load
   lands exactly once).
+- **Overlapping targets, line changes, incremental copies**: two target runs start at once on
+  the same invoices (every invoice call slowed down, so they overlap), once with a load and once
+  with the same invoices' lines changed, added and removed; the division must hold each invoice
+  once with exactly the input's lines, and a rerun must write nothing (no PUT, POST or DELETE).
+  Then a full division copy, new invoices in the source for customers copied before, and an
+  incremental copy from the first copy's last state: each new invoice arrives once, with its
+  lines, and nothing is rejected.
 - **Expired credentials**: a revoked grant, and a refresh token past 30 sandbox days: tap and
   target stop at once with the `exactonline-auth login` message, exit non-zero, at most one token
   call and one API call, no records, the state the run started from unchanged, the token store
@@ -60,6 +67,14 @@ SCENARIO_NOTES = """\
   another; an invoice key with OData syntax is created once; oversized and wrongly typed fields
   are stored verbatim or rejected with the field in the reject file (never cut); a record before
   its schema and a broken JSON line stop the target with a clear error and write nothing.
+  Attachment paths: with `attachment_dir` set, a symlink out of it (to the token store, to
+  `/dev/zero`), `..`, an absolute path outside it (the target's own config),
+  `/proc/self/environ`, `/etc/shadow`, `/dev/zero`, a FIFO (must not hang), a directory, a 1 GiB
+  sparse file and a file one byte over `attachment_max_bytes` are each a reject naming `path`,
+  base64 over the cap one naming `content_base64`, and no file but the two good ones reaches the
+  sandbox; without `attachment_dir` a path is refused and base64 still accepted. A document at
+  the cap is uploaded whole (its `FileSize` read back), and the target's peak memory for it,
+  measured against a run uploading a small file, stays under six times its size.
 - **Secrets in output and file modes**: DEBUG logging and 2-second tokens (many tokens issued),
   `exactonline-auth status`, tap runs, a target run with a reject, a mistyped client secret, an
   unreachable base URL: zero hits; the token store and throttle file are mode 0600.

@@ -14,6 +14,7 @@ from reliability import (
     oauth_callback,
     reverse_etl,
     secret_scan,
+    target_writers,
 )
 from reliability.result import ScenarioResult
 from reliability.size import Size
@@ -25,6 +26,7 @@ SCENARIOS: dict[str, Scenario] = {
     "crash": crash.run,
     "reverse_etl": reverse_etl.run,
     "concurrency": concurrency.run,
+    "target_writers": target_writers.run,
     "credentials": credentials.run,
     "hostile": hostile.run,
     "secrets": secret_scan.run,

@@ -15,7 +15,16 @@ class Size:
     kills: int  # SIGKILLs per crash chain before the run that completes
     lifetimes: int  # token lifetimes the concurrency scenario must cross
     customers: int  # records per reverse-ETL load
+    document_mib: int  # the large document uploaded (and the attachment_max_bytes it meets)
 
 
-SHORT = Size("short", scale=0.05, seeds=(1, 2), kills=2, lifetimes=3, customers=30)
-FULL = Size("full", scale=0.3, seeds=(1, 2, 3, 4, 5, 6), kills=3, lifetimes=8, customers=120)
+SHORT = Size("short", scale=0.05, seeds=(1, 2), kills=2, lifetimes=3, customers=30, document_mib=4)
+FULL = Size(
+    "full",
+    scale=0.3,
+    seeds=(1, 2, 3, 4, 5, 6),
+    kills=3,
+    lifetimes=8,
+    customers=120,
+    document_mib=20,
+)

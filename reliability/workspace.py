@@ -29,6 +29,15 @@ TARGET = str(BIN / "target-exactonline")
 AUTH = str(BIN / "exactonline-auth")
 TIMEOUT = 600
 KILL_POLL_SECONDS = 0.02
+# Runs a command and reports its peak resident memory (KiB) on the last line of stderr.
+PEAK_RSS = "PEAK_RSS_KIB="
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    f"print('{PEAK_RSS}%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+    "file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
 
 
 @cache
@@ -85,6 +94,7 @@ class TargetOutput:
     rejects: list[dict[str, Any]]
     summary: dict[str, Any] | None
     killed: bool = False
+    peak_rss_kib: int | None = None  # with `measure_memory`: the target's peak resident memory
 
 
 @dataclass
@@ -98,6 +108,8 @@ class Workspace:
     watcher: TokenWatcher = field(default_factory=TokenWatcher)
     env: dict[str, str] = field(default_factory=dict)  # extra environment of every command
     runs: int = 0
+    # Targets may run in threads at once (overlapping runs): their files must not share a name.
+    _naming: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -182,13 +194,19 @@ class Workspace:
         stdin: str,
         *,
         kill_when: Callable[[], bool] | None = None,
+        measure_memory: bool = False,
     ) -> TargetOutput:
-        """Pipe `stdin` into the target; with `kill_when`, SIGKILL it as soon as that holds."""
-        name = f"{self.runs + 1:03d}"
-        reject_file = self.root / f"{name}-rejects.jsonl"
-        summary_file = self.root / f"{name}-summary.json"
-        cfg = {"reject_file": str(reject_file), "summary_file": str(summary_file), **config}
-        args = [TARGET, "--config", str(self._file("target-config.json", cfg))]
+        """Pipe `stdin` into the target; with `kill_when`, SIGKILL it as soon as that holds;
+        with `measure_memory`, run it under a parent that reports its peak resident memory."""
+        with self._naming:
+            name = f"{self.runs + 1:03d}"
+            reject_file = self.root / f"{name}-rejects.jsonl"
+            summary_file = self.root / f"{name}-summary.json"
+            cfg = {"reject_file": str(reject_file), "summary_file": str(summary_file), **config}
+            args = [TARGET, "--config", str(self._file("target-config.json", cfg))]
+        if measure_memory:
+            assert kill_when is None, "a kill would hit the measuring parent"
+            args = [sys.executable, "-c", _MEASURE, *args]
         proc = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
@@ -225,7 +243,11 @@ class Workspace:
             text = summary_file.read_text(encoding="utf-8")
             self.outputs.append(text)
             summary = json.loads(text)
-        return TargetOutput(proc.returncode, out, err, rejects, summary, killed.is_set())
+        peak = None
+        if measure_memory and PEAK_RSS in err:
+            err, _, tail = err.rpartition(PEAK_RSS)
+            peak = int(tail.strip())
+        return TargetOutput(proc.returncode, out, err, rejects, summary, killed.is_set(), peak)
 
     def run_auth(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(

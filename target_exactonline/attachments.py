@@ -2,21 +2,23 @@
 invoice with PUT salesinvoice/SalesInvoices {Document}.
 
 Attachments wait for the end of the input (their invoices may come in the same run). A file is
-keyed by its invoice and FileName: one already on the invoice's document is not sent again, and a
-document an interrupted run created but never linked is found by its Subject and reused. The
-invoices, documents and files are looked up through the load's finders (matching.py), batched
-for all attachments at once.
+keyed by its invoice and FileName: one already on the invoice's document is not sent again (nor
+read). A new document is linked before its file goes on, so a run that stops in between leaves
+an empty document; the next run finds it by its Subject and reuses it, but never a document that
+another invoice is linked to or that holds files (a Subject is not unique). The file itself is
+checked and read by attachment_files.py (`attachment_dir`, `attachment_max_bytes`). The invoices,
+documents and files are looked up through the load's finders (matching.py), batched for all
+attachments at once.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from exactonline_api.odata import guid_literal
+from target_exactonline.attachment_files import check_file, checked_base64, read_file_base64
 from target_exactonline.load import Deferred
 from target_exactonline.matching import norm_guid, norm_text
 from target_exactonline.rejects import RecordRejected
@@ -82,28 +84,24 @@ class InvoiceAttachmentsSink(ExactSink):
         key = invoice.get(key_field) or invoice["InvoiceID"]
         return str(record.get("Subject") or f"Sales invoice {norm_text(key)}")
 
-    def content(self, record: dict[str, Any]) -> str:
-        """The file as base64, from `content_base64` or `path` (exactly one)."""
+    def content(self, record: dict[str, Any]) -> Callable[[], str]:
+        """Check the file now (`content_base64` or `path`, exactly one, within the
+        `attachment_dir` and `attachment_max_bytes` settings: attachment_files.py); the
+        returned call gives its base64 when it is uploaded, so a file already in Exact is
+        never read."""
         given = [n for n in ("content_base64", "path") if not blank(record.get(n))]
         if len(given) != 1:
             raise RecordRejected(
                 "give exactly one of content_base64 or path", field="content_base64"
             )
+        settings = self.load.settings
         if given[0] == "path":
-            path = Path(str(record["path"])).expanduser()
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise RecordRejected(
-                    f"cannot read the file: {exc.strerror}", field="path"
-                ) from None
-            return base64.b64encode(data).decode("ascii")
-        text = "".join(str(record["content_base64"]).split())
-        try:
-            base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise RecordRejected("not valid base64", field="content_base64") from None
-        return text
+            path = str(record["path"])
+            root, cap = settings.attachment_dir, settings.attachment_max_bytes
+            check_file(path, root, cap)
+            return lambda: read_file_base64(path, root, cap)
+        text = checked_base64(record["content_base64"], settings.attachment_max_bytes)
+        return lambda: text
 
     def invoice(self, record: dict[str, Any]) -> dict[str, Any]:
         invoices = self.load.sales_invoices
@@ -129,15 +127,32 @@ class InvoiceAttachmentsSink(ExactSink):
         return {str(r.get("FileName")) for r in rows}
 
     def find_document(
-        self, subject: str, account: str | None, *, fresh: bool = False
+        self, subject: str, invoice: dict[str, Any], *, fresh: bool = False
     ) -> str | None:
-        """A sales-invoice document this target created earlier for the same invoice (a run that
-        stopped before linking it), so it is reused instead of duplicated. `fresh` asks Exact
-        even when the subject was looked up before (after a write whose outcome is unknown)."""
+        """A sales-invoice document this target created for `invoice` in a run that stopped
+        before linking it, so it is reused instead of duplicated. `fresh` asks Exact even when
+        the subject was looked up before (after a write whose outcome is unknown).
+
+        A Subject is not unique (two invoices of one customer may carry the same user-given
+        one), so only a document that belongs to no other invoice qualifies: Exact names the
+        invoice a sales-invoice document is linked to in its FinancialTransactionEntryID, so a
+        document linked elsewhere is skipped; and as this target links a new document before
+        it uploads anything to it, an unlinked document that holds files is not one of its
+        leftovers (another invoice's, or made by hand) and is skipped too.
+        """
+        account = invoice.get("OrderedBy")
+        mine = norm_guid(invoice["InvoiceID"])
         for row in self.load.documents.find("Subject", subject, fresh=fresh):
-            if row.get("Type") == SALES_INVOICE_DOCUMENT_TYPE and (
-                account is None or norm_guid(row.get("Account") or "") == norm_guid(account)
-            ):
+            if row.get("Type") != SALES_INVOICE_DOCUMENT_TYPE:
+                continue
+            if account is not None and norm_guid(row.get("Account") or "") != norm_guid(account):
+                continue
+            owner = row.get("FinancialTransactionEntryID")
+            if not blank(owner):
+                if norm_guid(owner) == mine:
+                    return str(row["ID"])
+                continue  # another invoice's document
+            if not self.files_of(str(row["ID"])):
                 return str(row["ID"])
         return None
 
@@ -158,32 +173,22 @@ class InvoiceAttachmentsSink(ExactSink):
                     field="invoice_key" if record.get("invoice_key") else "InvoiceID",
                 )
             subject = self._subject(record, invoice, load.settings.invoice_key_field)
-            account = invoice.get("OrderedBy")
-            document = self.find_document(subject, account)
+            document = self.find_document(subject, invoice)
             if document is None:
-                doc_body = {
-                    "Subject": subject,
-                    "DocumentDate": exact_date(record.get("DocumentDate"))
-                    or exact_date(invoice.get("InvoiceDate"))
-                    or dt.date.today().isoformat(),
-                    "Account": account,
-                    "Type": SALES_INVOICE_DOCUMENT_TYPE,
-                }
-                doc_body = {k: v for k, v in doc_body.items() if v is not None}
-                created = load.create(
-                    "documents/Documents",
-                    doc_body,
-                    lambda: (
-                        {"ID": d}
-                        if (d := self.find_document(subject, account, fresh=True))
-                        else None
-                    ),
-                )
-                document = str(created["ID"])
-                load.documents.add({"ID": document, **doc_body})
-                load.document_files.none("Document", document)  # new: no files to list
+                document = self._create_document(record, invoice, subject)
+        if norm_guid(invoice.get("Document") or "") != norm_guid(document):
+            # Linked before any file goes on it: a run that stops in between leaves an empty,
+            # unlinked document, which the next run may reuse without mixing up invoices.
+            load.put(
+                f"salesinvoice/SalesInvoices({guid_literal(invoice['InvoiceID'])})",
+                {"Document": document},
+            )
+            load.sales_invoices.update(invoice["InvoiceID"], {"Document": document})
+            load.documents.add(
+                {"ID": document, "FinancialTransactionEntryID": invoice["InvoiceID"]}
+            )
         if file_name not in self.files_of(document):
-            body = {"Document": document, "Attachment": content, "FileName": file_name}
+            body = {"Document": document, "Attachment": content(), "FileName": file_name}
 
             def landed() -> dict[str, Any] | None:
                 rows = load.document_files.find("Document", document, fresh=True)
@@ -199,10 +204,28 @@ class InvoiceAttachmentsSink(ExactSink):
                     "FileName": file_name,
                 }
             )
-        if norm_guid(invoice.get("Document") or "") != norm_guid(document):
-            load.put(
-                f"salesinvoice/SalesInvoices({guid_literal(invoice['InvoiceID'])})",
-                {"Document": document},
-            )
-            load.sales_invoices.update(invoice["InvoiceID"], {"Document": document})
         return "created"
+
+    def _create_document(
+        self, record: dict[str, Any], invoice: dict[str, Any], subject: str
+    ) -> str:
+        """POST documents/Documents for `invoice`; a lost answer is looked up, not re-sent."""
+        load = self.load
+        doc_body = {
+            "Subject": subject,
+            "DocumentDate": exact_date(record.get("DocumentDate"))
+            or exact_date(invoice.get("InvoiceDate"))
+            or dt.date.today().isoformat(),
+            "Account": invoice.get("OrderedBy"),
+            "Type": SALES_INVOICE_DOCUMENT_TYPE,
+        }
+        doc_body = {k: v for k, v in doc_body.items() if v is not None}
+        created = load.create(
+            "documents/Documents",
+            doc_body,
+            lambda: {"ID": d} if (d := self.find_document(subject, invoice, fresh=True)) else None,
+        )
+        document = str(created["ID"])
+        load.documents.add({"ID": document, **doc_body})
+        load.document_files.none("Document", document)  # new: no files to list
+        return document

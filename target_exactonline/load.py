@@ -7,19 +7,22 @@ the rule for what a failure means. This object holds that shared state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOutcomeUnknown
+from exactonline_api.token_store import DivisionWriteLocks
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
 from target_exactonline.row_counts import RowCounts, beside
-from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS
+from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS, LINE_FIELDS
 from target_exactonline.settings import TargetSettings
 from target_exactonline.summary import Summary
+from target_exactonline.values import blank
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
@@ -74,6 +77,7 @@ class Load:
         self.lines: dict[tuple[str, str], list[Deferred]] = {}
         self.attachments: list[Deferred] = []
         self.finished = False
+        self._write_lock: contextlib.ExitStack | None = None
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -95,6 +99,45 @@ class Load:
             )
         self.summary.division = self._division
         return self._division
+
+    def hold_division(self) -> None:
+        """Take the division's write lock before the first lookup of a write, for the rest of
+        the run (released by `finish`, or by the kernel if the process dies).
+
+        Idempotency rests on "look the key up, then create": two runs doing that at once on one
+        division would both find nothing and both create. So writers of a division take turns
+        through the token store they share (the lock lives beside the grant); a second run waits,
+        saying for whom, and then finds what the first one wrote.
+        """
+        if self._write_lock is not None:
+            return
+        store = self.client.store
+        division = self.division
+        if not isinstance(store, DivisionWriteLocks):
+            raise ExactError(
+                f"the token store ({store.describe()}) has no division write lock, so two runs "
+                f"could write division {division} at once and create records twice"
+            )
+        waited: list[float] = []
+
+        def on_wait(holder: str) -> None:
+            waited.append(time.monotonic())
+            logger.warning(
+                "division %s is being written by another run (%s); waiting for it to finish "
+                "before writing",
+                division,
+                holder,
+            )
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(store.division_write_lock(division, on_wait=on_wait))
+        self._write_lock = stack
+        if waited:
+            logger.info(
+                "division %s is free: writing after waiting %.1f s",
+                division,
+                time.monotonic() - waited[0],
+            )
 
     def is_foreign(self, record: dict[str, Any]) -> bool:
         """True for a record read from another division: its Exact IDs mean nothing here."""
@@ -137,6 +180,84 @@ class Load:
 
         return self._finder("accounts", build)
 
+    def source_accounts(self, division: int) -> Finder:
+        """Accounts of the division a copy comes from, by ID: their Codes name the counterparts
+        here when the customer was copied in an earlier run."""
+        return self._finder(
+            f"accounts of {division}",
+            lambda: Finder(
+                self.client,
+                division,
+                name=f"accounts of division {division}",
+                lookup_path="crm/Accounts",
+                prefetch_path=None,
+                select=["Code"],
+                keys={"ID": norm_guid},
+                row_id="ID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+            ),
+        )
+
+    def plan_counterparts(self, refs: Iterable[tuple[int, str]]) -> None:
+        """Before a batch of copies: look up, in as few calls as fit, the accounts of other
+        divisions that no customer record of this run mapped yet, then their Codes here."""
+        by_division: dict[int, list[tuple[str, str]]] = {}
+        for division, ref in refs:
+            if norm_guid(ref) not in self.account_map:
+                by_division.setdefault(division, []).append(("ID", norm_guid(ref)))
+        codes: list[tuple[str, Any]] = []
+        for division, wanted in by_division.items():
+            finder = self.source_accounts(division)
+            try:
+                finder.plan(wanted)
+            except ApiError as exc:
+                if exc.status != 403:
+                    raise
+                continue  # each invoice says why when it is written (counterpart)
+            for _, ref in wanted:
+                codes.extend(
+                    ("Code", row["Code"])
+                    for row in finder.cached("ID", ref) or []
+                    if not blank(row.get("Code"))
+                )
+        if codes:
+            self.accounts.plan(codes)
+
+    def counterpart(self, division: int, ref: str, field: str) -> str:
+        """The account here that account `ref` of `division` was copied to: mapped by a customer
+        record of this run, else found by the source account's Code (copied in an earlier run)."""
+        key = norm_guid(ref)
+        if key in self.account_map:
+            return self.account_map[key]
+        try:
+            source = self.source_accounts(division).find("ID", key)
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            raise RecordRejected(
+                f"customer {ref} of division {division} was not copied in this run, and its Code "
+                f"cannot be read there with this grant ({exc.detail}); copy the customers "
+                "stream in the same run",
+                field=field,
+            ) from None
+        if not source or blank(source[0].get("Code")):
+            raise RecordRejected(
+                f"customer {ref} does not exist in division {division}, the division the record "
+                "was read from",
+                field=field,
+            )
+        code = str(source[0]["Code"]).strip()
+        found = self.accounts.find("Code", code)
+        if len(found) != 1:
+            raise RecordRejected(
+                f"customer {ref} of division {division} (Code {code!r}) has "
+                + ("no counterpart" if not found else f"{len(found)} accounts with that Code")
+                + f" in division {self.division}; copy the customers stream first",
+                field=field,
+            )
+        self.account_map[key] = str(found[0]["ID"])
+        return self.account_map[key]
+
     @property
     def sales_invoices(self) -> Finder:
         key_field = self.settings.invoice_key_field
@@ -158,6 +279,28 @@ class Load:
                 select=["Status", "Document", *(f.name for f in INVOICE_FIELDS)],
                 keys={"InvoiceID": norm_guid, key_field: norm_text},
                 row_id="InvoiceID",
+                prefetch_threshold=self.settings.prefetch_threshold,
+                row_counts=self.row_counts,
+            ),
+        )
+
+    @property
+    def invoice_lines(self) -> Finder:
+        """The lines of existing invoices, by InvoiceID, to bring them in line with the input.
+        Only invoices that exist and whose record gives lines are asked for; a large batch reads
+        the company's lines in bulk (1,000 a call) when that takes fewer calls."""
+        return self._finder(
+            "invoice_lines",
+            lambda: Finder(
+                self.client,
+                self.division,
+                name="sales invoice lines",
+                lookup_path="salesinvoice/SalesInvoiceLines",
+                prefetch_path="bulk/SalesInvoice/SalesInvoiceLines",
+                prefetch_filter="InvoiceID ne null",
+                select=["InvoiceID", *(f.name for f in LINE_FIELDS)],
+                keys={"InvoiceID": norm_guid},
+                row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,
                 row_counts=self.row_counts,
             ),
@@ -192,7 +335,9 @@ class Load:
                 name="documents",
                 lookup_path="documents/Documents",
                 prefetch_path=None,
-                select=["Account", "Type"],
+                # FinancialTransactionEntryID: the invoice a sales-invoice document is linked to
+                # (a document of another invoice with the same Subject is never reused).
+                select=["Account", "Type", "FinancialTransactionEntryID"],
                 keys={"Subject": norm_case},
                 row_id="ID",
                 prefetch_threshold=self.settings.prefetch_threshold,
@@ -268,6 +413,14 @@ class Load:
         """PUT is idempotent (same body, same result), so the client's retries are enough."""
         self.client.put(self.division, path, body)
 
+    def delete(self, path: str) -> None:
+        """DELETE is idempotent too: retried by the client; a 404 after a lost answer means done."""
+        try:
+            self.client.delete(self.division, path)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
     # -- outcomes ------------------------------------------------------------------------------
 
     def count(self, stream: str, outcome: str) -> None:
@@ -342,6 +495,8 @@ class Load:
         if self.settings.summary_file:
             self.summary.write(self.settings.summary_file)
         self.rejects.close()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
 
 __all__ = ["Deferred", "ExactError", "Load"]

@@ -8,6 +8,7 @@ open (Status 20); lines whose invoice never came are rejected one by one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from exactonline_api.odata import guid_literal
@@ -68,6 +69,30 @@ class SalesInvoiceLinesSink(ExactSink):
             self.load.lines.setdefault(keys[0], []).append(d)
 
 
+@dataclass
+class LinePlan:
+    """The line writes one existing invoice needs; empty when its lines equal the input."""
+
+    change: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    add: list[dict[str, Any]] = field(default_factory=list)
+    delete: list[dict[str, Any]] = field(default_factory=list)
+    same: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.change or self.add or self.delete)
+
+    def describe(self) -> str:
+        parts = []
+        if self.change:
+            names = sorted({name for _, diff in self.change for name in diff})
+            parts.append(f"{len(self.change)} line(s) differ in {', '.join(names)}")
+        if self.add:
+            parts.append(f"{len(self.add)} line(s) to add")
+        if self.delete:
+            parts.append(f"{len(self.delete)} line(s) to delete")
+        return "; ".join(parts)
+
+
 class SalesInvoicesSink(ExactSink):
     """sales_invoices -> salesinvoice/SalesInvoices: deep insert with lines; header updates while
     open (Status 20); a change to a processed invoice is rejected."""
@@ -76,6 +101,10 @@ class SalesInvoicesSink(ExactSink):
     input_schema = INVOICE_SCHEMA
     fields = INVOICE_FIELDS
     deferred = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lines_written: set[str] = set()  # invoices whose lines this run wrote
 
     def record_key(self, record: dict[str, Any]) -> str | None:
         return record.get("invoice_key") or record.get("InvoiceID")
@@ -97,9 +126,14 @@ class SalesInvoicesSink(ExactSink):
     def flush(self) -> None:
         """Write every deferred invoice with its joined lines, in input order."""
         pending, self.load.invoices = self.load.invoices, []
+        # Records are applied in input order, so the last record of an invoice has the last
+        # word: the lines of the sales_invoice_lines stream join that one.
+        last: dict[tuple[str, str], Deferred] = {}
         for d in pending:
             for jk in _join_keys(d.record):
-                d.lines.extend(self.load.lines.pop(jk, []))
+                last[jk] = d
+        for jk, d in last.items():
+            d.lines.extend(self.load.lines.pop(jk, []))
         self._plan(pending)
         for d in pending:
             self._write_one(d)
@@ -115,6 +149,13 @@ class SalesInvoicesSink(ExactSink):
         ]
         if codes:
             self.load.accounts.plan(codes)
+        self.load.plan_counterparts(
+            (int(d.record["Division"]), d.record[ref])
+            for d in pending
+            if d.problem is None and self.load.is_foreign(d.record)
+            for ref, code in CUSTOMER_REFERENCES.items()
+            if blank(d.record.get(code)) and not blank(d.record.get(ref))
+        )
         item_codes = [
             ("Code", line.get("item_code") or line.get("ItemCode"))
             for d in pending
@@ -132,6 +173,33 @@ class SalesInvoicesSink(ExactSink):
         ]
         if keys:
             self.load.sales_invoices.plan(keys)
+        existing = [
+            ("InvoiceID", row["InvoiceID"])
+            for d in pending
+            if d.problem is None and self._gives_lines(d)
+            for row in self._known_rows(d.record)
+        ]
+        if existing:
+            self.load.invoice_lines.plan(existing)
+
+    def _known_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The invoice rows a record matches, as far as the lookups so far know (no call)."""
+        invoices = self.load.sales_invoices
+        if not blank(record.get("InvoiceID")) and not self.load.is_foreign(record):
+            return invoices.cached("InvoiceID", record["InvoiceID"]) or []
+        key = self.invoice_key(record)
+        if key is None:
+            return []
+        return invoices.cached(self.load.settings.invoice_key_field, key) or []
+
+    @staticmethod
+    def _gives_lines(d: Deferred) -> bool:
+        """Whether the input says what the invoice's lines are: inline (`lines` or
+        `SalesInvoiceLines`, even empty) or as sales_invoice_lines records. A header-only
+        record leaves the lines as they are."""
+        return bool(d.lines) or any(
+            isinstance(d.record.get(name), list) for name in ("lines", "SalesInvoiceLines")
+        )
 
     def _write_one(self, d: Deferred) -> None:
         key = self.record_key(d.record)
@@ -163,9 +231,9 @@ class SalesInvoicesSink(ExactSink):
         if not ok:
             self._reject_lines(d, "its invoice was rejected")
             return
-        line_outcome = "created" if outcome[0] == "created" else "unchanged"
-        for _ in d.lines:
-            self.load.count("sales_invoice_lines", line_outcome)
+        if outcome[0] == "created":
+            for _ in d.lines:
+                self.load.count("sales_invoice_lines", "created")
 
     def _reject_lines(self, d: Deferred, reason: str) -> None:
         """Lines of a rejected invoice were not written either: record them, without stopping
@@ -211,18 +279,24 @@ class SalesInvoicesSink(ExactSink):
         if found:
             row = found[0]
             diff = changes(self.fields, header, row)
-            if not diff:
+            plan = self._line_plan(d, row, foreign) if self._gives_lines(d) else LinePlan()
+            if not diff and not plan:
+                self._count_lines(d, plan)
                 return "unchanged"
             status = row.get("Status")
             if status != OPEN_INVOICE:
+                differ = sorted(diff) + (["lines"] if plan else [])
                 raise RecordRejected(
                     f"sales invoice {key or row['InvoiceID']} has Status {status} (processed), "
                     "and Exact allows changes only while it is open (Status 20); fields that "
-                    f"differ: {', '.join(sorted(diff))}",
-                    field=sorted(diff)[0],
+                    f"differ: {', '.join(differ)}" + (f" ({plan.describe()})" if plan else ""),
+                    field=differ[0],
                 )
-            load.put(f"{self.endpoint}({guid_literal(row['InvoiceID'])})", diff)
-            invoices.update(row["InvoiceID"], diff)
+            if diff:
+                load.put(f"{self.endpoint}({guid_literal(row['InvoiceID'])})", diff)
+                invoices.update(row["InvoiceID"], diff)
+            self._apply_lines(row["InvoiceID"], plan)
+            self._count_lines(d, plan)
             return "updated"
         body = {k: v for k, v in header.items() if v is not None}
         body["SalesInvoiceLines"] = self.lines(record, d.lines, foreign)
@@ -233,7 +307,97 @@ class SalesInvoicesSink(ExactSink):
 
         created = load.create(self.endpoint, body, landed)
         invoices.add({k: v for k, v in created.items() if k != "SalesInvoiceLines"})
+        self._lines_written.add(norm_guid(created["InvoiceID"]))
         return "created"
+
+    # -- lines of an existing invoice ----------------------------------------------------------
+
+    def _line_plan(self, d: Deferred, row: dict[str, Any], foreign: bool) -> LinePlan:
+        """What it takes to make the invoice's lines equal the input's.
+
+        Lines are paired by LineNumber when every input line gives one (tap copies do), else by
+        position (Exact's lines in LineNumber order). A pair that differs is changed (only the
+        fields that differ), an input line without a pair is added, and an Exact line without
+        one is deleted, except for copies from another division: an incremental tap run carries
+        only the lines whose rows changed, so a missing line is not a deleted one there (the
+        target never applies deletes of copies)."""
+        wanted = self.lines(d.record, d.lines, foreign)
+        invoice_id = norm_guid(row["InvoiceID"])
+        # Lines this run wrote itself are not in the lookups' memory: ask Exact again.
+        fresh = invoice_id in self._lines_written
+        current = sorted(
+            self.load.invoice_lines.find("InvoiceID", invoice_id, fresh=fresh),
+            key=lambda r: (r.get("LineNumber") or 0, str(r.get("ID"))),
+        )
+        plan = LinePlan()
+        numbered = bool(wanted) and all(w.get("LineNumber") is not None for w in wanted)
+        if numbered:
+            by_number: dict[int, dict[str, Any]] = {}
+            for line in current:
+                by_number.setdefault(int(line.get("LineNumber") or 0), line)
+            seen: set[int] = set()
+            pairs = []
+            for i, w in enumerate(wanted):
+                number = int(w["LineNumber"])
+                if number in seen:
+                    raise RecordRejected(
+                        f"two lines of the invoice have LineNumber {number}",
+                        field=f"lines[{i}].LineNumber",
+                    )
+                seen.add(number)
+                pairs.append((w, by_number.pop(number, None)))
+            extra = [line for line in current if line.get("LineNumber") is not None]
+            extra = [line for line in extra if int(line["LineNumber"]) not in seen]
+            extra += [line for line in current if line.get("LineNumber") is None]
+        else:
+            pairs = [(w, current[i] if i < len(current) else None) for i, w in enumerate(wanted)]
+            extra = current[len(wanted) :]
+        for w, line in pairs:
+            if line is None:
+                plan.add.append(w)
+                continue
+            diff = changes(LINE_FIELDS, w, line)
+            if w.get("Item"):
+                # Exact takes a line's unit from its item (a copy's source item may have another
+                # unit than the item of that code here): comparing it would write it every run.
+                diff.pop("UnitCode", None)
+            if diff:
+                plan.change.append((line, diff))
+            else:
+                plan.same += 1
+        if not (foreign and numbered):
+            plan.delete.extend(extra)
+        return plan
+
+    def _apply_lines(self, invoice_id: str, plan: LinePlan) -> None:
+        """Exact's own calls for an open invoice's lines: PUT changed fields, POST new lines
+        (with the invoice's ID), DELETE lines the input no longer has."""
+        if not plan:
+            return
+        path = "salesinvoice/SalesInvoiceLines"
+        for line, diff in plan.change:
+            self.load.put(f"{path}({guid_literal(line['ID'])})", diff)
+        for w in plan.add:
+            # A lost answer is safe here: the next run pairs the line it finds and adds none.
+            self.load.client.post(self.load.division, path, {"InvoiceID": invoice_id, **w})
+        for line in plan.delete:
+            self.load.delete(f"{path}({guid_literal(line['ID'])})")
+        self._lines_written.add(norm_guid(invoice_id))
+
+    def _count_lines(self, d: Deferred, plan: LinePlan) -> None:
+        """Line outcomes of an existing invoice, for lines that came as records of their own."""
+        if d.lines:
+            outcomes = (
+                ["updated"] * len(plan.change)
+                + ["created"] * len(plan.add)
+                + ["unchanged"] * plan.same
+            )
+            for i in range(len(d.lines)):
+                self.load.count(
+                    "sales_invoice_lines", outcomes[i] if i < len(outcomes) else "unchanged"
+                )
+        for _ in plan.delete:
+            self.load.count("sales_invoice_lines", "deleted")
 
     def header(self, record: dict[str, Any], foreign: bool, key: str | None) -> dict[str, Any]:
         """Header fields to write, with customer references resolved to account IDs here."""
@@ -252,14 +416,7 @@ class SalesInvoicesSink(ExactSink):
                     )
                 header[ref] = found[0]["ID"]
             elif foreign and not blank(header.get(ref)):
-                mapped = self.load.account_map.get(norm_guid(header[ref]))
-                if mapped is None:
-                    raise RecordRejected(
-                        f"customer {header[ref]} of division {record.get('Division')} has no "
-                        "counterpart here; copy the customers stream in the same run",
-                        field=ref,
-                    )
-                header[ref] = mapped
+                header[ref] = self.load.counterpart(int(record["Division"]), header[ref], ref)
         return header
 
     @staticmethod

@@ -8,6 +8,7 @@ call. Each rule is stated once: types, allowed values and bounds in `TARGET_SETT
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from exactonline_api.config_check import check_settings, is_empty
+from exactonline_api.errors import ConfigError
 from exactonline_api.settings import ClientSettings
 
 DEFAULT_REJECT_FILE = "target-exactonline-rejects.jsonl"
@@ -23,6 +25,9 @@ DEFAULT_REJECT_FILE = "target-exactonline-rejects.jsonl"
 # Account fields a customer may be matched on when it has no Code: values that identify a company
 # (unlike Name, which is a string people retype differently).
 CUSTOMER_MATCH_FIELDS = ("Email", "VATNumber", "ChamberOfCommerce", "SearchCode", "Name")
+
+# The default cap on one attachment (see the setting's description for why this size).
+DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 # Invoice header fields that can hold the target's idempotency key (free text, filterable).
 INVOICE_KEY_FIELDS = ("YourRef", "Description", "PaymentReference")
@@ -90,6 +95,25 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
         "(`*.rows.json`) so a read that cannot pay is not tried again.",
     ),
     th.Property(
+        "attachment_dir",
+        th.StringType,
+        description="The only folder an invoice attachment's `path` may be read from (after "
+        "resolving symlinks and `..`; a relative `path` is relative to this folder). Without "
+        "it, records with a `path` are rejected and only `content_base64` is accepted, so a "
+        "record cannot upload any other file the target can read (token store, config, "
+        "/proc/self/environ).",
+    ),
+    th.Property(
+        "attachment_max_bytes",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_ATTACHMENT_MAX_BYTES,
+        description="Largest attachment the target uploads, in bytes (a file's size, or what "
+        "`content_base64` decodes to); larger ones are rejected before they are read. Exact "
+        "takes a file as base64 in one JSON POST (4/3 of its size); no Exact size limit is "
+        "on record for this project, so the default of 20 MiB (20971520) covers invoice PDFs "
+        "and scans many times over while bounding the target's memory (see docs/target.md).",
+    ),
+    th.Property(
         "load_method",
         th.StringType,
         default="upsert",
@@ -118,6 +142,8 @@ class TargetSettings:
     customer_match_field: str | None
     invoice_key_field: str
     prefetch_threshold: int
+    attachment_dir: Path | None
+    attachment_max_bytes: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -140,4 +166,16 @@ class TargetSettings:
             customer_match_field=value("customer_match_field"),
             invoice_key_field=value("invoice_key_field"),
             prefetch_threshold=value("prefetch_threshold"),
+            attachment_dir=_attachment_dir(value("attachment_dir")),
+            attachment_max_bytes=value("attachment_max_bytes"),
         )
+
+
+def _attachment_dir(value: Any) -> Path | None:
+    """The folder attachment paths are read from, resolved once (symlinks, `..`), or None."""
+    if is_empty(value):
+        return None
+    folder = Path(os.path.realpath(Path(str(value)).expanduser()))
+    if not folder.is_dir():
+        raise ConfigError("attachment_dir", f"must be an existing folder, got {str(value)!r}")
+    return folder

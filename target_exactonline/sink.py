@@ -140,6 +140,8 @@ class ExactSink(BatchSink):
         if self.deferred:
             self.defer(items)
             return
+        if any(d.problem is None for d in items):
+            self.load.hold_division()  # before the lookups: see Load.hold_division
         self.prepare([d.record for d in items if d.problem is None])
         self.write_all(items)
 

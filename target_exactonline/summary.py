@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
-# Not a write outcome: tap records marking a row deleted, which this target does not apply.
-EXTRA = ("deletes_skipped",)
+# Not outcomes of an input record: tap records marking a row deleted, which this target does not
+# apply, and lines of an open invoice removed because its input no longer has them.
+EXTRA = ("deletes_skipped", "deleted")
 
 
 @dataclass

@@ -120,6 +120,8 @@ class TargetExactOnline(ExactPlugin, Target):
     def process_endofpipe(self) -> None:
         try:
             self.drain_all()  # customers first: invoices may refer to them
+            if self.load.has_deferred():
+                self.load.hold_division()  # invoices and attachments are written now
             invoices = self._sinks_active.get("sales_invoices")
             if isinstance(invoices, SalesInvoicesSink):
                 invoices.flush()

@@ -1,7 +1,7 @@
 """How input values become Exact values, and when an input value equals what Exact holds.
 
 Diffing decides whether a record costs a write at all, so equality must follow Exact's own quirks:
-codes and countries come back space-padded, empty strings and nulls are the same "nothing", money
+codes and countries come back space-padded (countries upper case), empty strings and nulls are the same "nothing", money
 is a decimal, and dates come back as `/Date(ms)/` holding Amsterdam wall-clock time.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,10 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DATE_FIELDS = frozenset({"InvoiceDate", "OrderDate", "DueDate", "DocumentDate", "DeliveryDate"})
 _MS_DATE = re.compile(r"^/Date\((-?\d+)\)/$")
 CODE_WIDTH = 18
+#: Text fields Exact normalises when it stores them, so what it returns is not what was sent:
+#: `Country` comes back upper case and space-padded to 3 (`nl` is stored as `NL `). The change
+#: check compares such values as Exact stores them, or every run would write them again.
+STORED_AS: dict[str, Callable[[str], str]] = {"Country": str.upper}
 
 
 def padded_code(code: str) -> str:
@@ -89,7 +94,8 @@ def same(field: Field, wanted: Any, current: Any) -> bool:
         return wanted == current
     if field.name.endswith(("ID", "To", "By")) or _looks_like_guid(str(wanted)):
         return str(wanted).strip().lower() == str(current).strip().lower()
-    return str(wanted).strip() == str(current).strip()
+    stored = STORED_AS.get(field.name, str)
+    return stored(str(wanted).strip()) == stored(str(current).strip())
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")

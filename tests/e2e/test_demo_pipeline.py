@@ -190,7 +190,8 @@ def check_reverse_etl_wrote_customers_invoices_and_attachment_once(demo: Any) ->
         if a["Document"] == invoice["Document"]
     ]
     assert [f["FileName"] for f in files] == [attachment["FileName"]]
-    assert files[0]["FileSize"] == (ROOT / attachment["path"]).stat().st_size
+    # The demo's attachment_dir is demo/data; a relative path is relative to it.
+    assert files[0]["FileSize"] == (ROOT / "demo" / "data" / attachment["path"]).stat().st_size
 
     created = {s: v["streams"][s]["created"] for s, v in report.summaries.items()}
     assert created == {"customers": 3, "sales_invoices": 2, "invoice_attachments": 1}

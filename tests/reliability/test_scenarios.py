@@ -42,6 +42,15 @@ def test_tap_target_and_second_tap_share_one_token_store_without_token_errors_or
     assert result.figures["429 answers"] == 0
 
 
+def test_overlapping_targets_line_changes_and_incremental_copies_write_each_invoice_once(
+    short_scenario: Run,
+) -> None:
+    result = short_scenario("target_writers")
+    assert_nothing_lost(result)
+    assert result.checked > 0
+    assert result.figures["new invoices copied incrementally"].startswith("4 of 4")
+
+
 def test_revoked_or_expired_grant_stops_at_once_with_the_login_message(
     short_scenario: Run,
 ) -> None:
@@ -54,6 +63,7 @@ def test_hostile_keys_match_the_right_record_or_none_and_bad_input_is_rejected(
     result = short_scenario("hostile")
     assert_nothing_lost(result)
     assert result.figures["rejects recorded"] >= 4
+    assert result.figures["hostile attachment paths rejected"] == "11 of 11"
 
 
 def test_no_secret_in_any_output_and_private_files_are_0600(short_scenario: Run) -> None:

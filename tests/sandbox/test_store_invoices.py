@@ -248,3 +248,78 @@ def test_sales_order_deep_insert_numbers_the_order(company: Company) -> None:
         **{"$select": "ID,OrderID,Quantity", "$filter": f"OrderID eq guid'{order['OrderID']}'"},
     ).body["d"]["results"]
     assert [ln["Quantity"] for ln in lines] == [2]
+
+
+def _lines(company: Company, invoice_id: str) -> list[dict]:
+    rows = company.rows(div(company), "salesinvoice/SalesInvoiceLines")
+    return sorted((r for r in rows if r["InvoiceID"] == invoice_id), key=lambda r: r["LineNumber"])
+
+
+def _header(company: Company, invoice_id: str) -> dict:
+    rows = company.rows(div(company), "salesinvoice/SalesInvoices")
+    return next(r for r in rows if r["InvoiceID"] == invoice_id)
+
+
+def test_an_open_invoices_lines_are_added_changed_and_deleted_one_by_one(
+    company: Company,
+) -> None:
+    inv = new_invoice(company)
+    first, second = _lines(company, inv["InvoiceID"])
+    added = send(
+        company,
+        "POST",
+        "salesinvoice/SalesInvoiceLines",
+        {"InvoiceID": inv["InvoiceID"], "Item": item(company)["ID"], "Quantity": 2, "NetPrice": 5},
+    )
+    assert added.status == 200 and added.body["d"]["LineNumber"] == 3
+    put = send(
+        company, "PUT", f"salesinvoice/SalesInvoiceLines(guid'{first['ID']}')", {"Quantity": 10}
+    )
+    assert put.status == 204
+    gone = send(company, "DELETE", f"salesinvoice/SalesInvoiceLines(guid'{second['ID']}')")
+    assert gone.status == 204
+    lines = _lines(company, inv["InvoiceID"])
+    assert [(ln["LineNumber"], ln["Quantity"], ln["NetPrice"]) for ln in lines] == [
+        (1, 10.0, 0.1),
+        (3, 2.0, 5.0),
+    ]
+    assert lines[0]["AmountDC"] == 1.0
+    # the header's totals follow its lines: 1.00 + 10.00 excl. 21% VAT
+    header = _header(company, inv["InvoiceID"])
+    assert header["AmountFCExclVat"] == 11.0 and header["AmountDC"] == 13.31
+
+
+def test_lines_of_a_processed_invoice_cannot_be_added_changed_or_deleted(
+    company: Company,
+) -> None:
+    processed = next(
+        r for r in company.rows(div(company), "salesinvoice/SalesInvoices") if r["Status"] == 50
+    )
+    [line, *_] = _lines(company, processed["InvoiceID"])
+    path = f"salesinvoice/SalesInvoiceLines(guid'{line['ID']}')"
+    body = {"InvoiceID": processed["InvoiceID"], "Item": item(company)["ID"]}
+    for err in (
+        refused(company, "POST", "salesinvoice/SalesInvoiceLines", body),
+        refused(company, "PUT", path, {"Quantity": 99}),
+        refused(company, "DELETE", path),
+    ):
+        assert err.status == 400 and "status 20" in err.message
+    assert _lines(company, processed["InvoiceID"])[0] == line
+    assert refused(company, "POST", "salesinvoice/SalesInvoiceLines", {"Quantity": 1}).status == 400
+
+
+def test_a_deleted_line_is_logged_as_type_13_only_where_type_13_names_lines() -> None:
+    """`--invoice-deletes lines`: deleting one line of an open invoice logs that line; with
+    the default (type 13 names invoices) a line delete logs nothing, the invoice still exists."""
+    for reading, logged in (("lines", True), ("invoice", False)):
+        company = Company(
+            seed=5, scale=0.05, divisions=1, clock=lambda: 1_782_404_200.0, invoice_deletes=reading
+        )
+        inv = new_invoice(company)
+        line = _lines(company, inv["InvoiceID"])[0]["ID"]
+        send(company, "DELETE", f"salesinvoice/SalesInvoiceLines(guid'{line}')")
+        deleted = [
+            (r["EntityType"], r["EntityKey"]) for r in company.rows(div(company), "sync/Deleted")
+        ]
+        assert ((13, line) in deleted) is logged
+        assert len(_lines(company, inv["InvoiceID"])) == 1

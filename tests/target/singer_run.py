@@ -55,15 +55,21 @@ def state(value: dict[str, Any]) -> dict:
     return {"type": "STATE", "value": value}
 
 
-def run_target(
-    tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]], name: str = "run"
-) -> TargetRun:
-    """Write the config, pipe the messages in, and collect exit status, output and files."""
+def _files(tmp_path: Path, config: dict[str, Any], name: str) -> tuple[Path, Path, Path]:
+    """Write the run's config (reject and summary files named after the run)."""
     reject_file = tmp_path / f"{name}-rejects.jsonl"
     summary_file = tmp_path / f"{name}-summary.json"
     cfg = {"reject_file": str(reject_file), "summary_file": str(summary_file), **config}
     cfg_path = tmp_path / f"{name}-config.json"
     cfg_path.write_text(json.dumps(cfg))
+    return cfg_path, reject_file, summary_file
+
+
+def run_target(
+    tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]], name: str = "run"
+) -> TargetRun:
+    """Write the config, pipe the messages in, and collect exit status, output and files."""
+    cfg_path, reject_file, summary_file = _files(tmp_path, config, name)
     stdin = "".join(json.dumps(m) + "\n" for m in messages)
     proc = subprocess.run(
         [str(TARGET), "--config", str(cfg_path)],
@@ -74,3 +80,44 @@ def run_target(
         cwd=tmp_path,
     )
     return TargetRun(proc.returncode, proc.stdout, proc.stderr, reject_file, summary_file)
+
+
+@dataclass
+class RunningTarget:
+    """A target started in the background (runs that overlap); `finish()` waits for it."""
+
+    proc: subprocess.Popen[bytes]
+    stdout_file: Path
+    stderr_file: Path
+    reject_file: Path
+    summary_file: Path
+
+    @property
+    def stderr(self) -> str:
+        """What it logged so far."""
+        return self.stderr_file.read_text(errors="replace")
+
+    def finish(self) -> TargetRun:
+        self.proc.wait(timeout=240)
+        return TargetRun(
+            self.proc.returncode,
+            self.stdout_file.read_text(),
+            self.stderr,
+            self.reject_file,
+            self.summary_file,
+        )
+
+
+def start_target(
+    tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]], name: str = "run"
+) -> RunningTarget:
+    """Start the target on `messages` (stdin written and closed) without waiting for it."""
+    cfg_path, reject_file, summary_file = _files(tmp_path, config, name)
+    stdin = tmp_path / f"{name}-input.jsonl"
+    stdin.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    out, err = tmp_path / f"{name}-stdout.txt", tmp_path / f"{name}-stderr.txt"
+    with stdin.open("rb") as i, out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen(
+            [str(TARGET), "--config", str(cfg_path)], stdin=i, stdout=o, stderr=e, cwd=tmp_path
+        )
+    return RunningTarget(proc, out, err, reject_file, summary_file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -52,14 +53,17 @@ def test_files_are_uploaded_linked_to_the_invoice_and_not_uploaded_again(
     tag = uuid.uuid4().hex[:8].upper()
     key = f"ATT-{tag}"
     customer = next(r for r in sandbox.rows(division, "crm/Accounts") if r["Status"] == "C")
-    pdf = tmp_path / "factuur.pdf"
+    folder = tmp_path / "attachments"
+    folder.mkdir()
+    pdf = folder / "factuur.pdf"
     pdf.write_bytes(b"%PDF-1.4 invoice " + tag.encode())
+    target_config = {**target_config, "attachment_dir": str(folder)}
     messages = [
         *_invoices(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments",
-            {"invoice_key": key, "FileName": "factuur.pdf", "path": str(pdf)},
+            {"invoice_key": key, "FileName": "factuur.pdf", "path": "factuur.pdf"},
         ),
         record(
             "invoice_attachments",
@@ -185,11 +189,12 @@ def test_lost_answers_while_attaching_create_no_second_document_or_file(
         ),
     ]
     # calls on these endpoints, in order: find the document (GET), create it (POST: dropped),
-    # find it again (GET), upload the file (POST: dropped), then the recovery listing.
+    # find it again (GET), make sure the document found holds no files yet (GET), upload the
+    # file (POST: dropped), then the recovery listing.
     with sandbox.faults_during(
         {
             "endpoints": ["documents/Documents", "documents/DocumentAttachments"],
-            "next": ["latency", "drop_after", "latency", "drop_after"],
+            "next": ["latency", "drop_after", "latency", "latency", "drop_after"],
             "latency_ms": 0,
         }
     ) as answered:
@@ -305,3 +310,173 @@ def test_files_beyond_the_first_page_of_a_document_are_not_uploaded_again(
         if r["Document"] == invoice["Document"]
     ]
     assert sorted(names) == [f"scan-{n:02d}.txt" for n in range(61)]
+
+
+def test_invoices_of_one_customer_with_the_same_subject_get_a_document_each(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """A user-given Subject is not unique: two invoices of one customer (and a third in a later
+    run) that share it each get their own document, holding only their own file."""
+    tag = uuid.uuid4().hex[:8].upper()
+    keys = [f"SUBJ-{tag}-{n}" for n in range(3)]
+    subject = f"Factuur {tag}"
+
+    def attachment(key: str) -> dict[str, Any]:
+        content = base64.b64encode(f"pdf of {key}".encode()).decode()
+        return record(
+            "invoice_attachments",
+            {
+                "invoice_key": key,
+                "FileName": f"{key}.pdf",
+                "content_base64": content,
+                "Subject": subject,
+            },
+        )
+
+    first = run_target(
+        tmp_path,
+        target_config,
+        [
+            *_invoices(sandbox, division, keys),
+            schema("invoice_attachments"),
+            attachment(keys[0]),
+            attachment(keys[1]),
+        ],
+        "first",
+    )
+    assert first.returncode == 0, first.stderr
+    later = run_target(
+        tmp_path, target_config, [schema("invoice_attachments"), attachment(keys[2])], "later"
+    )
+    assert later.returncode == 0, later.stderr
+
+    linked = {
+        r["YourRef"]: r["Document"]
+        for r in sandbox.rows(division, "salesinvoice/SalesInvoices")
+        if r.get("YourRef") in keys
+    }
+    assert len(set(linked.values())) == 3, linked
+    files: dict[str, list[str]] = {}
+    for row in sandbox.rows(division, "documents/DocumentAttachments"):
+        files.setdefault(row["Document"], []).append(row["FileName"])
+    assert {key: files.get(linked[key]) for key in keys} == {key: [f"{key}.pdf"] for key in keys}
+    documents = {r["ID"]: r for r in sandbox.rows(division, "documents/Documents")}
+    assert all(documents[linked[key]]["Subject"] == subject for key in keys)
+
+
+def _api_post(sb: Sandbox, division: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A write by another tool (a person, another integration), with a token of another app."""
+    token = sb.access_token(sb.grant())
+    request = Request(
+        f"{sb.url}/api/v1/{division}/{path}",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
+        method="POST",
+    )
+    with urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())["d"]
+
+
+def test_an_unlinked_document_that_holds_files_is_not_taken_for_the_invoices(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """Someone else's document for the customer with the same Subject, not linked to any
+    invoice but holding a file: the invoice gets a new document, the other stays as it was."""
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"FOREIGN-{tag}"
+    subject = f"Offerte {tag}"
+    invoices = _invoices(sandbox, division, [key])
+    customer = invoices[1]["record"]["ordered_by_code"]
+    [account] = [r for r in sandbox.rows(division, "crm/Accounts") if r["Code"].strip() == customer]
+    other = _api_post(
+        sandbox,
+        division,
+        "documents/Documents",
+        {"Subject": subject, "Type": 10, "Account": account["ID"]},
+    )
+    _api_post(
+        sandbox,
+        division,
+        "documents/DocumentAttachments",
+        {"Document": other["ID"], "FileName": "offerte.pdf", "Attachment": "b2ZmZXJ0ZQ=="},
+    )
+    run = run_target(
+        tmp_path,
+        target_config,
+        [
+            *invoices,
+            schema("invoice_attachments"),
+            record(
+                "invoice_attachments",
+                {
+                    "invoice_key": key,
+                    "FileName": "factuur.pdf",
+                    "content_base64": "ZmFjdHV1cg==",
+                    "Subject": subject,
+                },
+            ),
+        ],
+    )
+    assert run.returncode == 0, run.stderr
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    assert invoice["Document"] and invoice["Document"] != other["ID"]
+    files = sandbox.rows(division, "documents/DocumentAttachments")
+    assert [f["FileName"] for f in files if f["Document"] == other["ID"]] == ["offerte.pdf"]
+    assert [f["FileName"] for f in files if f["Document"] == invoice["Document"]] == ["factuur.pdf"]
+
+
+def test_a_run_stopped_before_the_link_leaves_an_empty_document_the_next_run_reuses(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """The link (PUT) fails on every try: the run stops with the document created, unlinked and
+    still empty (the file goes on after the link). The next run reuses that document."""
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"STOPLINK-{tag}"
+    assert (
+        run_target(tmp_path, target_config, _invoices(sandbox, division, [key]), "inv").returncode
+        == 0
+    )
+    files = [
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments",
+            {"invoice_key": key, "FileName": "scan.pdf", "content_base64": "c2Nhbg=="},
+        ),
+    ]
+    # On sales invoices: the lookup passes, the PUT answers 503 on all five tries.
+    with sandbox.faults_during(
+        {
+            "endpoints": ["salesinvoice/SalesInvoices"],
+            "next": ["latency"] + ["503"] * 5,
+            "latency_ms": 0,
+        }
+    ):
+        stopped = run_target(tmp_path, target_config, files, "stopped")
+    assert stopped.returncode != 0
+    subject = f"Sales invoice {key}"
+    [left] = [r for r in sandbox.rows(division, "documents/Documents") if r["Subject"] == subject]
+    attached = sandbox.rows(division, "documents/DocumentAttachments")
+    assert [f for f in attached if f["Document"] == left["ID"]] == []
+
+    again = run_target(tmp_path, target_config, files, "again")
+    assert again.returncode == 0, again.stderr
+    documents = [
+        r for r in sandbox.rows(division, "documents/Documents") if r["Subject"] == subject
+    ]
+    assert [d["ID"] for d in documents] == [left["ID"]]
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    assert invoice["Document"] == left["ID"]
+    names = [
+        f["FileName"]
+        for f in sandbox.rows(division, "documents/DocumentAttachments")
+        if f["Document"] == left["ID"]
+    ]
+    assert names == ["scan.pdf"]

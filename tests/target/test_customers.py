@@ -245,3 +245,37 @@ def test_a_batch_below_the_threshold_looks_its_keys_up_in_one_call(
     # 8 keys in one filtered GET (`Code eq ... or Code eq ...`), then the 5 POSTs
     assert _calls(before, after, "crm/Accounts") == 6
     assert _calls(before, after, "sync/CRM/Accounts") == 0
+
+
+def test_a_lowercase_country_equal_to_exacts_padded_uppercase_one_costs_no_write(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """Exact stores `nl` as `NL ` (upper case, padded to 3): the next run must not PUT it back."""
+    tag = _tag()
+    existing = next(
+        r
+        for r in sorted(sandbox.rows(division, "crm/Accounts"), key=lambda r: r["Code"])
+        if r["Status"] == "C" and (r.get("Country") or "").strip()
+    )
+    messages = [
+        schema("customers"),
+        record("customers", {"Code": f"LC{tag}", "Name": "Klein land", "Country": "nl"}),
+        record(
+            "customers",
+            {"Code": existing["Code"].strip(), "Country": existing["Country"].strip().lower()},
+        ),
+    ]
+    first = run_target(tmp_path, target_config, messages, "first")
+    assert first.returncode == 0, first.stderr
+    assert first.summary["streams"]["customers"]["created"] == 1
+    assert first.summary["streams"]["customers"]["unchanged"] == 1
+    [row] = _by_code(sandbox, division)[f"LC{tag}"]
+    assert row["Country"] == "NL "
+
+    before = sandbox.stats()
+    again = run_target(tmp_path, target_config, messages, "again")
+    after = sandbox.stats()
+    assert again.returncode == 0, again.stderr
+    assert again.summary["streams"]["customers"]["unchanged"] == 2
+    assert after["by_status"].get("204", 0) == before["by_status"].get("204", 0)
+    assert _by_code(sandbox, division)[f"LC{tag}"][0]["Modified"] == row["Modified"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 from exactonline_sandbox.harness import Sandbox
 from tests.target.conftest import config_for
-from tests.target.singer_run import TargetRun
+from tests.target.singer_run import TargetRun, record, run_target, schema
 
 BIN = Path(sys.executable).parent
 STREAMS = {"customers", "sales_invoices", "sales_invoice_lines"}
@@ -40,7 +41,15 @@ def _catalog(tap_config: Path, tmp_path: Path) -> Path:
     return path
 
 
-def _copy(sb: Sandbox, grant: dict[str, Any], tmp_path: Path, name: str) -> TargetRun:
+def _copy(
+    sb: Sandbox,
+    grant: dict[str, Any],
+    tmp_path: Path,
+    name: str,
+    state: dict[str, Any] | None = None,
+) -> TargetRun:
+    """One `tap-exactonline | target-exactonline` run; `state` makes it incremental (as Meltano
+    passes the state the target emitted last time)."""
     source, target = grant["divisions"]
     tap_config = tmp_path / "tap.json"
     tap_settings = {**config_for(sb, grant, tmp_path), "divisions": [source], "deletes": False}
@@ -59,8 +68,20 @@ def _copy(sb: Sandbox, grant: dict[str, Any], tmp_path: Path, name: str) -> Targ
         )
     )
     catalog = _catalog(tap_config, tmp_path)
+    state_args: list[str] = []
+    if state is not None:
+        state_file = tmp_path / f"{name}-state.json"
+        state_file.write_text(json.dumps(state))
+        state_args = ["--state", str(state_file)]
     tap = subprocess.Popen(
-        [str(BIN / "tap-exactonline"), "--config", str(tap_config), "--catalog", str(catalog)],
+        [
+            str(BIN / "tap-exactonline"),
+            "--config",
+            str(tap_config),
+            "--catalog",
+            str(catalog),
+            *state_args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -139,3 +160,70 @@ def test_copy_between_divisions_maps_ids_and_a_second_copy_writes_nothing(
     assert len(sb.rows(target, "salesinvoice/SalesInvoices")) == invoices_after_first
     assert len(sb.rows(target, "crm/Accounts")) == accounts_after_first
     print(json.dumps(first.summary), json.dumps(second.summary))
+
+
+def test_an_incremental_copy_resolves_customers_copied_in_an_earlier_run(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """A new invoice for a customer copied last time: the customer is not in the incremental
+    run, so its counterpart is found by the source account's Code, not rejected."""
+    sb = sandbox_factory(seed=12, divisions=2, minutely_limit=1000)
+    grant = sb.grant()
+    source, target = grant["divisions"]
+    first = _copy(sb, grant, tmp_path, "full")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.states, first.stderr[-3000:]
+
+    customer = next(
+        r
+        for r in sorted(sb.rows(source, "crm/Accounts"), key=lambda r: r["Code"])
+        if r["Status"] == "C"
+    )
+    items_here = {r["Code"] for r in sb.rows(target, "logistics/Items")}
+    item = next(r for r in sb.rows(source, "logistics/Items") if r["Code"] in items_here)
+    new_key = f"NEW-{uuid.uuid4().hex[:8]}"
+    written = run_target(
+        tmp_path,
+        config_for(sb, grant, tmp_path, division=source),
+        [
+            schema("sales_invoices"),
+            record(
+                "sales_invoices",
+                {
+                    "invoice_key": new_key,
+                    "ordered_by_code": customer["Code"].strip(),
+                    "lines": [{"item_code": item["Code"], "Quantity": 7}],
+                },
+            ),
+        ],
+        "new-in-source",
+    )
+    assert written.returncode == 0, written.stderr[-3000:]
+    [new] = [r for r in sb.rows(source, "salesinvoice/SalesInvoices") if r["YourRef"] == new_key]
+
+    before = sb.stats()
+    second = _copy(sb, grant, tmp_path, "incremental", state=first.states[-1])
+    after = sb.stats()
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.rejects == [], second.rejects
+    streams = second.summary["streams"]
+    assert "customers" not in streams or streams["customers"]["created"] == 0
+    assert streams["sales_invoices"]["created"] == 1
+    [copy] = [
+        r for r in sb.rows(target, "salesinvoice/SalesInvoices") if r["YourRef"] == new["InvoiceID"]
+    ]
+    counterpart = next(
+        r for r in sb.rows(target, "crm/Accounts") if r["Code"].strip() == customer["Code"].strip()
+    )
+    assert copy["OrderedBy"] == counterpart["ID"]
+    [line] = [
+        r
+        for r in sb.rows(target, "salesinvoice/SalesInvoiceLines")
+        if r["InvoiceID"] == copy["InvoiceID"]
+    ]
+    assert (line["ItemCode"], line["Quantity"]) == (item["Code"], 7.0)
+    # the customer was resolved with one lookup in each division, not by reading all accounts
+    assert (
+        after["by_endpoint"].get("crm/Accounts", 0) - before["by_endpoint"].get("crm/Accounts", 0)
+        <= 2
+    )

@@ -664,3 +664,120 @@ def test_a_company_too_large_to_read_in_bulk_is_remembered_and_looked_up_next_ti
     assert stats["salesinvoice/SalesInvoices"] == 1 + 30
     by_ref = _invoices_by_ref(sb, division)
     assert all(len(by_ref[key]) == 1 for key in first + second)
+
+
+def _line_view(sb: Sandbox, division: int, invoice_id: str) -> list[tuple[str, float]]:
+    return [(ln["Item"], ln["Quantity"]) for ln in _lines_of(sb, division, invoice_id)]
+
+
+def test_an_open_invoices_lines_are_changed_added_and_deleted_until_they_equal_the_input(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    key = f"LN-{_tag()}"
+    code = customers[0]["Code"].strip()
+
+    def invoice(*lines: tuple[int, int]) -> list[dict]:
+        body = [{"item_code": items[i]["Code"], "Quantity": q, "NetPrice": 2} for i, q in lines]
+        return [
+            schema("sales_invoices"),
+            record("sales_invoices", {"invoice_key": key, "ordered_by_code": code, "lines": body}),
+        ]
+
+    assert run_target(tmp_path, target_config, invoice((0, 1), (1, 2), (2, 3)), "c").returncode == 0
+    [inv] = _invoices_by_ref(sandbox, division)[key]
+    iid = inv["InvoiceID"]
+
+    # line 2 changes quantity, line 3 another item, a 4th line is new
+    before = sandbox.stats()
+    run = run_target(tmp_path, target_config, invoice((0, 1), (1, 5), (3, 3), (4, 1)), "u")
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["updated"] == 1
+    assert _line_view(sandbox, division, iid) == [
+        (items[0]["ID"], 1.0),
+        (items[1]["ID"], 5.0),
+        (items[3]["ID"], 3.0),
+        (items[4]["ID"], 1.0),
+    ]
+    # one lookup of the invoice's lines, two PUTs and one POST: no header write
+    assert _calls(before, after, "salesinvoice/SalesInvoiceLines") == 4
+    assert _calls(before, after, "salesinvoice/SalesInvoices") == 1  # the key lookup
+
+    # fewer lines: the rest are deleted
+    run = run_target(tmp_path, target_config, invoice((0, 1), (1, 5)), "d")
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["updated"] == 1
+    assert run.summary["streams"]["sales_invoice_lines"]["deleted"] == 2
+    assert _line_view(sandbox, division, iid) == [(items[0]["ID"], 1.0), (items[1]["ID"], 5.0)]
+    header = next(
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r["InvoiceID"] == iid
+    )
+    assert header["AmountFCExclVat"] == 12.0  # Exact's totals follow the lines
+
+    # the same input again: nothing to write
+    before = sandbox.stats()
+    run = run_target(tmp_path, target_config, invoice((0, 1), (1, 5)), "same")
+    after = sandbox.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"]["unchanged"] == 1
+    assert after["by_status"].get("204", 0) == before["by_status"].get("204", 0)
+    assert _calls(before, after, "salesinvoice/SalesInvoiceLines") == 1
+
+
+def test_a_second_record_of_an_invoice_in_one_input_gets_its_lines_and_processed_ones_are_rejected(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    customers, items = _seed(sandbox, division)
+    key = f"TWICE-{_tag()}"
+    code = customers[1]["Code"].strip()
+    processed = next(
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r["Status"] == 50
+    )
+    processed_lines = _line_view(sandbox, division, processed["InvoiceID"])
+    messages = [
+        schema("sales_invoices"),
+        record(
+            "sales_invoices",
+            {
+                "invoice_key": key,
+                "ordered_by_code": code,
+                "lines": [{"item_code": items[0]["Code"], "Quantity": 1}],
+            },
+        ),
+        # the same invoice again, later in the input: its lines are the last word
+        record("sales_invoices", {"invoice_key": key, "ordered_by_code": code}),
+        schema("sales_invoice_lines"),
+        record(
+            "sales_invoice_lines",
+            {"invoice_key": key, "LineNumber": 1, "item_code": items[0]["Code"], "Quantity": 4},
+        ),
+        record(
+            "sales_invoice_lines",
+            {"invoice_key": key, "LineNumber": 2, "item_code": items[1]["Code"], "Quantity": 2},
+        ),
+        record(
+            "sales_invoices",
+            {
+                "InvoiceID": processed["InvoiceID"],
+                "lines": [{"Item": items[2]["ID"], "Quantity": 99}],
+            },
+        ),
+    ]
+    run = run_target(tmp_path, {**target_config, "on_error": "skip"}, messages, "twice")
+    assert run.returncode == 0, run.stderr
+    assert run.summary["streams"]["sales_invoices"] == {
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+        "rejected": 1,
+    }
+    [inv] = _invoices_by_ref(sandbox, division)[key]
+    assert _line_view(sandbox, division, inv["InvoiceID"]) == [
+        (items[0]["ID"], 4.0),
+        (items[1]["ID"], 2.0),
+    ]
+    [reject] = run.rejects
+    assert reject["key"] == processed["InvoiceID"] and reject["field"] == "lines"
+    assert "Status 50" in reject["reason"] and "Status 20" in reject["reason"]
+    assert _line_view(sandbox, division, processed["InvoiceID"]) == processed_lines
