@@ -311,10 +311,15 @@ class PageFetcher:
             with self._cond:
                 progress.busy = False
                 self._inflight[read.division] -= 1
-                if ended:
+                # a run-level failure while this call was in flight: the read goes no further
+                cut = not ended and self._fatal is not None
+                if ended or cut:
                     progress.done = True
                     progress.pages = None
                 self._cond.notify_all()
+            if cut:
+                for queue in progress.queues.values():
+                    queue.end(self._fatal)
 
     def _stop_all(self, exc: BaseException) -> None:
         """A run-level failure (the grant is gone, a setting is wrong): no more calls; every
