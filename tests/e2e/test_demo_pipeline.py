@@ -8,7 +8,7 @@ with `sandbox.rows(...)` stream by stream and the sandbox with the demo's input 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +17,12 @@ import pytest
 
 from demo.meltano import ROOT
 from demo.run import DEMO_SCALE, WAREHOUSE_SCHEMA, run_demo, start_sandbox
+from tests.support.ground_truth import GROUND_TRUTH
 
 DATA = ROOT / "demo" / "data"
 SCALE = DEMO_SCALE
 
 Row = Mapping[str, Any]
-
-# stream -> (sync endpoint the tap reads, the row filter of the stream, key field)
-GROUND_TRUTH: dict[str, tuple[str, Callable[[Row], bool], str]] = {
-    "customers": ("sync/CRM/Accounts", lambda r: r["Status"] == "C", "ID"),
-    "contacts": ("sync/CRM/Contacts", lambda r: True, "ID"),
-    "payments": ("sync/Cashflow/PaymentTerms", lambda r: r["LineType"] == 22, "ID"),
-    "receivables": ("sync/Cashflow/PaymentTerms", lambda r: r["LineType"] == 20, "ID"),
-    "sales_invoices": ("sync/SalesInvoice/SalesInvoices", lambda r: True, "InvoiceID"),
-    "sales_invoice_lines": ("sync/SalesInvoice/SalesInvoices", lambda r: True, "ID"),
-    "sales_orders": ("sync/SalesOrder/SalesOrderHeaders", lambda r: True, "OrderID"),
-    "sales_order_lines": ("sync/SalesOrder/SalesOrderLines", lambda r: True, "ID"),
-    "items": ("sync/Logistics/Items", lambda r: True, "ID"),
-    "gl_accounts": ("sync/Financial/GLAccounts", lambda r: True, "ID"),
-    "transaction_lines": ("sync/Financial/TransactionLines", lambda r: True, "ID"),
-    "documents": ("sync/Documents/Documents", lambda r: True, "ID"),
-}
 
 
 def jsonl(name: str) -> list[dict[str, Any]]:
