@@ -1,14 +1,16 @@
 """`make demo`'s pipeline through `meltano run`, checked against the sandbox's ground truth.
 
-One test runs the demo's steps (full extract into DuckDB, reverse ETL from demo/data, a customer
-deleted through the API, incremental extract) on its own sandbox, then compares the warehouse
-with `sandbox.rows(...)` stream by stream and the sandbox with the demo's input files.
+One test runs the demo's steps (full extract into DuckDB and dbt build, reverse ETL from
+demo/data, a customer deleted through the API, incremental extract and dbt build, reverse ETL
+from a model) on its own sandbox, then compares the warehouse with `sandbox.rows(...)` stream by
+stream, the sandbox with the demo's input files, and the books it shows with the sandbox.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,14 @@ import duckdb
 import pytest
 
 from demo.meltano import ROOT
-from demo.run import DEMO_SCALE, WAREHOUSE_SCHEMA, run_demo, start_sandbox
+from demo.run import (
+    AS_OF_DATE,
+    CREDIT_CONTROL_EXPORT,
+    DEMO_SCALE,
+    WAREHOUSE_SCHEMA,
+    run_demo,
+    start_sandbox,
+)
 from tests.support.ground_truth import GROUND_TRUTH
 
 DATA = ROOT / "demo" / "data"
@@ -55,6 +64,8 @@ def test_demo_pipeline_end_to_end(meltano_installed: None, tmp_path: Path) -> No
         check_invalid_invoice_lands_in_the_reject_file(demo)
         check_no_secret_reaches_the_logs(demo)
         check_report_names_tables_target_outcomes_and_budget(demo)
+        check_books_are_printed_and_drawn_from_the_marts(demo)
+        check_credit_control_reverse_etl_wrote_the_model_into_exact(demo)
 
 
 def check_warehouse_matches_the_sandbox_row_for_row(demo: Any) -> None:
@@ -212,3 +223,38 @@ def check_report_names_tables_target_outcomes_and_budget(demo: Any) -> None:
     for division in report.divisions:
         assert f"division {division}:" in text
     assert all(u.calls for u in report.usage if u.step.startswith(("1.", "4.")))
+
+
+def check_books_are_printed_and_drawn_from_the_marts(demo: Any) -> None:
+    sandbox, _grant, report, output = demo
+    picture = output / "books.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = report.render()
+    assert "Profit and loss by period" in text
+    assert f"Receivables ageing at {AS_OF_DATE}" in text
+    books = report.books
+    for division in report.divisions:
+        assert any(p.division == division and p.revenue > 0 for p in books.pnl)
+        open_items = [
+            r
+            for r in sandbox.rows(division, "sync/Cashflow/PaymentTerms")
+            if r["LineType"] == 20 and r["Status"] == 20 and not r["IsFullyPaid"]
+        ]
+        shown = sum((a.amount for a in books.ageing if a.division == division), Decimal(0))
+        truth = sum((Decimal(str(r["AmountDC"])) for r in open_items), Decimal(0))
+        assert shown == truth.quantize(Decimal("0.01")), f"ageing of division {division}"
+
+
+def check_credit_control_reverse_etl_wrote_the_model_into_exact(demo: Any) -> None:
+    sandbox, _grant, report, output = demo
+    wanted = {
+        r["Code"]: r["Remarks"]
+        for r in map(
+            json.loads, (output / "exports" / CREDIT_CONTROL_EXPORT).read_text().splitlines()
+        )
+    }
+    assert wanted, "the model lists no customer with receivables past due"
+    accounts = {a["Code"].strip(): a for a in sandbox.rows(report.divisions[0], "crm/Accounts")}
+    assert {code: accounts[code]["Remarks"] for code in wanted} == wanted
+    counts = report.credit_control["streams"]["customers"]
+    assert (counts["updated"], counts["rejected"]) == (len(wanted), 0)
