@@ -101,6 +101,18 @@ def check_customer_deleted_through_the_api_is_marked_deleted(demo: Any) -> None:
     )
     assert deleted_at and row_division == division
     assert report.deleted_marked
+    # The models leave it out: the staging customers are the sandbox's, once each.
+    staged = [
+        r[0]
+        for r in query(
+            db,
+            "SELECT customer_id FROM analytics.stg_exactonline__customers WHERE division = ?",
+            division,
+        )
+    ]
+    assert report.deleted_customer not in staged
+    live = {a["ID"] for a in sandbox.rows(division, "crm/Accounts") if a["Status"] == "C"}
+    assert sorted(staged) == sorted(live)
 
 
 def check_incremental_run_brings_only_the_changes(demo: Any) -> None:
