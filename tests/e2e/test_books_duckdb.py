@@ -1,12 +1,14 @@
 """The books in the embedded warehouse: `meltano run tap-exactonline target-duckdb dbt-duckdb:build`.
 
 Checks that target-duckdb (0.8.0 with its pinned DuckDB 1.2.2) loads every row the sandbox
-serves, that the marts agree with the sandbox's own entries and open items, and that the dbt
-tests fail when an entry does not balance.
+serves, that the marts agree with the sandbox's own entries and open items, that dbt compares the
+ledger with Exact's reporting balances once that table is loaded, and that the dbt tests fail when
+an entry does not balance or the ledger and the reporting balances differ.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections import defaultdict
@@ -41,6 +43,24 @@ def query(db: Path, sql: str, *params: Any) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
+
+
+def write_warehouse(db: Path, statements: list[tuple[str, list[Any]]]) -> None:
+    """Run SQL on the warehouse with the DuckDB that writes it (1.2.2, in dbt-duckdb's
+    environment), not the test's newer one, so the file stays readable by both."""
+    script = (
+        "import duckdb, json, sys\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "for sql, params in json.load(sys.stdin):\n"
+        "    con.execute(sql, params)\n"
+        "con.close()\n"
+    )
+    subprocess.run(
+        [str(DBT_PYTHON), "-c", script, str(db)],
+        input=json.dumps(statements, default=str),
+        text=True,
+        check=True,
+    )
 
 
 def cents(value: Any) -> Decimal:
@@ -92,19 +112,18 @@ def test_books_on_duckdb_hold_every_row_agree_with_the_sandbox_and_catch_an_unba
             assert "division" in columns, mart
         check_marts_agree_with_the_sandbox(sandbox, divisions, db)
 
+        check_gl_is_compared_with_exacts_reporting_balances(meltano, sandbox, divisions, db)
+
     # An entry that no longer balances: the dbt tests must say so (and name the entry's test).
     (line_id,) = query(db, "SELECT id FROM exactonline.transaction_lines LIMIT 1")[0]
-    subprocess.run(
+    write_warehouse(
+        db,
         [
-            str(DBT_PYTHON),
-            "-c",
-            "import duckdb, sys; duckdb.connect(sys.argv[1]).execute("
-            "'UPDATE exactonline.transaction_lines SET amountdc = amountdc + 10 WHERE id = ?', "
-            "[sys.argv[2]])",
-            str(db),
-            line_id,
+            (
+                "UPDATE exactonline.transaction_lines SET amountdc = amountdc + 10 WHERE id = ?",
+                [line_id],
+            )
         ],
-        check=True,
     )
     # `run` rebuilds every model, `test` then runs every test (`build` would skip the tests of
     # the models downstream of the first failure).
@@ -182,3 +201,66 @@ def check_marts_agree_with_the_sandbox(sandbox: Sandbox, divisions: list[int], d
             )
             assert count == len(open_items), mart
             assert cents(amount) == sum((cents(r["AmountDC"]) for r in open_items), Decimal(0))
+
+
+def reporting_balances(sandbox: Sandbox, divisions: list[int]) -> list[list[Any]]:
+    """Rows shaped as Exact's financial/ReportingBalance (the catalogue's fields, lower-cased as
+    target-duckdb loads them), summed here from the sandbox's transaction lines: the stream is
+    not extracted yet, and the sandbox does not serve it."""
+    rows: list[list[Any]] = []
+    for division in divisions:
+        gl = {r["ID"]: r for r in sandbox.rows(division, "sync/Financial/GLAccounts")}
+        sums: dict[tuple[int, int, str], list[Decimal]] = defaultdict(
+            lambda: [Decimal(0), Decimal(0)]
+        )
+        for line in sandbox.rows(division, "sync/Financial/TransactionLines"):
+            amount = cents(line["AmountDC"])
+            debit_credit = sums[(line["FinancialYear"], line["FinancialPeriod"], line["GLAccount"])]
+            debit_credit[0 if amount > 0 else 1] += abs(amount)
+        for (year, period, account), (debit, credit) in sums.items():
+            rows.append(
+                [len(rows) + 1, division, year, period, account, gl[account]["Code"].strip(),
+                 gl[account]["BalanceType"], 50, debit - credit, debit, credit]
+            )  # fmt: skip
+    return rows
+
+
+def check_gl_is_compared_with_exacts_reporting_balances(
+    meltano: MeltanoProject, sandbox: Sandbox, divisions: list[int], db: Path
+) -> None:
+    """Once a reporting_balances table is loaded, dbt compares the ledger with it."""
+    rows = reporting_balances(sandbox, divisions)
+    write_warehouse(
+        db,
+        [
+            (
+                "CREATE TABLE exactonline.reporting_balances (id BIGINT, division BIGINT, "
+                "reportingyear BIGINT, reportingperiod BIGINT, glaccount VARCHAR, "
+                "glaccountcode VARCHAR, balancetype VARCHAR, status BIGINT, amount DOUBLE, "
+                "amountdebit DOUBLE, amountcredit DOUBLE, _sdc_batched_at TIMESTAMP, "
+                "_sdc_deleted_at VARCHAR)",
+                [],
+            ),
+            *(
+                ("INSERT INTO exactonline.reporting_balances VALUES "
+                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)", row)
+                for row in rows
+            ),
+        ],
+    )  # fmt: skip
+    meltano.run(["run", "dbt-duckdb:build"], log_name="reporting-balances")
+    ((staged,),) = query(db, "SELECT count(*) FROM analytics.stg_exactonline__reporting_balances")
+    assert staged == len(rows)
+    log = (meltano.log_dir / "reporting-balances.log").read_text()
+    assert "PASS assert_gl_agrees_with_reporting_balances" in log
+
+    write_warehouse(
+        db, [("UPDATE exactonline.reporting_balances SET amount = amount + 5 WHERE id = 1", [])]
+    )
+    differs = meltano.run(["run", "dbt-duckdb:test"], log_name="reporting-differs", check=False)
+    log = (meltano.log_dir / "reporting-differs.log").read_text()
+    assert differs.returncode != 0
+    assert "FAIL 1 assert_gl_agrees_with_reporting_balances" in log
+    write_warehouse(
+        db, [("UPDATE exactonline.reporting_balances SET amount = amount - 5 WHERE id = 1", [])]
+    )
