@@ -136,6 +136,9 @@ def test_postgres_warehouse_extract_deletes_incremental_dbt_and_reverse_etl_from
             "sales_invoices": ("stg_exactonline__sales_invoices", "invoice_id"),
             "sales_invoice_lines": ("stg_exactonline__sales_invoice_lines", "invoice_line_id"),
             "transaction_lines": ("stg_exactonline__transaction_lines", "transaction_line_id"),
+            "sales_orders": ("stg_exactonline__sales_orders", "order_id"),
+            "sales_order_lines": ("stg_exactonline__sales_order_lines", "order_line_id"),
+            "documents": ("stg_exactonline__documents", "document_id"),
         }
         for stream, (model, key) in staged.items():
             for division in divisions:
