@@ -1,6 +1,7 @@
--- Sales invoice lines of invoices that still exist: Exact deletes an invoice's lines with it
--- but reports only the header in sync/Deleted, so the lines of a deleted invoice are dropped
--- here by the join.
+-- Sales invoice lines of invoices that still exist. Exact deletes an invoice's lines with it but
+-- its deletion log names only the invoice; the tap tombstones the lines it emitted, and this
+-- join drops any line whose invoice is gone all the same (a warehouse loaded by an older tap,
+-- a line the tap did not know).
 with lines as (
     select
         {{ col('ID') }} as invoice_line_id,

@@ -1,5 +1,5 @@
--- Sales order lines of orders that still exist (as with invoices, a deleted order takes its
--- lines with it).
+-- Sales order lines of orders that still exist (a deleted order takes its lines with it; the
+-- join drops any line whose order is gone even if no tombstone for it was loaded).
 with lines as (
     select
         {{ col('ID') }} as order_line_id,
