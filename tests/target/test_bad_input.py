@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
+from target_exactonline.load import Load
+from target_exactonline.rejects import RecordRejected
 from tests.target.singer_run import TargetRun, record, run_target, run_target_on, schema, state
 
 
@@ -287,3 +289,52 @@ def test_a_line_that_is_no_singer_message_stops_the_run_with_one_line_naming_it(
     assert "input line 2 is no Singer message" in error and why in error
     assert run.states == []
     assert run.rejects == []
+
+
+def test_an_update_failing_with_bare_500s_every_time_becomes_its_reject_and_the_run_goes_on(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """The PUT is retried by the client (5 tries), each a bare 500 while the lookup answered:
+    Exact fails on this record, so it is kept as a reject and the next record is written."""
+    tag = _tag()
+    config = {**target_config, "on_error": "skip"}
+    first = run_target(
+        tmp_path,
+        config,
+        [schema("customers"), record("customers", {"Code": f"UP{tag}", "Name": "Oud"})],
+    )
+    assert first.returncode == 0, first.stderr
+    messages = [
+        schema("customers"),
+        record("customers", {"Code": f"UP{tag}", "Name": "Nieuw"}),
+        state({"n": 1}),
+    ]
+    # calls on the endpoint: the lookup, then 5 PUTs
+    with sandbox.faults_during(
+        {"endpoints": ["crm/Accounts"], "next": ["latency", *["500"] * 5], "latency_ms": 0}
+    ) as answered:
+        run = run_target(tmp_path, config, messages, "update")
+    assert answered.get("500", 0) == 5
+    assert run.returncode == 0, run.stderr
+    [reject] = run.rejects
+    assert reject["key"] == f"UP{tag}" and reject["exact_status"] == 500
+    assert "5 tries of this PUT" in reject["reason"]
+    assert run.states == [{"n": 1}]
+    [row] = [
+        r for r in sandbox.rows(division, "crm/Accounts") if str(r["Code"]).strip() == f"UP{tag}"
+    ]
+    assert row["Name"] == "Oud"
+
+
+def test_a_value_no_filter_can_carry_is_left_out_of_a_planned_lookup_and_rejected_when_found(
+    sandbox: Sandbox, target_config: dict, tmp_path: Path
+) -> None:
+    """The lookup helper's own guard (whatever the sink checked before): planning skips the
+    value, asking for it is a reject naming the key, the other keys are still looked up."""
+    load = Load({**target_config, "reject_file": str(tmp_path / "rejects.jsonl")})
+    codes = sorted(str(r["Code"]).strip() for r in sandbox.rows(load.division, "crm/Accounts"))
+    load.accounts.plan([("Code", "A\x00B"), ("Code", codes[0]), ("Code", codes[1])])
+    assert load.accounts.cached("Code", codes[0]) and load.accounts.cached("Code", codes[1])
+    with pytest.raises(RecordRejected) as caught:
+        load.accounts.find("Code", "A\x00B")
+    assert caught.value.field == "Code" and "U+0000" in caught.value.reason
