@@ -26,6 +26,16 @@ from singer_sdk.singerlib.json import deserialize_json
 MAX_DEPTH = 100
 
 
+#: What each message type must hold, and of which JSON type (None: any).
+SHAPES: dict[str, dict[str, type | None]] = {
+    "SCHEMA": {"stream": str, "schema": dict},
+    "RECORD": {"stream": str, "record": None},
+    "STATE": {"value": None},
+    "ACTIVATE_VERSION": {"stream": str, "version": int},
+}
+_JSON_NAMES = {str: "a string", dict: "an object", int: "an integer"}
+
+
 class BadInput(Exception):
     """An input line that is no Singer message: the run stops, naming the line."""
 
@@ -57,8 +67,22 @@ class SingerInput(SingerReader):
     """The SDK's line reader, with every malformed line turned into a `BadInput` naming it."""
 
     line_number = 0
+    #: Called before a `BadInput` ends the run (the target writes its summary there).
+    on_stop: Callable[[], None] | None = None
 
     def process_lines(
+        self,
+        file_input: IO[str] | None,
+        callbacks: dict[str, Callable[[dict], None]],
+    ) -> Counter[str]:
+        try:
+            return self._read(file_input, callbacks)
+        except BadInput:
+            if self.on_stop is not None:
+                self.on_stop()
+            raise
+
+    def _read(
         self,
         file_input: IO[str] | None,
         callbacks: dict[str, Callable[[dict], None]],
@@ -70,12 +94,37 @@ class SingerInput(SingerReader):
                 continue  # a blank line carries no message
             message = self.deserialize_json(line)
             kind = message.get("type")
-            callback = callbacks.get(kind) if isinstance(kind, str) else None
-            if callback is None:
-                raise self.bad(f"unknown message type {kind!r}" if kind else "no message type")
-            callback(message)
+            self.check_shape(kind, message)
+            callbacks[kind](message)
             stats[kind] += 1
         return stats
+
+    def check_shape(self, kind: Any, message: dict) -> None:
+        """A message of a type this target reads, holding what that type needs."""
+        if kind == "BATCH":
+            # A BATCH names files to read: the target reads no file its settings do not name.
+            raise self.bad("BATCH messages are not read by target-exactonline; send RECORDs")
+        if kind not in SHAPES:
+            raise self.bad(f"unknown message type {kind!r}" if kind else "no message type")
+        for key, expected in SHAPES[kind].items():
+            if key not in message:
+                raise self.bad(f"a {kind} message needs {key!r}")
+            value = message[key]
+            if expected is not None and (
+                not isinstance(value, expected) or isinstance(value, bool)
+            ):
+                raise self.bad(f"the {key!r} of a {kind} message must be {_JSON_NAMES[expected]}")
+        keys = message.get("key_properties") or []
+        if kind == "SCHEMA" and not (
+            isinstance(keys, list) and all(isinstance(k, str) for k in keys)
+        ):
+            raise self.bad("the 'key_properties' of a SCHEMA message must be a list of names")
+
+    def assert_line_requires(self, line_dict: dict, requires: set[str]) -> None:  # type: ignore[override]
+        """The SDK's own checks of a message, as a `BadInput` naming the line."""
+        missing = sorted(requires - set(line_dict))
+        if missing:
+            raise self.bad(f"{', '.join(map(repr, missing))} missing")
 
     def deserialize_json(self, line: str) -> dict:
         try:

@@ -83,6 +83,7 @@ class TargetExactOnline(ExactPlugin, Target):
         self.max_parallelism = 1
         # Built when singer-sdk checked the config (validate_config=False: built and checked here).
         self.load = Load(self.settings or self.settings_from_config(self.config))
+        self.message_reader.on_stop = self.load.finish  # type: ignore[attr-defined]
         self._emitted_state: dict | None = None
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -115,22 +116,22 @@ class TargetExactOnline(ExactPlugin, Target):
             raise
 
     def _malformed_record(self, message: dict) -> None:
-        """A RECORD without a stream, or before its SCHEMA, stops the run naming the line; one
-        whose `record` is no object goes on, marked, to be its sink's reject in input order."""
-        stream = message.get("stream")
-        if not isinstance(stream, str) or "record" not in message:
-            raise self.message_reader.bad("a RECORD needs a stream name and a record")
-        if stream not in self.mapper.stream_maps:
-            raise self.message_reader.bad(f"a RECORD of stream {stream!r} before its SCHEMA")
+        """A RECORD before its SCHEMA stops the run naming the line; one whose `record` is no
+        object goes on, marked, to be its sink's reject in input order."""
+        self._require_schema(message["stream"], "RECORD")
         if not isinstance(message["record"], dict):
             message["record"] = {NOT_AN_OBJECT: message["record"]}
 
+    def _require_schema(self, stream: str, kind: str) -> None:
+        if stream not in self.mapper.stream_maps:
+            raise self.message_reader.bad(f"a {kind} of stream {stream!r} before its SCHEMA")
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self._require_schema(message_dict["stream"], "ACTIVATE_VERSION")
+        super()._process_activate_version_message(message_dict)
+
     def _process_schema_message(self, message_dict: dict) -> None:
         try:
-            if not isinstance(message_dict.get("stream"), str) or not isinstance(
-                message_dict.get("schema"), dict
-            ):
-                raise self.message_reader.bad("a SCHEMA needs a stream name and a schema object")
             super()._process_schema_message(message_dict)
         except BaseException:
             self.load.finish()

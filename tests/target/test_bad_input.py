@@ -274,10 +274,27 @@ _GOOD = record("customers", {"Code": "NEVER-WRITTEN", "Name": "x"})
         (b'{"type": "RECORD", "stream": "customers", "record": {"Code": "A"', "not JSON"),
         (b"[1, 2]", "a JSON list, not a message object"),
         (b'{"stream": "customers", "record": {}}', "no message type"),
-        (b'{"type": "RECORD", "record": {"Code": "A"}}', "needs a stream name"),
+        (b'{"type": "RECORD", "record": {"Code": "A"}}', "a RECORD message needs 'stream'"),
         (b'{"type": "RECORD", "stream": "orders", "record": {}}', "before its SCHEMA"),
-        (b'{"type": "SCHEMA", "stream": "customers", "schema": [1]}', "schema object"),
+        (b'{"type": "SCHEMA", "stream": "customers", "schema": [1]}', "must be an object"),
         (b'{"type": "BOGUS"}', "unknown message type 'BOGUS'"),
+        (b'{"type": "RECORD", "stream": ["customers"], "record": {}}', "must be a string"),
+        (
+            b'{"type": "SCHEMA", "stream": "customers", "schema": {"type": "object"}}',
+            "'properties'",
+        ),
+        (b'{"type": "STATE"}', "a STATE message needs 'value'"),
+        (
+            b'{"type": "SCHEMA", "stream": "customers", "schema": {"properties": {}}, '
+            b'"key_properties": "Code"}',
+            "must be a list of names",
+        ),
+        (b'{"type": "ACTIVATE_VERSION", "stream": "orders", "version": 1}', "before its SCHEMA"),
+        (
+            b'{"type": "BATCH", "stream": "customers", "encoding": {"format": "jsonl"}, '
+            b'"manifest": ["file:///etc/passwd"]}',
+            "BATCH messages are not read",
+        ),
     ],
 )
 def test_a_line_that_is_no_singer_message_stops_the_run_with_one_line_naming_it(
@@ -289,6 +306,7 @@ def test_a_line_that_is_no_singer_message_stops_the_run_with_one_line_naming_it(
     assert "input line 2 is no Singer message" in error and why in error
     assert run.states == []
     assert run.rejects == []
+    assert run.summary["totals"]["created"] == 0  # the summary is still written
 
 
 def test_an_update_failing_with_bare_500s_every_time_becomes_its_reject_and_the_run_goes_on(
