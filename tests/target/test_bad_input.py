@@ -14,6 +14,8 @@ import pytest
 from exactonline_sandbox.harness import Sandbox
 from target_exactonline.load import Load
 from target_exactonline.rejects import RecordRejected
+from target_exactonline.settings import TargetSettings
+from tests.support.output import assert_one_error_line
 from tests.target.singer_run import TargetRun, record, run_target, run_target_on, schema, state
 
 
@@ -27,16 +29,10 @@ def _lines(*messages: dict[str, Any] | bytes) -> bytes:
     )
 
 
-def _error_lines(run: TargetRun) -> list[str]:
-    return [line for line in run.stderr.splitlines() if "| ERROR" in line]
-
-
-def _one_clear_error(run: TargetRun) -> str:
+def _one_clear_error(run: TargetRun, error: str) -> str:
     """The run stopped with exit 1 and exactly one error line, no traceback."""
     assert run.returncode == 1, run.stderr
-    assert "Traceback" not in run.stderr
-    [line] = _error_lines(run)
-    return line
+    return assert_one_error_line(run.stderr, "target-exactonline", error)
 
 
 def _account_codes(sb: Sandbox, division: int) -> set[str]:
@@ -121,7 +117,7 @@ def test_under_on_error_fail_a_nul_stops_the_run_with_one_line_naming_record_and
 ) -> None:
     bad = {"Code": "NUL\x00CODE", "Name": "Nul BV"}
     run = run_target(tmp_path, target_config, [schema("customers"), record("customers", bad)])
-    line = _one_clear_error(run)
+    line = _one_clear_error(run, "LoadStopped")
     assert "customers record 'NUL\\x00CODE'" in line and "(field Code)" in line
     [reject] = run.rejects
     assert reject["record"] == bad
@@ -166,7 +162,7 @@ def test_a_record_without_its_declared_key_property_is_rejected_naming_that_key(
     assert f"KP{tag}" in _account_codes(sandbox, division)
 
     stopped = run_target(tmp_path, target_config, messages[:2], "fail")
-    assert "lacks a key property" in _one_clear_error(stopped)
+    assert "lacks a key property" in _one_clear_error(stopped, "LoadStopped")
 
 
 # -- item 11: numbers Exact cannot store ---------------------------------------------------------
@@ -302,7 +298,7 @@ def test_a_line_that_is_no_singer_message_stops_the_run_with_one_line_naming_it(
 ) -> None:
     stdin = _lines(schema("customers"), line, _GOOD, state({"n": 1}))
     run = run_target_on(tmp_path, {**target_config, "on_error": "skip"}, stdin, "run")
-    error = _one_clear_error(run)
+    error = _one_clear_error(run, "BadInput")
     assert "input line 2 is no Singer message" in error and why in error
     assert run.states == []
     assert run.rejects == []
@@ -349,7 +345,8 @@ def test_a_value_no_filter_can_carry_is_left_out_of_a_planned_lookup_and_rejecte
 ) -> None:
     """The lookup helper's own guard (whatever the sink checked before): planning skips the
     value, asking for it is a reject naming the key, the other keys are still looked up."""
-    load = Load({**target_config, "reject_file": str(tmp_path / "rejects.jsonl")})
+    config = {**target_config, "reject_file": str(tmp_path / "rejects.jsonl")}
+    load = Load(TargetSettings.from_config(config))
     codes = sorted(str(r["Code"]).strip() for r in sandbox.rows(load.division, "crm/Accounts"))
     load.accounts.plan([("Code", "A\x00B"), ("Code", codes[0]), ("Code", codes[1])])
     assert load.accounts.cached("Code", codes[0]) and load.accounts.cached("Code", codes[1])
