@@ -5,7 +5,8 @@ The SDK's reader reads stdin with the locale's strict decoding, logs a traceback
 is not JSON, and recurses without bound into nested JSON. This reader decodes UTF-8 keeping
 invalid bytes (`surrogateescape`), so a bad byte inside a record's value becomes that record's
 reject (see `odata.check_text`) instead of stopping the load; and it refuses, by line number,
-what no message can be: not JSON, not an object, no `type`, or nested beyond `MAX_DEPTH`.
+what is no message it can read: not JSON, not an object, nested beyond `MAX_DEPTH`, a `type` it
+does not read (BATCH names files to read), or without the keys its type needs.
 """
 
 from __future__ import annotations
