@@ -54,8 +54,8 @@ def kept_failing(exc: ApiError, method: str, tries: int) -> RecordRejected:
     fails on something in this record. Kept as its reject, so the load (with `on_error: skip`)
     goes on and a re-run does not stop at it again; the record waits in the reject file."""
     return RecordRejected(
-        f"Exact failed on every one of {tries} tries of this {method} with a 500 that gives no "
-        f"reason ({exc.endpoint}); nothing was written",
+        f"Exact failed on every one of {tries} tries of the {method} on {exc.endpoint} with a "
+        "500 that gives no reason",
         exact_message=exc.detail,
         exact_status=exc.status,
     )

@@ -332,7 +332,7 @@ def test_an_update_failing_with_bare_500s_every_time_becomes_its_reject_and_the_
     assert run.returncode == 0, run.stderr
     [reject] = run.rejects
     assert reject["key"] == f"UP{tag}" and reject["exact_status"] == 500
-    assert "5 tries of this PUT" in reject["reason"]
+    assert "5 tries of the PUT" in reject["reason"]
     assert run.states == [{"n": 1}]
     [row] = [
         r for r in sandbox.rows(division, "crm/Accounts") if str(r["Code"]).strip() == f"UP{tag}"
