@@ -22,7 +22,16 @@ MELTANO = Path(sys.executable).parent / "meltano"
 
 # The prefixes of the settings this module sets; inherited values from the caller's shell are
 # dropped so that a stray TAP_EXACTONLINE_REFRESH_TOKEN cannot point the demo at a real company.
-PLUGIN_PREFIXES = ("TAP_EXACTONLINE_", "TARGET_EXACTONLINE_", "TARGET_DUCKDB_", "TAP_JSONL_")
+PLUGIN_PREFIXES = (
+    "TAP_EXACTONLINE_",
+    "TARGET_EXACTONLINE_",
+    "TARGET_DUCKDB_",
+    "TAP_JSONL_",
+    "TARGET_POSTGRES_",
+    "TAP_POSTGRES_",
+    "DBT_DUCKDB_",
+    "DBT_POSTGRES_",
+)
 # Where Meltano installs plugins inside `.meltano/`, one folder per plugin type.
 PLUGIN_DIRS = ("extractors", "loaders", "mappers", "utilities")
 SHARED_SETTINGS = ("BASE_URL", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "TOKEN_STORE_PATH")

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from demo.books import Books
+
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 
 
@@ -131,6 +133,8 @@ class DemoReport:
     deleted_marked: bool = False
     files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
+    books: Books | None = None
+    credit_control: dict[str, Any] = field(default_factory=dict)
 
     def render(self) -> str:
         out: list[str] = []
@@ -146,8 +150,14 @@ class DemoReport:
                 "only the key, so target-duckdb's upsert leaves the other columns empty)"
             )
         out.append("")
+        if self.books is not None:
+            out.append(self.books.render())
+            out.append("")
         out.append("Reverse ETL (target-exactonline)")
-        for name, summary in self.summaries.items():
+        summaries = dict(self.summaries)
+        if self.credit_control:
+            summaries["credit control, from the model reverse_etl__customers"] = self.credit_control
+        for name, summary in summaries.items():
             for stream, counts in summary.get("streams", {}).items():
                 line = ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES)
                 out.append(

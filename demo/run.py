@@ -1,17 +1,22 @@
 """`make demo`: the whole connector, end to end, against a local Exact Online sandbox.
 
-1. `meltano install` of the project's plugins (tap and target from this repository, tap-jsonl
-   and target-duckdb from PyPI).
+1. `meltano install` of the project's plugins (tap and target from this repository, tap-jsonl,
+   target-duckdb and dbt from PyPI).
 2. A sandbox company with two divisions on a free loopback port, and a grant (OAuth app, user
    consent) from it.
-3. `meltano run tap-exactonline target-duckdb`: every stream of both divisions into
-   output/warehouse.duckdb.
+3. `meltano run tap-exactonline target-duckdb dbt-duckdb:build`: every stream of both divisions
+   into output/warehouse.duckdb, then the dbt models (transform/) built and tested there.
 4. Reverse ETL from demo/data/*.jsonl: `meltano run tap-jsonl-<stream> target-exactonline` for
    customers (new and changed), sales invoices with lines, one PDF attachment; one invalid
    record goes to the reject file (on_error: skip).
-5. A customer is deleted through the API, then `meltano run tap-exactonline target-duckdb` again:
-   only the changes arrive, the deleted customer is marked (`_sdc_deleted_at`).
-6. A report: warehouse tables, what the target did, API calls per division against the limits.
+5. A customer is deleted through the API, then `meltano run tap-exactonline target-duckdb
+   dbt-duckdb:build` again: only the changes arrive, the deleted customer is marked
+   (`_sdc_deleted_at`) and left out of the models.
+6. Reverse ETL from a model: `meltano run tap-jsonl-credit-control target-exactonline` writes the
+   credit-control remark of the model reverse_etl__customers (which dbt exported to
+   output/exports/) onto the customers with receivables past due.
+7. A report: warehouse tables, the P&L by period and the receivables ageing from the marts (also
+   drawn in output/books.png), what the target did, API calls per division against the limits.
 
 Every run starts clean (output/ is recreated; installed plugins are kept). Secrets (client
 secret, refresh token) only travel in the plugins' environment and never reach the console or
@@ -26,12 +31,13 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from demo.books import draw_books, read_books
 from demo.meltano import ROOT, MeltanoFailed, MeltanoProject, connection_env
 from demo.report import DemoReport, StepUsage, calls_by_division, read_rejects, read_summary
 from demo.report import warehouse_tables as count_tables
@@ -39,6 +45,7 @@ from exactonline_api.client import ExactClient
 from exactonline_api.errors import ApiError
 from exactonline_api.odata import guid_literal, string_literal
 from exactonline_api.settings import ClientSettings
+from exactonline_sandbox.data import EPOCH_END
 from exactonline_sandbox.harness import Sandbox
 
 OUTPUT = ROOT / "output"
@@ -66,6 +73,10 @@ BLOCKING_REFERENCES = {
 }
 # A customer the reverse ETL creates without an invoice: deleted if no seeded one qualifies.
 FALLBACK_DELETE_CODE = "2026003"
+# The sandbox company's "today" (its history ends there): the date the ageing is computed at.
+AS_OF_DATE = datetime.fromtimestamp(EPOCH_END, UTC).date().isoformat()
+# The model the credit-control reverse ETL reads, as dbt-duckdb exports it.
+CREDIT_CONTROL_EXPORT = "reverse_etl__customers.jsonl"
 
 
 def say(message: str) -> None:
@@ -211,9 +222,13 @@ def run_demo(
     report.tables = count_tables(warehouse, WAREHOUSE_SCHEMA, since=second_run)
     report.deleted_marked = is_marked_deleted(warehouse, deleted)
     report.rejects = read_rejects(rejects)
+    report.books = read_books(warehouse)
+    picture = draw_books(report.books, output / "books.png")
     report.files.update(
         {
             "warehouse (DuckDB)": warehouse,
+            "books (PNG)": picture,
+            "credit-control export": output / "exports" / CREDIT_CONTROL_EXPORT,
             "reject file": rejects,
             "Meltano logs": logs,
             "token store": token_store,
@@ -231,7 +246,7 @@ def _pipeline(
     output: Path,
     token_store: Path,
 ) -> tuple[datetime, str]:
-    """Steps 2 to 5 against a running sandbox; returns when the incremental run began and the
+    """Steps 2 to 6 against a running sandbox; returns when the incremental run began and the
     ID of the customer deleted through the API."""
     warehouse = output / "warehouse.duckdb"
     divisions: list[int] = [int(d) for d in grant["divisions"]]
@@ -246,6 +261,20 @@ def _pipeline(
             "TARGET_DUCKDB_PATH": str(warehouse),
         }
     )
+    exports = output / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    project.env.update(
+        {
+            "DBT_DUCKDB_PATH": str(warehouse),
+            "DBT_DUCKDB_EXPORT_DIR": str(exports),
+            # dbt's compiled SQL and logs with the demo's output, not in transform/.
+            "DBT_TARGET_PATH": str(output / "dbt" / "target"),
+            "DBT_LOG_PATH": str(output / "dbt" / "logs"),
+            "EXACTONLINE_AS_OF_DATE": AS_OF_DATE,
+            "EXACTONLINE_REVERSE_ETL_DIVISION": str(divisions[0]),
+            "TAP_JSONL_CREDIT_CONTROL_PATH": str(exports / CREDIT_CONTROL_EXPORT),
+        }
+    )
     snapshot: Mapping[str, Any] | None = sandbox.stats()
 
     def account(step: str) -> None:
@@ -255,8 +284,10 @@ def _pipeline(
         snapshot = now
 
     timed(
-        "meltano run tap-exactonline target-duckdb (full extract)",
-        lambda: project.run(["run", "tap-exactonline", "target-duckdb"], log_name="1-extract"),
+        "meltano run tap-exactonline target-duckdb dbt-duckdb:build (full extract, models)",
+        lambda: project.run(
+            ["run", "tap-exactonline", "target-duckdb", "dbt-duckdb:build"], log_name="1-extract"
+        ),
     )
     account("1. full extract")
 
@@ -304,10 +335,26 @@ def _pipeline(
 
     second_run = datetime.now()
     timed(
-        "meltano run tap-exactonline target-duckdb (incremental)",
-        lambda: project.run(["run", "tap-exactonline", "target-duckdb"], log_name="4-incremental"),
+        "meltano run tap-exactonline target-duckdb dbt-duckdb:build (incremental, models)",
+        lambda: project.run(
+            ["run", "tap-exactonline", "target-duckdb", "dbt-duckdb:build"],
+            log_name="4-incremental",
+        ),
     )
     account("4. incremental extract")
+
+    summary = output / "target-summary-credit-control.json"
+    timed(
+        "meltano run tap-jsonl-credit-control target-exactonline (reverse ETL from a model)",
+        lambda: project.run(
+            ["run", "tap-jsonl-credit-control", "target-exactonline"],
+            log_name="5-reverse-etl-credit-control",
+            extra_env={"TARGET_EXACTONLINE_SUMMARY_FILE": str(summary)},
+        ),
+    )
+    report.credit_control = read_summary(summary) or {}
+    report.files["summary credit control"] = summary
+    account("5. reverse ETL from a model")
     report.final_stats = sandbox.stats()
     return second_run, deleted
 

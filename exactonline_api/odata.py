@@ -84,13 +84,41 @@ def guid_literal(value: str | uuid.UUID) -> str:
     return f"guid'{uuid.UUID(text)}'"
 
 
+# C0 control characters other than tab, line feed and carriage return: XML 1.0 cannot carry them
+# (Exact serves its data as Atom XML too) and a filter holding one is no valid query.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Lone UTF-16 surrogates cannot be encoded as UTF-8 at all; U+DC80-U+DCFF is how Python keeps a
+# byte of input that was not valid UTF-8 (surrogateescape).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_text(value: str) -> str:
+    """`value` if Exact can take it as text, else ValueError saying which character it cannot.
+
+    The one check for text bound for Exact, in a `$filter` (`string_literal`) or a body.
+    """
+    what = None
+    if found := _CONTROL.search(value):
+        what = f"control character U+{ord(found[0]):04X}"
+    elif found := _SURROGATE.search(value):
+        code = ord(found[0])
+        what = (
+            f"byte 0x{code - 0xDC00:02X} that is not valid UTF-8"
+            if 0xDC80 <= code <= 0xDCFF
+            else f"lone surrogate U+{code:04X}"
+        )
+    if found and what:
+        raise ValueError(
+            f"text holds a {what} at position {found.start()}, which Exact cannot take"
+        )
+    return value
+
+
 def string_literal(value: str) -> str:
-    """`'O''Brien'`: single quotes, embedded quotes doubled."""
+    """`'O''Brien'`: single quotes, embedded quotes doubled; text Exact cannot take refused."""
     if not isinstance(value, str):
         raise ValueError(f"not a string: {value!r}")
-    if "\x00" in value:
-        raise ValueError("string literal contains a NUL character")
-    return "'" + value.replace("'", "''") + "'"
+    return "'" + check_text(value).replace("'", "''") + "'"
 
 
 def int64_literal(value: int) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from exactonline_api.errors import ApiError, ExactError, TransportError, WriteOutcomeUnknown
+from exactonline_api.errors import ApiError, ExactError, WriteOutcomeUnknown
 from exactonline_api.token_store import DivisionWriteLocks
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
@@ -47,6 +47,18 @@ def is_transient_500(exc: ApiError) -> bool:
     if text.upper().startswith("HTTP 500"):
         text = text[len("HTTP 500") :].lstrip(" :")  # the client's prefix after its own retries
     return text.casefold() in GENERIC_500_TEXTS
+
+
+def kept_failing(exc: ApiError, method: str, tries: int) -> RecordRejected:
+    """A write that got a bare 500 on every try, while the lookups around it answered: Exact
+    fails on something in this record. Kept as its reject, so the load (with `on_error: skip`)
+    goes on and a re-run does not stop at it again; the record waits in the reject file."""
+    return RecordRejected(
+        f"Exact failed on every one of {tries} tries of the {method} on {exc.endpoint} with a "
+        "500 that gives no reason",
+        exact_message=exc.detail,
+        exact_status=exc.status,
+    )
 
 
 @dataclass
@@ -405,13 +417,17 @@ class Load:
                 time.sleep(wait)
         assert last is not None
         if isinstance(last, ApiError):
-            # Exact kept failing without a reason: the run's problem, not the record's.
-            raise TransportError("POST", last.endpoint, last.detail, policy.max_tries)
+            raise kept_failing(last, "POST", policy.max_tries)
         raise last
 
     def put(self, path: str, body: dict[str, Any]) -> None:
         """PUT is idempotent (same body, same result), so the client's retries are enough."""
-        self.client.put(self.division, path, body)
+        try:
+            self.client.put(self.division, path, body)
+        except ApiError as exc:
+            if is_transient_500(exc):
+                raise kept_failing(exc, "PUT", self.client.policy.max_tries) from None
+            raise
 
     def delete(self, path: str) -> None:
         """DELETE is idempotent too: retried by the client; a 404 after a lost answer means done."""

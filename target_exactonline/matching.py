@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from exactonline_api.client import encode_query
 from exactonline_api.odata import guid_literal, string_literal
+from target_exactonline.rejects import RecordRejected
 from target_exactonline.row_counts import RowCounts
 from target_exactonline.values import padded_code
 
@@ -225,7 +226,12 @@ class Finder:
         select = ",".join(self.select)
         out: list[list[tuple[str, Any]]] = []
         for k, values in by_key.items():
-            terms = {self._filter(k, v): v for v in values}
+            terms = {}
+            for v in values:
+                try:
+                    terms[self._filter(k, v)] = v
+                except ValueError:
+                    continue  # no filter can ask for it: `find` rejects its record
             for batch in filter_batches(terms, select, max_query=self.max_query):
                 out.append([(k, terms[t]) for t in batch])
         return out
@@ -295,7 +301,11 @@ class Finder:
         known = None if fresh else self.cached(key, value)
         if known is not None:
             return known
-        params = {"$filter": self._filter(key, value), "$select": ",".join(self.select)}
+        try:
+            where = self._filter(key, value)
+        except ValueError as exc:
+            raise RecordRejected(f"cannot be looked up in Exact: {exc}", field=key) from None
+        params = {"$filter": where, "$select": ",".join(self.select)}
         nv = self.keys[key](value)
         matches = []
         for page in self.client.iter_pages(self.division, self.lookup_path, params):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +22,7 @@ class Reject:
     stream: str
     key: str | None
     reason: str
-    record: dict[str, Any]
+    record: Any  # the record as it came: an object, or whatever a malformed RECORD held
     field: str | None = None
     exact_message: str | None = None
     exact_status: int | None = None
@@ -73,6 +74,29 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _finite(value: Any) -> Any:
+    """`value` with NaN and infinities as the strings JSON has no numbers for."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf", "-inf"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def reject_line(line: dict[str, Any]) -> str:
+    """One reject as a line of strict JSON, whatever the record held: non-finite numbers become
+    strings, and text that is not valid Unicode (bytes kept from bad UTF-8) is escaped."""
+    data = _finite(line)
+    try:
+        text = json.dumps(data, default=_json_default, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, default=_json_default, ensure_ascii=True, allow_nan=False)
+    return text
+
+
 @dataclass
 class RejectFile:
     """Append-only JSONL file, opened on the first reject so clean runs leave no empty file."""
@@ -96,7 +120,7 @@ class RejectFile:
             "record": reject.record,
             "rejected_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        self._handle.write(json.dumps(line, default=_json_default, ensure_ascii=False) + "\n")
+        self._handle.write(reject_line(line) + "\n")
         self._handle.flush()
         self.count += 1
 

@@ -7,12 +7,17 @@ of their own (customers.py, sales_invoices.py, attachments.py); `target.py` hold
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError, ValidationError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT7
 from singer_sdk.sinks import BatchSink
 
+from exactonline_api.odata import check_text
 from target_exactonline.load import Deferred, Load
 from target_exactonline.rejects import RecordRejected, Reject
 from target_exactonline.values import same, to_exact
@@ -25,6 +30,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("target-exactonline")
 
 DELETE_MARK = "__target_exactonline_deleted__"
+# A RECORD whose `record` is no JSON object arrives wrapped under this key (see target.py), so it
+# becomes a reject in its place in the input.
+NOT_AN_OBJECT = "__target_exactonline_not_an_object__"
+# No `$ref` of a tap's schema is fetched: a reference to a URL or a file must neither make the
+# target read outside its settings' folders nor call the network.
+NO_RETRIEVAL = Registry()
 
 
 def _field_of(error: ValidationError) -> str:
@@ -35,6 +46,46 @@ def _field_of(error: ValidationError) -> str:
         if missing:
             path.append(missing[0])
     return ".".join(path) or "(record)"
+
+
+def _texts(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """Every string in a record with its dotted field path (nesting is bounded by the reader)."""
+    if isinstance(value, str):
+        yield ".".join(path), value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _texts(v, (*path, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _texts(v, (*path, str(i)))
+
+
+def _refs(schema: Any) -> Iterator[str]:
+    """Every `$ref` in a schema."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("$ref"), str):
+            yield schema["$ref"]
+        for v in schema.values():
+            yield from _refs(v)
+    elif isinstance(schema, list):
+        for v in schema:
+            yield from _refs(v)
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why a declared schema cannot check records (not JSON Schema, a `$ref` that does not
+    resolve inside it), or None when it can."""
+    try:
+        Draft7Validator.check_schema(schema)
+    except SchemaError as exc:
+        return exc.message
+    resolver = NO_RETRIEVAL.resolver_with_root(DRAFT7.create_resource(schema))
+    for ref in _refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            return f"$ref {ref!r} does not resolve within the schema"
+    return None
 
 
 def convert(fields: tuple[Field, ...], record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -77,18 +128,17 @@ class ExactSink(BatchSink):
         self.load: Load = target.load  # type: ignore[attr-defined]
         self._validators = [Draft7Validator(self.input_schema)]
         if isinstance(schema, dict) and schema.get("properties"):
-            try:
-                Draft7Validator.check_schema(schema)
-            except SchemaError as exc:
+            problem = schema_problem(schema)
+            if problem:
                 # A tap's broken SCHEMA must not stop the load: our own schema still applies.
                 self.logger.warning(
                     "the declared schema of %r is not valid JSON Schema (%s); records are "
                     "checked against the target's input schema only",
                     stream_name,
-                    exc.message,
+                    problem,
                 )
             else:
-                self._validators.insert(0, Draft7Validator(schema))
+                self._validators.insert(0, Draft7Validator(schema, registry=NO_RETRIEVAL))
 
     # The SDK would validate (and crash on) records before `process_record`, and turn date strings
     # into datetimes; this target validates itself so a bad record becomes a reject, and keeps the
@@ -99,8 +149,23 @@ class ExactSink(BatchSink):
     def _validate_and_parse(self, record: dict) -> dict:
         return record
 
+    # Key properties are checked in `check`, so a record without one is a reject naming the
+    # field (the SDK's own check raises and ends the run).
+    def _singer_validate_message(self, record: dict) -> None:
+        return None
+
     def check(self, record: dict[str, Any]) -> Reject | None:
-        """A reject for the first schema violation (declared schema, then ours), else None."""
+        """A reject for the first fault: a missing key property, a schema violation (declared
+        schema, then ours), text Exact cannot take; else None."""
+        missing = [k for k in self.key_properties or () if k not in record]
+        if missing:
+            return Reject(
+                self.stream_name,
+                self.record_key(record),
+                "the record lacks a key property its SCHEMA declares",
+                record,
+                field=missing[0],
+            )
         for validator in self._validators:
             errors = sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path))
             if errors:
@@ -111,6 +176,13 @@ class ExactSink(BatchSink):
                     f"schema violation: {err.message}",
                     record,
                     field=_field_of(err),
+                )
+        for path, text in _texts(record):
+            try:
+                check_text(text)
+            except ValueError as exc:
+                return Reject(
+                    self.stream_name, self.record_key(record), f"bad value: {exc}", record, path
                 )
         return None
 
@@ -130,6 +202,14 @@ class ExactSink(BatchSink):
             # This target never deletes in Exact (reverse ETL adds and corrects; removing
             # accounting rows is a decision for a person). Counted, so the summary shows it.
             self.load.summary.count(self.stream_name, "deletes_skipped")
+            return
+        if NOT_AN_OBJECT in record:
+            value = record[NOT_AN_OBJECT]
+            kind = "null" if value is None else type(value).__name__
+            problem = Reject(
+                self.stream_name, None, f"the record is a JSON {kind}, not an object", value
+            )
+            context.setdefault("records", []).append(Deferred(self.stream_name, {}, problem))
             return
         context.setdefault("records", []).append(
             Deferred(self.stream_name, record, self.check(record))
@@ -183,6 +263,9 @@ class IgnoredSink(BatchSink):
 
     def _validate_and_parse(self, record: dict) -> dict:
         return record  # never parsed, so a bad date in an ignored stream cannot stop the run
+
+    def _singer_validate_message(self, record: dict) -> None:
+        return None  # nor a missing key property
 
     def process_record(self, record: dict, context: dict) -> None:
         return None

@@ -29,7 +29,8 @@ from target_exactonline.sales_invoices import (
     reject_orphan_lines,
 )
 from target_exactonline.settings import TARGET_SETTINGS_SCHEMA, TargetSettings
-from target_exactonline.sink import ExactSink, IgnoredSink
+from target_exactonline.singer_input import BadInput, SingerInput
+from target_exactonline.sink import NOT_AN_OBJECT, ExactSink, IgnoredSink
 
 SINKS: dict[str, type[ExactSink]] = {
     "customers": CustomersSink,
@@ -65,9 +66,11 @@ class TargetExactOnline(ExactPlugin, Target):
     config_jsonschema = th.PropertiesList(
         *CLIENT_SETTINGS_SCHEMA, *TARGET_SETTINGS_SCHEMA
     ).to_dict()
-    # Stopping on a rejected record (on_error: fail) is expected too: one line, no traceback.
-    expected_errors = (ExactError, LoadStopped)
+    # Stopping on a rejected record (on_error: fail) or on an input line that is no Singer
+    # message is expected too: one line, no traceback.
+    expected_errors = (ExactError, LoadStopped, BadInput)
     settings: TargetSettings | None = None
+    message_reader_class = SingerInput
 
     @classmethod
     def settings_from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -80,6 +83,7 @@ class TargetExactOnline(ExactPlugin, Target):
         self.max_parallelism = 1
         # Built when singer-sdk checked the config (validate_config=False: built and checked here).
         self.load = Load(self.settings or self.settings_from_config(self.config))
+        self.message_reader.on_stop = self.load.finish  # type: ignore[attr-defined]
         self._emitted_state: dict | None = None
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -105,10 +109,26 @@ class TargetExactOnline(ExactPlugin, Target):
 
     def _process_record_message(self, message_dict: dict) -> None:
         try:
+            self._malformed_record(message_dict)
             super()._process_record_message(message_dict)
         except BaseException:
             self.load.finish()
             raise
+
+    def _malformed_record(self, message: dict) -> None:
+        """A RECORD before its SCHEMA stops the run naming the line; one whose `record` is no
+        object goes on, marked, to be its sink's reject in input order."""
+        self._require_schema(message["stream"], "RECORD")
+        if not isinstance(message["record"], dict):
+            message["record"] = {NOT_AN_OBJECT: message["record"]}
+
+    def _require_schema(self, stream: str, kind: str) -> None:
+        if stream not in self.mapper.stream_maps:
+            raise self.message_reader.bad(f"a {kind} of stream {stream!r} before its SCHEMA")
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self._require_schema(message_dict["stream"], "ACTIVATE_VERSION")
+        super()._process_activate_version_message(message_dict)
 
     def _process_schema_message(self, message_dict: dict) -> None:
         try:

@@ -11,10 +11,12 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from exactonline_api.entities import Field
+from exactonline_api.odata import check_text
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DATE_FIELDS = frozenset({"InvoiceDate", "OrderDate", "DueDate", "DocumentDate", "DeliveryDate"})
@@ -24,6 +26,13 @@ CODE_WIDTH = 18
 #: `Country` comes back upper case and space-padded to 3 (`nl` is stored as `NL `). The change
 #: check compares such values as Exact stores them, or every run would write them again.
 STORED_AS: dict[str, Callable[[str], str]] = {"Country": str.upper}
+#: Exact's integer fields are Edm.Int32.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+#: Exact's amounts and quantities are Edm.Double on the wire and decimals in its books: a double
+#: holds 15 significant digits exactly (DBL_DIG), so a number of 10^15 or more could not be
+#: written and read back as the same decimal. Larger values are refused before sending (Exact
+#: answers them with a bare 500, or stores a value that differs from the input).
+MAX_NUMBER = 1e15
 
 
 def padded_code(code: str) -> str:
@@ -67,14 +76,29 @@ def to_exact(field: Field, value: Any) -> Any:
             return value.lower() == "true"
         raise ValueError(f"expected true or false, got {value!r}")
     if field.type == "int":
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"expected an integer, got {value!r}")
-        return int(value)
+        number = _number(value, "an integer")
+        if not number.is_integer() or not INT32_MIN <= number <= INT32_MAX:
+            raise ValueError(f"expected an integer Exact can store (32 bits), got {value!r}")
+        return int(number)
     if field.type == "float":
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        return float(value)
-    return str(value)
+        number = _number(value, "a number")
+        if abs(number) >= MAX_NUMBER:
+            raise ValueError(f"{value!r} is too large for Exact (its numbers stay below 10^15)")
+        return number
+    return check_text(str(value))
+
+
+def _number(value: Any, expected: str) -> float:
+    """A finite number from a JSON number (int, float, or the SDK's Decimal) or numeric text."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise ValueError(f"expected {expected}, got {value!r}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"expected {expected}, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected {expected}, got {value!r}, which is not a finite number")
+    return number
 
 
 def blank(value: Any) -> bool:

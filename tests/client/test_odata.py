@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -102,6 +103,18 @@ def test_guid_literal_validates_and_normalises() -> None:
 def test_string_literal_doubles_quotes() -> None:
     assert string_literal("O'Brien & Zn") == "'O''Brien & Zn'"
     assert string_literal("") == "''"
+
+
+def test_string_literal_refuses_text_exact_cannot_take_and_keeps_tabs_and_newlines() -> None:
+    assert string_literal("a\tb\r\nc") == "'a\tb\r\nc'"
+    for bad, says in [
+        ("A\x00B", "control character U+0000 at position 1"),
+        ("\x1fX", "control character U+001F at position 0"),
+        ("caf\udce9", "byte 0xE9 that is not valid UTF-8"),
+        ("x\ud800", "lone surrogate U+D800"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            string_literal(bad)
 
 
 def test_int64_literal_has_the_l_suffix_and_refuses_non_integers() -> None:

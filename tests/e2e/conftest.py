@@ -8,12 +8,14 @@ own Meltano system database and logs under its tmp path, so bookmarks never leak
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from demo.meltano import ROOT, MeltanoProject
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +39,24 @@ def sync_definitions() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test's own (initdb into a temp folder, a free port)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def dbt_env(tmp_path: Path) -> dict[str, str]:
+    """dbt's working files (compiled SQL, logs, exports) in the test's tmp path, not in
+    transform/, where parallel tests would overwrite each other's."""
+    exports = tmp_path / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    return {
+        "DBT_TARGET_PATH": str(tmp_path / "dbt" / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt" / "logs"),
+        "DBT_DUCKDB_EXPORT_DIR": str(exports),
+        "TAP_JSONL_CREDIT_CONTROL_PATH": str(exports / "reverse_etl__customers.jsonl"),
+    }

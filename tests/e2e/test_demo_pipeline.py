@@ -1,14 +1,16 @@
 """`make demo`'s pipeline through `meltano run`, checked against the sandbox's ground truth.
 
-One test runs the demo's steps (full extract into DuckDB, reverse ETL from demo/data, a customer
-deleted through the API, incremental extract) on its own sandbox, then compares the warehouse
-with `sandbox.rows(...)` stream by stream and the sandbox with the demo's input files.
+One test runs the demo's steps (full extract into DuckDB and dbt build, reverse ETL from
+demo/data, a customer deleted through the API, incremental extract and dbt build, reverse ETL
+from a model) on its own sandbox, then compares the warehouse with `sandbox.rows(...)` stream by
+stream, the sandbox with the demo's input files, and the books it shows with the sandbox.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +18,20 @@ import duckdb
 import pytest
 
 from demo.meltano import ROOT
-from demo.run import DEMO_SCALE, WAREHOUSE_SCHEMA, run_demo, start_sandbox
+from demo.run import (
+    AS_OF_DATE,
+    CREDIT_CONTROL_EXPORT,
+    DEMO_SCALE,
+    WAREHOUSE_SCHEMA,
+    run_demo,
+    start_sandbox,
+)
+from tests.support.ground_truth import GROUND_TRUTH
 
 DATA = ROOT / "demo" / "data"
 SCALE = DEMO_SCALE
 
 Row = Mapping[str, Any]
-
-# stream -> (sync endpoint the tap reads, the row filter of the stream, key field)
-GROUND_TRUTH: dict[str, tuple[str, Callable[[Row], bool], str]] = {
-    "customers": ("sync/CRM/Accounts", lambda r: r["Status"] == "C", "ID"),
-    "contacts": ("sync/CRM/Contacts", lambda r: True, "ID"),
-    "payments": ("sync/Cashflow/PaymentTerms", lambda r: r["LineType"] == 22, "ID"),
-    "receivables": ("sync/Cashflow/PaymentTerms", lambda r: r["LineType"] == 20, "ID"),
-    "sales_invoices": ("sync/SalesInvoice/SalesInvoices", lambda r: True, "InvoiceID"),
-    "sales_invoice_lines": ("sync/SalesInvoice/SalesInvoices", lambda r: True, "ID"),
-    "sales_orders": ("sync/SalesOrder/SalesOrderHeaders", lambda r: True, "OrderID"),
-    "sales_order_lines": ("sync/SalesOrder/SalesOrderLines", lambda r: True, "ID"),
-    "items": ("sync/Logistics/Items", lambda r: True, "ID"),
-    "gl_accounts": ("sync/Financial/GLAccounts", lambda r: True, "ID"),
-    "transaction_lines": ("sync/Financial/TransactionLines", lambda r: True, "ID"),
-    "documents": ("sync/Documents/Documents", lambda r: True, "ID"),
-}
 
 
 def jsonl(name: str) -> list[dict[str, Any]]:
@@ -70,6 +64,8 @@ def test_demo_pipeline_end_to_end(meltano_installed: None, tmp_path: Path) -> No
         check_invalid_invoice_lands_in_the_reject_file(demo)
         check_no_secret_reaches_the_logs(demo)
         check_report_names_tables_target_outcomes_and_budget(demo)
+        check_books_are_printed_and_drawn_from_the_marts(demo)
+        check_credit_control_reverse_etl_wrote_the_model_into_exact(demo)
 
 
 def check_warehouse_matches_the_sandbox_row_for_row(demo: Any) -> None:
@@ -105,6 +101,18 @@ def check_customer_deleted_through_the_api_is_marked_deleted(demo: Any) -> None:
     )
     assert deleted_at and row_division == division
     assert report.deleted_marked
+    # The models leave it out: the staging customers are the sandbox's, once each.
+    staged = [
+        r[0]
+        for r in query(
+            db,
+            "SELECT customer_id FROM analytics.stg_exactonline__customers WHERE division = ?",
+            division,
+        )
+    ]
+    assert report.deleted_customer not in staged
+    live = {a["ID"] for a in sandbox.rows(division, "crm/Accounts") if a["Status"] == "C"}
+    assert sorted(staged) == sorted(live)
 
 
 def check_incremental_run_brings_only_the_changes(demo: Any) -> None:
@@ -227,3 +235,38 @@ def check_report_names_tables_target_outcomes_and_budget(demo: Any) -> None:
     for division in report.divisions:
         assert f"division {division}:" in text
     assert all(u.calls for u in report.usage if u.step.startswith(("1.", "4.")))
+
+
+def check_books_are_printed_and_drawn_from_the_marts(demo: Any) -> None:
+    sandbox, _grant, report, output = demo
+    picture = output / "books.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = report.render()
+    assert "Profit and loss by period" in text
+    assert f"Receivables ageing at {AS_OF_DATE}" in text
+    books = report.books
+    for division in report.divisions:
+        assert any(p.division == division and p.revenue > 0 for p in books.pnl)
+        open_items = [
+            r
+            for r in sandbox.rows(division, "sync/Cashflow/PaymentTerms")
+            if r["LineType"] == 20 and r["Status"] == 20 and not r["IsFullyPaid"]
+        ]
+        shown = sum((a.amount for a in books.ageing if a.division == division), Decimal(0))
+        truth = sum((Decimal(str(r["AmountDC"])) for r in open_items), Decimal(0))
+        assert shown == truth.quantize(Decimal("0.01")), f"ageing of division {division}"
+
+
+def check_credit_control_reverse_etl_wrote_the_model_into_exact(demo: Any) -> None:
+    sandbox, _grant, report, output = demo
+    wanted = {
+        r["Code"]: r["Remarks"]
+        for r in map(
+            json.loads, (output / "exports" / CREDIT_CONTROL_EXPORT).read_text().splitlines()
+        )
+    }
+    assert wanted, "the model lists no customer with receivables past due"
+    accounts = {a["Code"].strip(): a for a in sandbox.rows(report.divisions[0], "crm/Accounts")}
+    assert {code: accounts[code]["Remarks"] for code in wanted} == wanted
+    counts = report.credit_control["streams"]["customers"]
+    assert (counts["updated"], counts["rejected"]) == (len(wanted), 0)

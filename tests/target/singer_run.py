@@ -12,6 +12,10 @@ from typing import Any
 TARGET = Path(sys.executable).with_name("target-exactonline")
 
 
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 @dataclass
 class TargetRun:
     returncode: int
@@ -29,7 +33,9 @@ class TargetRun:
     def rejects(self) -> list[dict[str, Any]]:
         if not self.reject_file.exists():
             return []
-        return [json.loads(line) for line in self.reject_file.read_text().splitlines()]
+        # Strict JSON, one object a line: UTF-8, and no NaN or Infinity (not JSON numbers).
+        lines = self.reject_file.read_text(encoding="utf-8").split("\n")
+        return [json.loads(line, parse_constant=_not_json) for line in lines if line]
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -69,17 +75,22 @@ def run_target(
     tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]], name: str = "run"
 ) -> TargetRun:
     """Write the config, pipe the messages in, and collect exit status, output and files."""
-    cfg_path, reject_file, summary_file = _files(tmp_path, config, name)
     stdin = "".join(json.dumps(m) + "\n" for m in messages)
+    return run_target_on(tmp_path, config, stdin.encode(), name)
+
+
+def run_target_on(tmp_path: Path, config: dict[str, Any], stdin: bytes, name: str) -> TargetRun:
+    """`run_target` on raw input bytes (for input that is not valid JSON or UTF-8)."""
+    cfg_path, reject_file, summary_file = _files(tmp_path, config, name)
     proc = subprocess.run(
         [str(TARGET), "--config", str(cfg_path)],
         input=stdin,
         capture_output=True,
-        text=True,
         timeout=240,
         cwd=tmp_path,
     )
-    return TargetRun(proc.returncode, proc.stdout, proc.stderr, reject_file, summary_file)
+    out, err = (b.decode("utf-8", "replace") for b in (proc.stdout, proc.stderr))
+    return TargetRun(proc.returncode, out, err, reject_file, summary_file)
 
 
 @dataclass

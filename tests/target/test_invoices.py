@@ -500,14 +500,18 @@ def test_invoice_refused_with_exacts_500_message_is_rejected_without_a_second_po
     assert key not in _invoices_by_ref(sandbox, division)
 
 
-def test_invoice_post_failing_with_bare_500s_every_time_stops_the_run_without_a_reject(
-    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+@pytest.mark.parametrize("on_error", ["skip", "fail"])
+def test_invoice_post_failing_with_bare_500s_every_time_becomes_its_reject(
+    on_error: str, sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
 ) -> None:
-    """Bounded: after the client's max tries (5) of bare 500s, each checked by a lookup, Exact
-    is failing, which is the run's problem: exit 1 naming it, no reject, nothing created, and
-    a re-run once Exact recovers creates the invoice once."""
-    key = f"DOWN-{_tag()}"
+    """Bounded: after the client's max tries (5) of bare 500s, each checked by a lookup that
+    answered, Exact fails on this record: it is kept as a reject naming it, nothing of it is
+    created, and with `on_error: skip` the next invoice of the input is still written (with
+    `fail` the run stops there, state unmoved). A re-run once Exact recovers creates it once."""
+    key, other = f"DOWN-{_tag()}", f"NEXT-{_tag()}"
     messages = _one_invoice(sandbox, division, key)
+    messages[2:2] = _one_invoice(sandbox, division, other)[1:2]
+    # calls on the endpoint: the planned lookup of both keys, then 5 x (POST 500, lookup)
     with sandbox.faults_during(
         {
             "endpoints": ["salesinvoice/SalesInvoices"],
@@ -515,18 +519,28 @@ def test_invoice_post_failing_with_bare_500s_every_time_stops_the_run_without_a_
             "latency_ms": 0,
         }
     ) as answered:
-        run = run_target(tmp_path, {**target_config, "on_error": "skip"}, messages)
-    assert run.returncode == 1
+        run = run_target(tmp_path, {**target_config, "on_error": on_error}, messages)
     assert answered.get("500", 0) == 5
-    assert "failed after 5 tries" in run.stderr
-    assert run.rejects == []
-    assert run.states == []
+    assert "Traceback" not in run.stderr
+    [reject] = run.rejects
+    assert reject["key"] == key and reject["exact_status"] == 500
+    assert "5 tries" in reject["reason"]
     assert key not in _invoices_by_ref(sandbox, division)
+    if on_error == "skip":
+        assert run.returncode == 0, run.stderr
+        assert run.states == [{"done": key}]
+        assert len(_invoices_by_ref(sandbox, division)[other]) == 1
+    else:
+        assert run.returncode == 1
+        assert f"sales_invoices record {key!r}" in run.stderr
+        assert run.states == []
+        assert other not in _invoices_by_ref(sandbox, division)
 
     again = run_target(tmp_path, target_config, messages, "again")
     assert again.returncode == 0, again.stderr
-    assert again.summary["streams"]["sales_invoices"]["created"] == 1
+    assert again.summary["streams"]["sales_invoices"]["created"] == (1 if on_error == "skip" else 2)
     assert len(_invoices_by_ref(sandbox, division)[key]) == 1
+    assert len(_invoices_by_ref(sandbox, division)[other]) == 1
 
 
 def test_invoice_keys_are_looked_up_as_many_per_call_as_fit_in_a_2048_byte_query(
