@@ -32,6 +32,7 @@ from exactonline_api.errors import ApiError, TransportError, WriteOutcomeUnknown
 from exactonline_api.odata import next_link, rows
 from exactonline_api.retry import RETRY_STATUSES, RetryPolicy, Transient, classify_exception
 from exactonline_api.settings import ClientSettings
+from exactonline_api.streamed_body import StreamedBody
 from exactonline_api.throttle import Budget, RateHeaders, Throttle
 from exactonline_api.token_store import FileTokenStore, TokenStore, beside_store
 
@@ -231,8 +232,12 @@ class ExactClient:
             return d
         raise ApiError(200, path, "the answer holds no 'd'")
 
-    def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create; returns the created entity. Never retried once it may have landed."""
+    def post(
+        self, division: int, path: str, body: Mapping[str, Any] | StreamedBody
+    ) -> dict[str, Any]:
+        """Create; returns the created entity. Never retried once it may have landed.
+
+        A `StreamedBody` (a large upload) is sent in blocks and re-opened for every attempt."""
         payload = self._call("POST", division, self.url(division, path), body)
         if not payload:
             return {}
@@ -287,11 +292,16 @@ class ExactClient:
         method: str,
         division: int | None,
         url: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | StreamedBody | None = None,
     ) -> Any:
         """Send one logical call (with its retries) and return the parsed JSON body (or None)."""
         endpoint = urlsplit(url).path
-        data = None if body is None else json.dumps(body, default=_json_default).encode("utf-8")
+        streamed = None if body is None or isinstance(body, Mapping) else body
+        data = (
+            json.dumps(body, default=_json_default).encode("utf-8")
+            if isinstance(body, Mapping)
+            else None
+        )
         key = self._throttle_key(division)
         flags = {"refreshed": False, "rate_limited": 0, "uncertain": False}
         last: dict[str, Transient] = {}
@@ -320,6 +330,7 @@ class ExactClient:
         )
         def attempt() -> Any:
             while True:
+                sent = streamed.open() if streamed is not None else data  # anew each attempt
                 rid = self.throttle.reserve(key)  # may wait: take the token only afterwards
                 try:
                     token = self.tokens.access_token()
@@ -334,12 +345,12 @@ class ExactClient:
                     "Authorization": f"Bearer {token}",
                     "User-Agent": self.settings.user_agent,
                 }
-                if data is not None:
+                if body is not None:
                     headers["Content-Type"] = "application/json"
                 started = time.monotonic()
                 try:
                     resp = self.session.request(
-                        method, url, data=data, headers=headers, timeout=self.timeout, stream=True
+                        method, url, data=sent, headers=headers, timeout=self.timeout, stream=True
                     )
                     read_whole_body(resp)
                 except requests.RequestException as exc:
@@ -352,6 +363,9 @@ class ExactClient:
                             self.stats.outcome_unknown += 1
                             raise WriteOutcomeUnknown(method, endpoint, failure.cause) from None
                     raise failure from None
+                except BaseException:  # e.g. a streamed body's SourceChanged: never sent whole
+                    self.throttle.release(key, rid, None)
+                    raise
                 self.throttle.release(key, rid, resp.headers, ok=resp.ok)
                 status = resp.status_code
                 log.debug(

@@ -141,14 +141,15 @@ def attachment_files(
     guarded = {**config, "attachment_dir": str(folder), "attachment_max_bytes": cap}
     files_before = len(sb.rows(division, "documents/DocumentAttachments"))
     # What one small upload needs, then the same with a file at the cap: the difference is
-    # what holding and sending the document costs.
+    # what sending the document costs. It is streamed from the file in blocks (never held
+    # whole), so it must cost less than the file's own size.
     small = [schema("invoice_attachments"), attachment("factuur.pdf", path="factuur.pdf")]
     base = target(guarded, small, "small attachment", measure_memory=True)
     large = [schema("invoice_attachments"), attachment("large.pdf", path="large.pdf")]
     out = target(guarded, large, "large attachment", measure_memory=True)
     peak, floor = out.peak_rss_kib or 0, base.peak_rss_kib or 0
     result.check(
-        peak - floor < 6 * cap // 1024,
+        peak - floor < cap // 1024,
         f"uploading {size.document_mib} MiB took {(peak - floor) // 1024} MiB more memory",
     )
     messages = [

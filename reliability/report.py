@@ -74,7 +74,8 @@ SCENARIO_NOTES = """\
   base64 over the cap one naming `content_base64`, and no file but the two good ones reaches the
   sandbox; without `attachment_dir` a path is refused and base64 still accepted. A document at
   the cap is uploaded whole (its `FileSize` read back), and the target's peak memory for it,
-  measured against a run uploading a small file, stays under six times its size.
+  measured against a run uploading a small file, stays under its size (the file is streamed,
+  never held whole).
 - **Secrets in output and file modes**: DEBUG logging and 2-second tokens (many tokens issued),
   `exactonline-auth status`, tap runs, a target run with a reject, a mistyped client secret, an
   unreachable base URL: zero hits; the token store and throttle file are mode 0600.

@@ -10,8 +10,9 @@ or stop the run on `/dev/zero` (memory) or a FIFO (a read that never returns). S
   symlink swapped in after the check is refused rather than followed, and with O_NONBLOCK, so
   a FIFO cannot hang the open;
 - the open file must be a regular file no larger than `attachment_max_bytes` (fstat on the
-  descriptor, so type and size are those of the file that is read), and at most cap + 1 bytes
-  are read, once, so a file that grows is refused too;
+  descriptor, so type and size are those of the file that is read); it is then read from that
+  descriptor in blocks while it is sent (never held whole), and a file whose size changes after
+  the check is refused, never sent with another length;
 - base64 `content_base64` is held to the same cap, measured as decoded bytes before decoding.
 """
 
@@ -22,8 +23,18 @@ import binascii
 import errno
 import os
 import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from exactonline_api.streamed_body import (
+    BytesBody,
+    FileBase64Json,
+    SourceChanged,
+    StreamedBody,
+    json_around,
+)
 from target_exactonline.rejects import RecordRejected
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
@@ -122,35 +133,34 @@ def _open_checked(path_text: str, root: Path | None, max_bytes: int) -> tuple[in
 
 
 def check_file(path_text: str, root: Path | None, max_bytes: int) -> None:
-    """Refuse now what `read_file_base64` would refuse, without reading a byte (a file that is
+    """Refuse now what `file_body` would refuse, without reading a byte (a file that is
     already in Exact is then never read)."""
     fd, _ = _open_checked(path_text, root, max_bytes)
     os.close(fd)
 
 
-def read_file_base64(path_text: str, root: Path | None, max_bytes: int) -> str:
-    """The file at `path_text` (under `root`) as base64, read once; a refusal names `path`."""
+@contextmanager
+def file_body(
+    fields: Mapping[str, Any], field: str, path_text: str, root: Path | None, max_bytes: int
+) -> Iterator[StreamedBody]:
+    """The JSON body of `fields` with `field` holding the base64 of the file at `path_text`
+    (under `root`), read in blocks from the descriptor opened after every check, at each attempt
+    to send it: the file is never held whole. A file whose size is no longer the one checked is
+    refused (naming `path`) and never sent with another length."""
     fd, info = _open_checked(path_text, root, max_bytes)
     try:
-        # One buffer of the size fstat gave, plus one byte to notice a file that grew.
-        buf = bytearray(info.st_size + 1)
-        got = 0
-        with os.fdopen(fd, "rb", buffering=0, closefd=False) as f, memoryview(buf) as view:
-            while got < len(buf):
-                n = f.readinto(view[got:])
-                if not n:
-                    break
-                got += n
-        if got > info.st_size:
-            raise _refuse(f"{path_text!r} grew while being read: send it when it is complete")
-        del buf[got:]  # in place: the file's bytes are held once
-        encoded = base64.b64encode(buf)
-        del buf  # the raw bytes go before the base64 text is made
-        return encoded.decode("ascii")
-    except OSError as exc:
-        raise _refuse(f"cannot read {path_text!r}: {exc.strerror}") from None
+        yield FileBase64Json(fields, field, fd, info.st_size)
+    except SourceChanged as exc:
+        raise _refuse(f"{path_text!r} {exc}: send it when it is complete") from None
     finally:
         os.close(fd)
+
+
+def base64_body(fields: Mapping[str, Any], field: str, text: bytes) -> StreamedBody:
+    """The JSON body of `fields` with `field` holding `text` (checked base64), sent from the
+    bytes given without a copy of them."""
+    before, after = json_around(fields, field)
+    return BytesBody(before, text, after)
 
 
 def decoded_size(text: str) -> int:
@@ -158,8 +168,9 @@ def decoded_size(text: str) -> int:
     return len(text) * 3 // 4 - text[-2:].count("=") if text else 0
 
 
-def checked_base64(value: object, max_bytes: int) -> str:
-    """`content_base64` without whitespace, refused when invalid or over the cap (decoded)."""
+def checked_base64(value: object, max_bytes: int) -> bytes:
+    """`content_base64` without whitespace, as ASCII bytes (the form it is sent in), refused
+    when invalid or over the cap (decoded)."""
     text = "".join(str(value).split())
     size = decoded_size(text)
     if size > max_bytes:
@@ -171,4 +182,4 @@ def checked_base64(value: object, max_bytes: int) -> str:
         base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise RecordRejected("not valid base64", field="content_base64") from None
-    return text
+    return text.encode("ascii")

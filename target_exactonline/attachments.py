@@ -14,11 +14,13 @@ attachments at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from exactonline_api.odata import guid_literal
-from target_exactonline.attachment_files import check_file, checked_base64, read_file_base64
+from exactonline_api.streamed_body import StreamedBody
+from target_exactonline.attachment_files import base64_body, check_file, checked_base64, file_body
 from target_exactonline.load import Deferred
 from target_exactonline.matching import norm_guid, norm_text
 from target_exactonline.rejects import RecordRejected
@@ -84,11 +86,14 @@ class InvoiceAttachmentsSink(ExactSink):
         key = invoice.get(key_field) or invoice["InvoiceID"]
         return str(record.get("Subject") or f"Sales invoice {norm_text(key)}")
 
-    def content(self, record: dict[str, Any]) -> Callable[[], str]:
+    def content(
+        self, record: dict[str, Any]
+    ) -> Callable[[Mapping[str, Any]], AbstractContextManager[StreamedBody]]:
         """Check the file now (`content_base64` or `path`, exactly one, within the
         `attachment_dir` and `attachment_max_bytes` settings: attachment_files.py); the
-        returned call gives its base64 when it is uploaded, so a file already in Exact is
-        never read."""
+        returned call gives, when it is uploaded, the upload's body: the other fields given
+        plus `Attachment`, its base64, streamed from the file (so a file already in Exact is
+        never read, and no file is ever held whole in memory)."""
         given = [n for n in ("content_base64", "path") if not blank(record.get(n))]
         if len(given) != 1:
             raise RecordRejected(
@@ -99,9 +104,9 @@ class InvoiceAttachmentsSink(ExactSink):
             path = str(record["path"])
             root, cap = settings.attachment_dir, settings.attachment_max_bytes
             check_file(path, root, cap)
-            return lambda: read_file_base64(path, root, cap)
+            return lambda fields: file_body(fields, "Attachment", path, root, cap)
         text = checked_base64(record["content_base64"], settings.attachment_max_bytes)
-        return lambda: text
+        return lambda fields: nullcontext(base64_body(fields, "Attachment", text))
 
     def invoice(self, record: dict[str, Any]) -> dict[str, Any]:
         invoices = self.load.sales_invoices
@@ -188,13 +193,13 @@ class InvoiceAttachmentsSink(ExactSink):
                 {"ID": document, "FinancialTransactionEntryID": invoice["InvoiceID"]}
             )
         if file_name not in self.files_of(document):
-            body = {"Document": document, "Attachment": content(), "FileName": file_name}
 
             def landed() -> dict[str, Any] | None:
                 rows = load.document_files.find("Document", document, fresh=True)
                 return next((r for r in rows if str(r.get("FileName")) == file_name), None)
 
-            created = load.create("documents/DocumentAttachments", body, landed)
+            with content({"Document": document, "FileName": file_name}) as body:
+                created = load.create("documents/DocumentAttachments", body, landed)
             # The file is known by its document and name; Exact's answer may leave out the ID
             # (the recording shows FileSize and Url), and nothing here needs it.
             load.document_files.add(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, ExactError, WriteOutcomeUnknown
+from exactonline_api.streamed_body import StreamedBody
 from exactonline_api.token_store import DivisionWriteLocks
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
@@ -377,7 +378,10 @@ class Load:
     # -- writes --------------------------------------------------------------------------------
 
     def create(
-        self, path: str, body: dict[str, Any], find_existing: Callable[[], dict[str, Any] | None]
+        self,
+        path: str,
+        body: Mapping[str, Any] | StreamedBody,
+        find_existing: Callable[[], dict[str, Any] | None],
     ) -> dict[str, Any]:
         """POST once, idempotently: if the outcome is unknown, look it up before sending again.
 

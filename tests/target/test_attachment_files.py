@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
+from target_exactonline.attachment_files import file_body
+from target_exactonline.rejects import RecordRejected
 from tests.target.singer_run import record, run_target, schema
 from tests.target.test_attachments import _invoices
 
@@ -162,3 +165,35 @@ def test_attachment_settings_are_checked_before_any_write(
     assert run.returncode != 0
     assert name in run.stderr and message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _grow(path: Path) -> None:
+    with path.open("ab") as f:
+        f.write(b" and more")
+
+
+def _shrink(path: Path) -> None:
+    os.truncate(path, 3)
+
+
+@pytest.mark.parametrize("change", [_grow, _shrink])
+@pytest.mark.parametrize("opened", [False, True], ids=["before-sending", "while-sending"])
+def test_a_file_that_changes_size_while_it_is_uploaded_is_a_reject_naming_path(
+    folder: Path, change: Callable[[Path], None], opened: bool
+) -> None:
+    """The body is streamed from the file checked; if its size is no longer the one checked,
+    the body is cut short (never sent whole with another length) and the record is refused."""
+    fields = {"Document": str(uuid.uuid4()), "FileName": "factuur.pdf"}
+    with (
+        pytest.raises(RecordRejected) as info,  # noqa: PT012 - the change happens in the block
+        file_body(fields, "Attachment", "factuur.pdf", folder, CAP) as body,
+    ):
+        reader = body.open() if opened else None
+        if reader is not None:
+            assert reader.read(5) == b'{"Doc'
+        change(folder / "factuur.pdf")
+        sent = (reader or body.open()).read()
+        pytest.fail(f"sent {len(sent)} bytes of a file that changed")
+    assert info.value.field == "path"
+    verb = "grew" if change is _grow else "shrank"
+    assert f"'factuur.pdf' {verb}" in info.value.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import Request, urlopen
 
+from exactonline_api.streamed_body import FILE_BLOCK
 from exactonline_sandbox.harness import Sandbox
 from tests.target.conftest import config_for
 from tests.target.singer_run import record, run_target, schema
@@ -480,3 +482,55 @@ def test_a_run_stopped_before_the_link_leaves_an_empty_document_the_next_run_reu
         if f["Document"] == left["ID"]
     ]
     assert names == ["scan.pdf"]
+
+
+def test_an_upload_that_exact_fails_with_a_500_is_sent_again_whole_from_the_file(
+    sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """The file is streamed from disk at each attempt: after two bare 500s (nothing landed,
+    as the lookups show) the third attempt stores the exact bytes, base64 or path alike."""
+    tag = uuid.uuid4().hex[:8].upper()
+    key = f"ATT500-{tag}"
+    folder = tmp_path / "attachments"
+    folder.mkdir()
+    scan = os.urandom(2 * FILE_BLOCK + 2)
+    (folder / "scan.pdf").write_bytes(scan)
+    note = os.urandom(1000)
+    messages = [
+        *_invoices(sandbox, division, [key]),
+        schema("invoice_attachments"),
+        record(
+            "invoice_attachments", {"invoice_key": key, "FileName": "scan.pdf", "path": "scan.pdf"}
+        ),
+        record(
+            "invoice_attachments",
+            {
+                "invoice_key": key,
+                "FileName": "note.bin",
+                "content_base64": base64.b64encode(note).decode(),
+            },
+        ),
+    ]
+    # calls on the endpoint, in order: upload (500), is it there? (no), upload (500), is it
+    # there? (no), upload; then the second file: upload (500), is it there? (no), upload.
+    with sandbox.faults_during(
+        {
+            "endpoints": ["documents/DocumentAttachments"],
+            "next": ["500", "latency", "500", "latency", "latency", "500"],
+            "latency_ms": 0,
+        }
+    ) as answered:
+        run = run_target(tmp_path, {**target_config, "attachment_dir": str(folder)}, messages)
+    assert run.returncode == 0, run.stderr
+    assert answered.get("500") == 3
+    [invoice] = [
+        r for r in sandbox.rows(division, "salesinvoice/SalesInvoices") if r.get("YourRef") == key
+    ]
+    files = [
+        r
+        for r in sandbox.rows(division, "documents/DocumentAttachments")
+        if r["Document"] == invoice["Document"]
+    ]
+    assert sorted(r["FileName"] for r in files) == ["note.bin", "scan.pdf"]
+    stored = {r["FileName"]: _download(sandbox, division, r["Url"]) for r in files}
+    assert stored == {"scan.pdf": scan, "note.bin": note}
