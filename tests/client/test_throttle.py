@@ -45,9 +45,13 @@ def test_two_processes_bursting_use_the_minutely_budget_fully_without_a_429(
     windows = _windows(sb, grant["client_id"])
     assert sum(w["calls"] for w in windows) == 2 * (10 + 1)  # + one current/Me each
     assert all(w["rejected"] == 0 and w["calls"] <= limit for w in windows)
-    # every window between the first and the last was used to the last call
-    assert len(windows) >= 3
-    assert [w["calls"] for w in windows[1:-1]] == [limit] * (len(windows) - 2)
+    # Once the burst first fills a window, every window up to the last is used to the last call.
+    # (Where it starts depends on when both processes got the CPU, which a loaded machine delays.)
+    calls = [w["calls"] for w in windows]
+    assert limit in calls, calls
+    first_full = calls.index(limit)
+    assert calls[first_full:-1] == [limit] * (len(calls) - 1 - first_full), calls
+    assert calls.count(limit) >= 2, calls
 
 
 def test_a_forced_429_is_waited_out_without_using_a_retry(sandbox_factory, make_client) -> None:
