@@ -50,18 +50,23 @@ def write_config(path: Path, **config: Any) -> Path:
     return path
 
 
-def test_status_shows_store_divisions_expiry_and_budget_without_secrets(
-    sandbox: Sandbox, grant: dict, tmp_path: Path
-) -> None:
-    store = tmp_path / "tokens.json"
-    config = write_config(
-        tmp_path / "config.json",
+def grant_config(sandbox: Sandbox, grant: dict, store: Path) -> Path:
+    """A config file beside `store` with the grant's settings, as `exactonline-auth --config` reads."""
+    return write_config(
+        store.with_name("config.json"),
         client_id=grant["client_id"],
         client_secret=grant["client_secret"],
         refresh_token=grant["refresh_token"],
         base_url=sandbox.url,
         token_store_path=str(store),
     )
+
+
+def test_status_shows_store_divisions_expiry_and_budget_without_secrets(
+    sandbox: Sandbox, grant: dict, tmp_path: Path
+) -> None:
+    store = tmp_path / "tokens.json"
+    config = grant_config(sandbox, grant, store)
     done = run_auth("status", "--config", str(config))
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -81,14 +86,7 @@ def test_status_shows_the_budget_of_every_division_called_through_the_store(
     sandbox: Sandbox, grant: dict, tmp_path: Path
 ) -> None:
     store = tmp_path / "tokens.json"
-    config = write_config(
-        tmp_path / "config.json",
-        client_id=grant["client_id"],
-        client_secret=grant["client_secret"],
-        refresh_token=grant["refresh_token"],
-        base_url=sandbox.url,
-        token_store_path=str(store),
-    )
+    config = grant_config(sandbox, grant, store)
     other = grant["divisions"][1]
     with ExactClient(ClientSettings.from_config(json.loads(config.read_text()))) as client:
         for _ in range(3):

@@ -21,6 +21,7 @@ import pytest
 from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.tap import TapExactOnline
 
 TAP = Path(sys.executable).with_name("tap-exactonline")
 
@@ -135,6 +136,15 @@ class TapRunner:
         proc = subprocess.run(self.command(**options), capture_output=True, text=True, timeout=600)
         messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
         return TapRun(proc.returncode, messages, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def tap() -> TapExactOnline:
+    """A tap built from settings alone: its streams shape rows offline, no call is made."""
+    return TapExactOnline(
+        config={"client_id": "offline", "client_secret": "not-used-offline"},
+        parse_env_config=False,
+    )
 
 
 @pytest.fixture

@@ -21,14 +21,6 @@ INVOICE = "2f9e8d7c-6b5a-4948-8372-615049382716"
 DRAFT = "3a4b5c6d-7e8f-4091-a2b3-c4d5e6f70819"
 
 
-@pytest.fixture(scope="module")
-def tap() -> TapExactOnline:
-    return TapExactOnline(
-        config={"client_id": "own-answers", "client_secret": "not-used-offline"},
-        parse_env_config=False,
-    )
-
-
 def shape(tap: TapExactOnline, stream: str, row: dict[str, Any]) -> dict[str, Any]:
     return tap.streams[stream].shaper(row, DIVISION)
 

@@ -21,14 +21,6 @@ pytestmark = needs_recordings
 DIVISION = 124132
 
 
-@pytest.fixture(scope="module")
-def tap() -> TapExactOnline:
-    return TapExactOnline(
-        config={"client_id": "recordings", "client_secret": "not-used-offline"},
-        parse_env_config=False,
-    )
-
-
 def shape(tap: TapExactOnline, stream: str, row: dict[str, Any]) -> dict[str, Any]:
     return tap.streams[stream].shaper(row, DIVISION)
 
