@@ -22,6 +22,7 @@ import requests
 from exactonline_api.entities import entity
 from exactonline_api.errors import ApiError, DailyLimitReached, ExactError, TransportError
 from exactonline_api.odata import datetime_literal, string_literal
+from exactonline_api.wording import counted
 from tap_exactonline.deletes import DELETED_PATH, DELETED_SELECT, DeletedLog
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.fetch import PageFetcher, Read
@@ -177,11 +178,11 @@ class Session:
         except Exception:  # noqa: BLE001 - progress text must never break extraction
             return "budget unknown"
         if budget is None or getattr(budget, "daily_remaining", None) is None:
-            return f"{used} calls to division {division} in this run"
+            return f"{counted(used, 'call')} to division {division} in this run"
         reset = budget.daily_reset
         when = reset.isoformat() if isinstance(reset, datetime) else str(reset)
         return (
-            f"{used} calls to division {division} in this run, daily budget left "
+            f"{counted(used, 'call')} to division {division} in this run, daily budget left "
             f"{budget.daily_remaining} (resets {when})"
         )
 

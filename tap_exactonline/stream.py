@@ -29,6 +29,7 @@ from singer_sdk.streams import Stream
 
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.odata import parse_date
+from exactonline_api.wording import counted
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
@@ -229,12 +230,12 @@ class ExactSyncStream(ExactStream):
             if not page.final:
                 calls += 1
                 self.logger.info(
-                    "%s division %s: %d records emitted, %d rows read in %d calls; %s",
+                    "%s division %s: %s emitted, %s read in %s; %s",
                     self.name,
                     division,
-                    emitted,
-                    read,
-                    calls,
+                    counted(emitted, "record"),
+                    counted(read, "row"),
+                    counted(calls, "call"),
                     self.session.budget_text(division),
                 )
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from exactonline_api.client import encode_query
 from exactonline_api.odata import guid_literal, string_literal
+from exactonline_api.wording import counted
 from target_exactonline.rejects import RecordRejected
 from target_exactonline.row_counts import RowCounts
 from target_exactonline.values import padded_code
@@ -209,11 +210,11 @@ class Finder:
         if pages <= budget:
             return True
         logger.info(
-            "not prefetching %s: %s held at least %d rows (%d calls), the lookups take %d",
+            "not prefetching %s: %s held at least %d rows (%s), the lookups take %d",
             self.name,
             self.prefetch_path,
             seen,
-            pages,
+            counted(pages, "call"),
             budget,
         )
         return False
@@ -291,7 +292,7 @@ class Finder:
             )
             return
         self._complete |= self.prefetch_covers
-        logger.info("prefetched %d %s rows in %d calls", rows, self.name, pages)
+        logger.info("prefetched %d %s rows in %s", rows, self.name, counted(pages, "call"))
 
     def find(self, key: str, value: Any, *, fresh: bool = False) -> list[dict[str, Any]]:
         """Rows whose `key` equals `value`: from memory, else one filtered lookup (all its pages).

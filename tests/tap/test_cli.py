@@ -4,6 +4,7 @@ the default division, and secrets kept out of the logs."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -113,3 +114,13 @@ def test_default_division_is_the_users_current_one_and_secrets_stay_out_of_logs(
         assert secret not in run.stderr
         assert secret not in json.dumps(run.messages)
     assert "items division" in run.stderr and "daily budget left" in run.stderr
+
+
+def test_progress_lines_count_in_plain_words(
+    sandbox: Sandbox, tap_runner: Callable[..., TapRunner]
+) -> None:
+    run = tap_runner(sandbox).run(streams=["items"])  # one page of items: one call
+    assert run.returncode == 0, run.stderr[-3000:]
+    line = next(x for x in run.stderr.splitlines() if "items division" in x)
+    assert re.search(r"\d+ records emitted, \d+ rows read in 1 call; \d+ calls? to division", line)
+    assert not re.search(r"\b1 (calls|records|rows)\b", run.stderr), line
