@@ -75,7 +75,7 @@ class Session:
     ) -> None:
         self._settings = settings
         self.log = log
-        self._streams = streams
+        self._run_streams = streams
         self._division_rows: list[dict[str, Any]] | None = None
         self._reset()
 
@@ -259,13 +259,13 @@ class Session:
                     stream.start_timestamps[division] = found
 
     def _sync_streams(self) -> list[SyncStream]:
-        return [s for s in self._streams() if hasattr(s, "planned_read") and s.selected]  # type: ignore[misc]
+        return [s for s in self._run_streams() if hasattr(s, "planned_read") and s.selected]  # type: ignore[misc]
 
     def shared_group(self, group: str) -> list[SyncStream]:
         """The streams (selected or not) that read the endpoint of `group` together."""
         return [
             s  # type: ignore[misc]
-            for s in self._streams()
+            for s in self._run_streams()
             if hasattr(s, "planned_read") and s.spec.shared_read == group
         ]
 
@@ -317,7 +317,7 @@ class Session:
     def stream_done(self) -> None:
         """Called once per stream after all synced (`log_sync_costs`); the last ends the run."""
         self._streams_done += 1
-        if self._streams_done == len(list(self._streams())):
+        if self._streams_done == len(list(self._run_streams())):
             self.finish()
 
     def finish(self) -> None:
