@@ -68,3 +68,19 @@ def entity(name: str) -> Entity:
 def names() -> list[str]:
     """Every catalogue name shipped with the package."""
     return sorted(_catalogue())
+
+
+@cache
+def _methods() -> dict[str, dict]:
+    text = resources.files(__package__).joinpath("methods.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def methods(name: str) -> frozenset[str]:
+    """The HTTP methods Exact documents for catalogue entry `name` (`exact-methods.json`).
+
+    Entries the methods list does not name (sync and bulk endpoints, some read-only resources)
+    accept GET only.
+    """
+    raw = _methods().get(name)
+    return frozenset(raw["methods"]) if raw else frozenset({"GET"})

@@ -1,7 +1,7 @@
-"""Extract the Exact Online resources this project uses from ../shared/exact-entities.json.
+"""Copy the Exact Online catalogue (../shared/exact-entities.json, exact-methods.json) into the package.
 
 The shared catalogue is the single source of field names and types; this script copies the
-entries we need into `exactonline_api/entities.json`, which ships with the package (a user who
+whole catalogue into `exactonline_api/entities.json`, which ships with the package (a user who
 installs from PyPI has no `../shared/`). `tests/test_entities_catalogue.py` checks the copy is
 still identical to the source.
 
@@ -18,29 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "exact-entities.json"
 TARGET = ROOT / "exactonline_api" / "entities.json"
 
-# Catalogue names (keys of exact-entities.json) that the tap, target or sandbox use.
-USED = [
-    "Me", "SystemDivision", "AllDivision",
-    "Account", "SyncAccount", "BulkAccount",
-    "Contact", "SyncContact", "BulkContact",
-    "Payment", "BulkPayment", "Receivable", "BulkReceivable", "SyncPaymentTerm",
-    "SalesInvoice", "SalesInvoiceLine", "SyncSalesInvoice", "BulkSalesInvoice",
-    "BulkSalesInvoiceLine",
-    "Document", "DocumentAttachment", "SyncDocument", "SyncDocumentAttachment", "BulkDocument",
-    "BulkDocumentAttachment",
-    "Item", "SyncItem", "BulkItem",
-    "GLAccount", "SyncGLAccount", "BulkGLAccount",
-    "TransactionLine", "SyncTransactionLine", "BulkTransactionLine",
-    "SalesOrder", "SalesOrderLine", "SyncSalesOrder", "SyncSalesOrderHeader",
-    "SyncSalesOrderLine", "BulkSalesOrder", "BulkSalesOrderLine",
-    "SyncDeleted",
-    "SyncTimestamp",
-]
+METHODS_SOURCE_NAME = "exact-methods.json"
+METHODS_TARGET = ROOT / "exactonline_api" / "methods.json"
 
 
 def extract(source: Path) -> dict:
-    catalogue = json.loads(source.read_text(encoding="utf-8"))
-    return {name: catalogue[name] for name in USED}
+    """Every documented resource: the sandbox serves them all and the tap's streams come from it."""
+    return json.loads(source.read_text(encoding="utf-8"))
 
 
 def main() -> None:
@@ -48,6 +32,9 @@ def main() -> None:
     subset = extract(source)
     TARGET.write_text(json.dumps(subset, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {len(subset)} resources to {TARGET.relative_to(ROOT)}")
+    methods = json.loads((source.parent / METHODS_SOURCE_NAME).read_text(encoding="utf-8"))
+    METHODS_TARGET.write_text(json.dumps(methods, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote the methods of {len(methods)} resources to {METHODS_TARGET.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,26 @@ def test_shipped_catalogue_equals_the_shared_source_for_every_used_resource() ->
         assert entry == source[name], f"{name} differs from ../shared/exact-entities.json"
 
 
+@pytest.mark.skipif(
+    not SOURCE.exists(), reason="../shared/exact-methods.json is not beside the repo"
+)
+def test_shipped_methods_equal_the_shared_source() -> None:
+    source = json.loads((SOURCE.parent / "exact-methods.json").read_text(encoding="utf-8"))
+    shipped = json.loads((ROOT / "exactonline_api" / "methods.json").read_text(encoding="utf-8"))
+    assert shipped == source
+
+
+def test_methods_come_from_the_catalogue_and_default_to_get() -> None:
+    assert entities.methods("Account") == {"GET", "POST", "PUT", "DELETE"}
+    assert entities.methods("SyncAccount") == {"GET"}
+    assert "GET" not in entities.methods("AcceptQuotation")
+
+
+def test_every_documented_resource_is_shipped() -> None:
+    assert len(entities.names()) >= 451
+    assert entities.entity("VatCode").url == "vat/VATCodes"
+
+
 def test_bulk_entries_borrow_the_fields_of_their_regular_endpoint() -> None:
     bulk = entities.entity("BulkAccount")
     assert bulk.url == "bulk/CRM/Accounts"
