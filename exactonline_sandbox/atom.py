@@ -196,7 +196,7 @@ class _Writer:
         meta = row.get("__metadata") or {}
         uri = str(meta.get("uri") or feed_id)
         model = _model(row)
-        out.append(f"{opening}<id>{_text(uri)}</id><title type=\"text\"></title>")
+        out.append(f'{opening}<id>{_text(uri)}</id><title type="text"></title>')
         out.append(f"<updated>{self.now}</updated><author><name /></author>")
         if meta.get("uri"):
             short = model.rsplit(".", 1)[-1]
@@ -225,7 +225,9 @@ class _Writer:
         self.out.append(head + "><m:inline><feed>")
         self.out.append(f'<title type="text">{_text(nav)}</title><id>{_text(target)}</id>')
         self.out.append(f"<updated>{self.now}</updated>")
-        self.out.append(f'<link rel="self" title="{_attr(nav)}" href="{_attr(self.href(target))}" />')
+        self.out.append(
+            f'<link rel="self" title="{_attr(nav)}" href="{_attr(self.href(target))}" />'
+        )
         self.entries(list(value.get("results") or []), schema.child(nav), target)
         self.out.append("</feed></m:inline></link>")
 
