@@ -253,3 +253,20 @@ def test_always_json_flag_answers_json_without_accept(sandbox_factory: Any) -> N
     )
     assert bare.headers["Content-Type"].startswith("application/json")
     assert bare.json()["d"]["results"]
+
+
+def test_markup_and_control_characters_in_values_keep_the_xml_well_formed(
+    api: dict[str, Any],
+) -> None:
+    name = 'Bakker <&> "Zn"\x01 B.V.'
+    created = requests.post(
+        url(api, "crm/Accounts"),
+        json={"Name": name, "Status": "C"},
+        headers={"Authorization": f"Bearer {api['token']}"},
+        timeout=30,
+    )
+    assert created.status_code == 200
+    entry = ET.fromstring(created.content)  # a POST answer is an Atom entry too
+    assert xml_row(entry)["Name"] == 'Bakker <&> "Zn" B.V.'  # XML 1.0 cannot carry \x01
+    read = xml_get(url(api, f"crm/Accounts(guid'{xml_row(entry)['ID']}')"), api["token"])
+    assert xml_row(read)["Name"] == 'Bakker <&> "Zn" B.V.'
