@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--always-json",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="answer JSON whatever the Accept header says (Exact answers Atom XML to a request "
         "whose Accept does not ask for JSON; so does the sandbox without this flag)",
     )
