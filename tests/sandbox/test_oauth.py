@@ -191,7 +191,7 @@ def test_an_unknown_early_refresh_answer_stops_the_server_with_exit_2() -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert b"--early-refresh-answer" in proc.stderr
+    assert b"--early-refresh-answer: invalid choice: '418'" in proc.stderr
 
 
 def test_refresh_token_unused_for_30_days_expires(clocked: Sandbox) -> None:
