@@ -29,8 +29,11 @@ postgres:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
 
+# ruff (style), mypy (types of the four packages: [tool.mypy]), deptry (every import declared)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/deptry .
 
 test: $(STAMP) browser postgres lint
 	$(BIN)/pytest -n 2

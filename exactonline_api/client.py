@@ -122,7 +122,7 @@ def read_whole_body(resp: requests.Response) -> None:
         resp.close()
         raise requests.exceptions.SSLError(exc) from exc
     resp._content = body  # noqa: SLF001 - what `Response.content` sets after reading
-    resp._content_consumed = True  # noqa: SLF001
+    resp._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001 - requests' flag, not in its stubs
 
 
 def _unauthorized_reason(resp: requests.Response) -> str:

@@ -93,19 +93,20 @@ def _describe(error: ValidationError, sensitive: set[str]) -> tuple[str, str]:
     value = error.instance
     got = f"got {kind_of(value)}" if secret else f"got {value!r}"
     rule = error.validator
+    bound: Any = error.validator_value  # what the rule asks for (typed loosely by jsonschema)
     if rule == "type":
-        return setting, f"must be {_expected(error.validator_value)}, {got}"
+        return setting, f"must be {_expected(bound)}, {got}"
     if rule == "enum":
-        allowed = ", ".join(repr(v) for v in error.validator_value if v is not None)
+        allowed = ", ".join(repr(v) for v in bound if v is not None)
         return setting, f"must be one of {allowed}, {got}"
     if rule in ("minimum", "exclusiveMinimum"):
         word = "at least" if rule == "minimum" else "more than"
-        return setting, f"must be {word} {error.validator_value}, {got}"
+        return setting, f"must be {word} {bound}, {got}"
     if rule in ("maximum", "exclusiveMaximum"):
         word = "at most" if rule == "maximum" else "less than"
-        return setting, f"must be {word} {error.validator_value}, {got}"
+        return setting, f"must be {word} {bound}, {got}"
     if rule in ("anyOf", "oneOf"):
-        kinds = [_expected(sub.get("type")) for sub in error.validator_value if sub.get("type")]
+        kinds = [_expected(sub.get("type")) for sub in bound if sub.get("type")]
         return setting, f"must be {' or '.join(dict.fromkeys(kinds)) or 'valid'}, {got}"
     if secret:
         return setting, f"is not valid (schema rule {rule!r})"

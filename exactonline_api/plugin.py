@@ -37,7 +37,7 @@ SDK_STREAM_FAILURE = "An unhandled error occurred while syncing"
 class ExactPlugin:
     """Mixin for the tap and the target, listed before singer-sdk's `Tap` / `Target`."""
 
-    name: ClassVar[str]
+    name: str  # as singer-sdk declares it
     logger: ClassVar[logging.Logger]
     config_jsonschema: ClassVar[dict]
     _config: dict

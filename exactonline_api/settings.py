@@ -128,14 +128,15 @@ class ClientSettings:
         client_id = _token(config, "client_id")
         assert client_id is not None and client_secret is not None  # required by the schema
 
-        region: str | None = config.get("region") or DEFAULT_REGION
+        region: str | None
         if not is_empty(config.get("base_url")):
             base_url = validate_base_url(config["base_url"])
             region = None
         else:
+            region = config.get("region") or DEFAULT_REGION
             base_url = REGIONS[region]
 
-        store_raw = config.get("token_store_path")
+        store_raw: Any = config.get("token_store_path")
         if is_empty(store_raw):
             token_store_path = default_token_store_path(client_id)
         else:
@@ -146,7 +147,7 @@ class ClientSettings:
                 )
         token_store_path = token_store_path.absolute()
 
-        user_agent = config.get("user_agent")
+        user_agent: Any = config.get("user_agent")
         return cls(
             client_id=client_id,
             client_secret=client_secret,
@@ -202,7 +203,7 @@ def _token(config: Mapping[str, Any], key: str) -> str | None:
 
     The errors never quote the value; a secret is registered for redaction by `check_settings`.
     """
-    value = config.get(key)
+    value: Any = config.get(key)
     if is_empty(value):
         return None
     value = value.strip()

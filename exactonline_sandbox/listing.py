@@ -155,7 +155,7 @@ class Reader:
                 plan = plans.get(shape)
                 if plan is None:
                     plan = plans[shape] = (shape.getter(field_tuple), shape.index[key])
-                values = row.values
+                values = row.cells
                 selected: tuple = plan[0](values)
                 k = values[plan[1]]
             else:
@@ -242,8 +242,7 @@ class Reader:
                 plain.append(part)
         for nav, subs in nested.items():
             expand[nav] = subs
-        seen: set[str] = set()
-        fields = [f for f in plain if not (f in seen or seen.add(f))]
+        fields = list(dict.fromkeys(plain))  # first mention of each, in order
         return fields, expand
 
     def get_collection(
@@ -390,7 +389,7 @@ class Reader:
                 more = True
                 break
             if type(row) is Record:  # generated rows: read by position, no method calls
-                index, values = row.shape.index, row.values
+                index, values = row.shape.index, row.cells
                 ts = values[index["Timestamp"]]
                 k = values[index[table_key]]
             else:

@@ -121,6 +121,16 @@ class Value:
     constant: bool = False
 
 
+def _constant(value: Any) -> Getter:
+    """A literal's getter: the same value for every row."""
+    return lambda row: value
+
+
+def _field(name: str) -> Getter:
+    """A field's getter: the row's value (None when the row lacks it)."""
+    return lambda row: row.get(name)
+
+
 def _fold(value: Any) -> Any:
     """Case-insensitive comparison key for strings (SQL Server collation); other values as-is."""
     return value.casefold() if isinstance(value, str) else value
@@ -281,13 +291,13 @@ class _Parser:
         tok = self.take()
         if tok.kind in ("string", "guid", "datetime", "int", "decimal"):
             v = tok.value
-            return Value(lambda row, v=v: v, tok.kind, constant=True)
+            return Value(_constant(v), tok.kind, constant=True)
         if tok.kind != "name":
             raise QueryError()
         word = tok.text
         if word in _LITERAL_WORDS:
             v = _LITERAL_WORDS[word]
-            return Value(lambda row, v=v: v, "null" if v is None else "bool", constant=True)
+            return Value(_constant(v), "null" if v is None else "bool", constant=True)
         if word in _KEYWORDS:
             raise QueryError()
         nxt = self.peek()
@@ -295,7 +305,7 @@ class _Parser:
             return self.parse_call(word)
         if word not in self.fields:
             raise QueryError()
-        return Value(lambda row, f=word: row.get(f), "field:" + self.fields[word])
+        return Value(_field(word), "field:" + self.fields[word])
 
     def parse_call(self, name: str) -> Value:
         self.expect_punct("(")

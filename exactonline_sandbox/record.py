@@ -92,11 +92,11 @@ def shape_of(names: tuple[str, ...]) -> Shape:
 class Record(Mapping[str, Any]):
     """One generated row: read-only mapping over a shared Shape and a values tuple."""
 
-    __slots__ = ("shape", "values")
+    __slots__ = ("cells", "shape")
 
-    def __init__(self, shape: Shape, values: tuple) -> None:
+    def __init__(self, shape: Shape, cells: tuple) -> None:
         self.shape = shape
-        self.values = values
+        self.cells = cells  # not `values`: that is Mapping.values()
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Record:
@@ -104,10 +104,10 @@ class Record(Mapping[str, Any]):
 
     def get(self, name: str, default: Any = None) -> Any:
         i = self.shape.index.get(name)
-        return default if i is None else self.values[i]
+        return default if i is None else self.cells[i]
 
     def __getitem__(self, name: str) -> Any:
-        return self.values[self.shape.index[name]]
+        return self.cells[self.shape.index[name]]
 
     def __contains__(self, name: object) -> bool:
         return name in self.shape.index
@@ -120,24 +120,24 @@ class Record(Mapping[str, Any]):
 
     def copy(self) -> dict[str, Any]:
         """A plain dict of the row (what a write starts from)."""
-        index, values = self.shape.index, self.values
+        index, values = self.shape.index, self.cells
         return {n: values[index[n]] for n in self.shape.names}
 
     def replaced(self, name: str, value: Any) -> Record:
         """The same row with field `name` (which it has) set to `value`."""
         i = self.shape.index[name]
-        values = self.values
+        values = self.cells
         if i == len(values) - 2:  # the last field (generated rows end with Timestamp)
             return Record(self.shape, values[:-2] + (value, None))
         return Record(self.shape, values[:i] + (value,) + values[i + 1 :])
 
     def joined(self, other: Record) -> Record:
         """This row with `other`'s fields added where this one lacks them (line + header)."""
-        return Record(self.shape.join(other.shape), self.values + other.values)
+        return Record(self.shape.join(other.shape), self.cells + other.cells)
 
     def with_copy(self, name: str, source: str) -> Record:
         """This row plus field `name` = the value of `source` (e.g. ID = OrderID)."""
-        return Record(self.shape.extended(name, source), (*self.values, self[source]))
+        return Record(self.shape.extended(name, source), (*self.cells, self[source]))
 
     def __repr__(self) -> str:
         return f"Record({self.copy()!r})"

@@ -10,13 +10,14 @@ endpoint shows one row per invoice line with the header's fields repeated).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from exactonline_api.entities import Entity, entity
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]
 
 REGULAR_PAGE = 60
 BULK_PAGE = 1000

@@ -32,10 +32,11 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def load(self, rows: list[Row], first_ts: int) -> int:
+    def load(self, rows: list[Any], first_ts: int) -> int:
         """Bulk insert generated rows with consecutive timestamps; returns the last one used.
 
-        The rows become compact `Record`s, and `rows` is refilled with them, so the generator's
+        `rows` holds the generator's dicts and `Record`s (a list of either: hence `Any`). The rows
+        become compact `Record`s, and `rows` is refilled with them, so the generator's
         lists (which later groups read) stop holding the bulkier dicts.
         """
         ts = first_ts - 1

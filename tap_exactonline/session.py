@@ -45,8 +45,11 @@ DELETED_CONSUMER = "sync/Deleted"
 class RunStream(Protocol):
     """What the session needs of a stream (the base classes in `stream.py`)."""
 
-    name: str
-    spec: StreamSpec
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> StreamSpec: ...
 
     @property
     def selected(self) -> bool: ...

@@ -70,7 +70,7 @@ class ExactStream(Stream):
         self.start_timestamps: dict[int, int] = {}
         """Per division: where a first sync starts (from `start_date` via SyncTimestamp)."""
 
-    def get_replication_key_signpost(self, context: Context | None) -> None:
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
         """None: Exact streams have no signpost (a Timestamp is a row version, not a time).
 
         singer-sdk asks this of each stream before it writes the stream's SCHEMA, so the first

@@ -21,6 +21,7 @@ from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
 from tap_exactonline.session import PARTITION_KEY, Session
 from tap_exactonline.settings import TAP_SETTINGS, TapSettings
+from tap_exactonline.stream import ExactStream
 from tap_exactonline.streams import STREAM_TYPES
 
 
@@ -31,7 +32,7 @@ class TapExactOnline(ExactPlugin, Tap):
     package_name = "exactonline-connector"  # the distribution: its version is the plugin's
     message_writer_class = MsgSpecWriter  # singer-sdk's own, faster than its stdlib default
     config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
-    settings: TapSettings | None = None
+    settings: TapSettings | None  # built by ExactPlugin when the config is checked
 
     @classmethod
     def settings_from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -52,7 +53,11 @@ class TapExactOnline(ExactPlugin, Tap):
         validate_config=False builds (and checks) them at the first use of the session.
         """
         install_redaction()
-        return Session(lambda: self._settings, self.logger, lambda: self.streams.values())
+        return Session(lambda: self._settings, self.logger, self._exact_streams)
+
+    def _exact_streams(self) -> list[ExactStream]:
+        """The tap's streams, as the session reads them (every one is an `ExactStream`)."""
+        return [s for s in self.streams.values() if isinstance(s, ExactStream)]
 
     @property
     def _settings(self) -> TapSettings:

@@ -166,10 +166,11 @@ class InvoiceAttachmentsSink(ExactSink):
         content = self.content(record)
         invoice = self.invoice(record)
         file_name = str(record["FileName"])
-        document = invoice.get("Document")
-        if not blank(document) and file_name in self.files_of(document):
+        linked = invoice.get("Document")
+        document: str | None = None if blank(linked) else str(linked)
+        if document is not None and file_name in self.files_of(document):
             return "unchanged"
-        if blank(document):
+        if document is None:
             if invoice.get("Status") != OPEN_INVOICE:
                 raise RecordRejected(
                     f"sales invoice {invoice['InvoiceID']} has Status {invoice.get('Status')} "

@@ -69,7 +69,7 @@ class Deferred:
     stream: str
     record: dict[str, Any]
     problem: Reject | None = None
-    lines: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[Deferred] = field(default_factory=list)  # an invoice's deferred line records
 
 
 class Load:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.client import encode_query
@@ -108,7 +108,7 @@ class Finder:
         lookup_path: str,
         prefetch_path: str | None,
         select: Iterable[str],
-        keys: dict[str, Normalizer],
+        keys: Mapping[str, Normalizer],
         row_id: str,
         prefetch_threshold: int,
         max_query: int = MAX_QUERY - NEXT_LINK_ROOM,

@@ -352,17 +352,17 @@ class SalesInvoicesSink(ExactSink):
         else:
             pairs = [(w, current[i] if i < len(current) else None) for i, w in enumerate(wanted)]
             extra = current[len(wanted) :]
-        for w, line in pairs:
-            if line is None:
+        for w, found in pairs:
+            if found is None:
                 plan.add.append(w)
                 continue
-            diff = changes(LINE_FIELDS, w, line)
+            diff = changes(LINE_FIELDS, w, found)
             if w.get("Item"):
                 # Exact takes a line's unit from its item (a copy's source item may have another
                 # unit than the item of that code here): comparing it would write it every run.
                 diff.pop("UnitCode", None)
             if diff:
-                plan.change.append((line, diff))
+                plan.change.append((found, diff))
             else:
                 plan.same += 1
         if not (foreign and numbered):

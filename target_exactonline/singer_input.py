@@ -94,14 +94,14 @@ class SingerInput(SingerReader):
             if not line.strip():
                 continue  # a blank line carries no message
             message = self.deserialize_json(line)
-            kind = message.get("type")
-            self.check_shape(kind, message)
+            kind = self.check_shape(message)
             callbacks[kind](message)
             stats[kind] += 1
         return stats
 
-    def check_shape(self, kind: Any, message: dict) -> None:
-        """A message of a type this target reads, holding what that type needs."""
+    def check_shape(self, message: dict) -> str:
+        """The type of a message this target reads, holding what that type needs."""
+        kind = message.get("type")
         if kind == "BATCH":
             # A BATCH names files to read: the target reads no file its settings do not name.
             raise self.bad("BATCH messages are not read by target-exactonline; send RECORDs")
@@ -120,6 +120,7 @@ class SingerInput(SingerReader):
             isinstance(keys, list) and all(isinstance(k, str) for k in keys)
         ):
             raise self.bad("the 'key_properties' of a SCHEMA message must be a list of names")
+        return str(kind)
 
     def assert_line_requires(self, line_dict: dict, requires: set[str]) -> None:  # type: ignore[override]
         """The SDK's own checks of a message, as a `BadInput` naming the line."""

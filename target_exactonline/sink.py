@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jsonschema import Draft7Validator
@@ -42,7 +43,8 @@ def _field_of(error: ValidationError) -> str:
     """The dotted path of the field a schema error is about (the missing one for `required`)."""
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
+        required: Any = error.validator_value
+        missing = [name for name in required if name not in error.instance]
         if missing:
             path.append(missing[0])
     return ".".join(path) or "(record)"
@@ -235,7 +237,7 @@ class ExactSink(BatchSink):
                 self.stream_name,
                 self.record_key(d.record),
                 d.record,
-                lambda r=d.record: self.write(r),
+                partial(self.write, d.record),
             )
 
     def prepare(self, records: list[dict[str, Any]]) -> None:

@@ -69,7 +69,7 @@ class TargetExactOnline(ExactPlugin, Target):
     # Stopping on a rejected record (on_error: fail) or on an input line that is no Singer
     # message is expected too: one line, no traceback.
     expected_errors = (ExactError, LoadStopped, BadInput)
-    settings: TargetSettings | None = None
+    settings: TargetSettings | None  # built by ExactPlugin when the config is checked
     message_reader_class = SingerInput
 
     @classmethod
@@ -83,8 +83,15 @@ class TargetExactOnline(ExactPlugin, Target):
         self.max_parallelism = 1
         # Built when singer-sdk checked the config (validate_config=False: built and checked here).
         self.load = Load(self.settings or self.settings_from_config(self.config))
-        self.message_reader.on_stop = self.load.finish  # type: ignore[attr-defined]
+        self._input.on_stop = self.load.finish
         self._emitted_state: dict | None = None
+
+    @property
+    def _input(self) -> SingerInput:
+        """singer-sdk's message reader, which is this target's `SingerInput`."""
+        reader = self.message_reader
+        assert isinstance(reader, SingerInput)
+        return reader
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         if stream_name in SINKS:
@@ -124,7 +131,7 @@ class TargetExactOnline(ExactPlugin, Target):
 
     def _require_schema(self, stream: str, kind: str) -> None:
         if stream not in self.mapper.stream_maps:
-            raise self.message_reader.bad(f"a {kind} of stream {stream!r} before its SCHEMA")
+            raise self._input.bad(f"a {kind} of stream {stream!r} before its SCHEMA")
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         self._require_schema(message_dict["stream"], "ACTIVATE_VERSION")

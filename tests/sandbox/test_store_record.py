@@ -27,9 +27,9 @@ def test_rows_with_the_same_fields_share_one_shape() -> None:
 
 def test_getter_selects_fields_and_answers_none_for_absent_ones() -> None:
     rec = Record.of({"ID": "a", "Name": "x", "Code": "1"})
-    assert rec.shape.getter(("Code", "Nope", "ID"))(rec.values) == ("1", None, "a")
-    assert rec.shape.getter(("Name",))(rec.values) == ("x",)
-    assert rec.shape.getter(())(rec.values) == ()
+    assert rec.shape.getter(("Code", "Nope", "ID"))(rec.cells) == ("1", None, "a")
+    assert rec.shape.getter(("Name",))(rec.cells) == ("x",)
+    assert rec.shape.getter(())(rec.cells) == ()
 
 
 def test_joined_line_wins_over_header_and_keeps_header_fields() -> None:
@@ -38,7 +38,7 @@ def test_joined_line_wins_over_header_and_keeps_header_fields() -> None:
     joined = line.joined(header)
     assert joined["ID"] == "line" and joined["Description"] == "regel"
     assert joined["OrderedBy"] == "acc"
-    assert joined.shape.getter(("OrderedBy", "ID", "Absent"))(joined.values) == (
+    assert joined.shape.getter(("OrderedBy", "ID", "Absent"))(joined.cells) == (
         "acc",
         "line",
         None,
