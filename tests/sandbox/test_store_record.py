@@ -15,6 +15,8 @@ def test_record_reads_like_its_dict() -> None:
     assert "Empty" in rec and "Missing" not in rec
     assert list(rec) == ["ID", "Name", "Amount", "Empty"] and len(rec) == 4
     assert dict(rec) == row == rec.copy()
+    assert list(rec.values()) == list(row.values())
+    assert list(rec.items()) == list(row.items())
     with pytest.raises(KeyError):
         rec["Missing"]
 
