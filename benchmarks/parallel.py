@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.connector import Grant, ProcessResult, TapOutput, run_tap
 from benchmarks.cost import count_429
-from exactonline_api.odata import parse_date
+from exactonline_api.exact_time import parse_date
 from exactonline_sandbox.harness import Sandbox
 
 UNLIMITED = {"minutely_limit": 10_000_000, "daily_limit": 1_000_000_000, "access_log": False}

@@ -1,9 +1,7 @@
-"""Exact's OData v2 dialect: dates, filter literals and the two collection shapes.
+"""Exact's OData v2 dialect: filter literals and the two collection shapes.
 
-Exact encodes dates as `/Date(ms)/` where the number is Amsterdam WALL-CLOCK time written as if it
-were UTC, and expects filter datetimes in Amsterdam local time without a zone suffix. Getting this
-wrong shifts every incremental cursor by one or two hours (and differently in summer and winter),
-so the conversions live here, once, with zoneinfo doing the DST arithmetic.
+Filter datetimes are Amsterdam local time without a zone suffix (the conversion is in
+`exact_time`, with every other conversion of Exact's wall clock).
 
 Literals are validated: a malformed `$filter` answers 400 and counts against Exact's per-endpoint
 error limit, so a bad value must fail here, before any call.
@@ -13,47 +11,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-_EPOCH = datetime(1970, 1, 1)
-_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+from exactonline_api.exact_time import to_amsterdam_naive
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def parse_date(value: str) -> datetime:
-    """`/Date(ms)/` (Amsterdam wall clock) -> aware UTC datetime.
-
-    Also accepts `/Date(ms+hhmm)/` (a true UTC instant, the standard Microsoft form) and ISO 8601
-    strings (naive ones are Amsterdam local time, like everything Exact sends).
-    """
-    if not isinstance(value, str):
-        raise ValueError(f"not an Exact date: {value!r}")
-    match = _DATE_RE.match(value.strip())
-    if match:
-        ms = int(match.group(1))
-        moment = _EPOCH + timedelta(milliseconds=ms)
-        if match.group(2):
-            return moment.replace(tzinfo=UTC)
-        return moment.replace(tzinfo=AMSTERDAM).astimezone(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an Exact date: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=AMSTERDAM)
-    return parsed.astimezone(UTC)
-
-
-def to_amsterdam_naive(dt: datetime | date) -> datetime:
-    """An instant as Exact's naive Amsterdam wall-clock time; naive input is taken as UTC."""
-    if not isinstance(dt, datetime):
-        return datetime(dt.year, dt.month, dt.day)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(AMSTERDAM).replace(tzinfo=None)
 
 
 def datetime_literal(dt: datetime | date) -> str:

@@ -1,20 +1,19 @@
 """Value formats of the Exact Online JSON API, as the sandbox must produce and accept them.
 
 Exact writes dates as `/Date(ms)/` where `ms` is the Amsterdam WALL-CLOCK time encoded as if it
-were UTC (so a client that reads it as UTC is one or two hours off); date-only fields are midnight.
-Filter literals `datetime'2024-03-31T02:30:00'` are Amsterdam wall-clock time as well. Money is a
+were UTC (so a client that reads it as UTC is one or two hours off; the conversions are in
+`exactonline_api.exact_time`); date-only fields are midnight. Filter literals `datetime'2024-03-31T02:30:00'` are Amsterdam wall-clock time as well. Money is a
 decimal with at most two places, and `Account.Code` is right-aligned in 18 characters.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from exactonline_api.exact_time import instant_wall_ms, wall_clock, wall_clock_ms
+
 CODE_WIDTH = 18
 _CENT = Decimal("0.01")
 _UNIX_ORDINAL = date(1970, 1, 1).toordinal()
@@ -24,27 +23,9 @@ _ISO_RE = re.compile(
 )
 
 
-_OFFSETS: dict[int, int] = {}
-
-
-def wall_ms(epoch_seconds: float) -> int:
-    """Milliseconds of the Amsterdam wall clock at `epoch_seconds`, counted as if it were UTC.
-
-    The UTC offset is looked up once per quarter hour of UTC time (zone transitions fall on
-    whole hours), which keeps generating a million timestamps cheap.
-    """
-    bucket = int(epoch_seconds // 900)
-    offset = _OFFSETS.get(bucket)
-    if offset is None:
-        local = datetime.fromtimestamp(bucket * 900, AMSTERDAM)
-        offset = int(local.utcoffset().total_seconds()) * 1000  # type: ignore[union-attr]
-        _OFFSETS[bucket] = offset
-    return round(epoch_seconds * 1_000_000) // 1000 + offset
-
-
 def odata_date(epoch_seconds: float) -> str:
     """`/Date(ms)/` for an instant (Created, Modified, DeletedDate...)."""
-    return f"/Date({wall_ms(epoch_seconds)})/"
+    return f"/Date({instant_wall_ms(epoch_seconds)})/"
 
 
 _DAYS: dict[int, str] = {}
@@ -78,14 +59,12 @@ def wall_literal_ms(text: str) -> int:
         raise ValueError(text)
     y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups()[:6])
     frac = (m.group(7) or "").ljust(3, "0")[:3]
-    naive = datetime(y, mo, d, h, mi, s)
-    return calendar.timegm(naive.timetuple()) * 1000 + int(frac or 0)
+    return wall_clock_ms(datetime(y, mo, d, h, mi, s)) + int(frac or 0)
 
 
 def ms_literal(ms: int) -> str:
     """Wall-clock ms as Exact writes them in a `$skiptoken` datetime: `2018-09-21T04:18:55.617`."""
-    dt = datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    text = wall_clock(ms).strftime("%Y-%m-%dT%H:%M:%S")
     millis = ms % 1000
     if millis:
         text += f".{millis:03d}".rstrip("0")

@@ -22,9 +22,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from exactonline_api.entities import entity
+from exactonline_api.exact_time import AMSTERDAM
 from exactonline_sandbox import data
 from exactonline_sandbox.formats import (
-    AMSTERDAM,
     date_ms,
     guid,
     input_date,

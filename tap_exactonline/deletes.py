@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exactonline_api.errors import DailyLimitReached
-from exactonline_api.odata import parse_date
+from exactonline_api.exact_time import parse_date
 from tap_exactonline.reading import PageSource, read_sync, timestamp_of
 from tap_exactonline.records import iso_utc
 from tap_exactonline.schemas import DELETED_AT

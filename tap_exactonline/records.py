@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from exactonline_api.entities import Field
-from exactonline_api.odata import parse_date
+from exactonline_api.exact_time import parse_date
 from tap_exactonline.schemas import is_date_field, is_trimmed_field
 
 _ODATA_DATE = re.compile(r"^/Date\(-?\d+\)/$")

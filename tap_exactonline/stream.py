@@ -28,7 +28,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
-from exactonline_api.odata import parse_date
+from exactonline_api.exact_time import parse_date
 from exactonline_api.wording import counted
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY

@@ -13,12 +13,11 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from exactonline_api.entities import Field
+from exactonline_api.exact_time import amsterdam_date, wall_clock
 from exactonline_api.odata import check_text
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DATE_FIELDS = frozenset({"InvoiceDate", "OrderDate", "DueDate", "DocumentDate", "DeliveryDate"})
 _MS_DATE = re.compile(r"^/Date\((-?\d+)\)/$")
 CODE_WIDTH = 18
@@ -52,15 +51,12 @@ def exact_date(value: Any) -> str | None:
         text = str(value).strip()
         match = _MS_DATE.match(text)
         if match:
-            # The milliseconds are Amsterdam wall-clock time written as if UTC: read them as such.
-            wall = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(match.group(1)))
-            return wall.date().isoformat()
+            # The milliseconds are Amsterdam wall-clock time: their date is the day in Exact.
+            return wall_clock(int(match.group(1))).date().isoformat()
         if len(text) == 10:
             return dt.date.fromisoformat(text).isoformat()
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(AMSTERDAM)
-    return moment.date().isoformat()
+    return amsterdam_date(moment).isoformat()
 
 
 def to_exact(field: Field, value: Any) -> Any:

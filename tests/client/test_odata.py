@@ -1,4 +1,5 @@
-"""OData helpers: Amsterdam wall-clock dates across DST, validated literals, both page shapes."""
+"""OData helpers and Exact's time: Amsterdam wall-clock dates across DST, validated literals,
+both page shapes."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from exactonline_api.exact_time import parse_date
 from exactonline_api.odata import (
     datetime_literal,
     guid_literal,
     int64_literal,
     next_link,
-    parse_date,
     rows,
     string_literal,
 )

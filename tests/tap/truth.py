@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from exactonline_api.odata import parse_date
+from exactonline_api.exact_time import parse_date
 from exactonline_sandbox.harness import Sandbox
 
 ODATA_DATE = re.compile(r"^/Date\(-?\d+\)/$")
