@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-import backoff
 import requests
 
 from exactonline_api.errors import (
@@ -73,16 +72,6 @@ def token_request(
     for name in ("refresh_token", "client_secret", "code"):
         register_secret(form.get(name))
 
-    @backoff.on_exception(
-        backoff.expo,
-        Transient,
-        max_tries=policy.max_tries,
-        factor=policy.base_delay,
-        max_value=policy.max_delay,
-        jitter=backoff.full_jitter,
-        on_backoff=(lambda _d: on_retry()) if on_retry else None,
-        logger=None,
-    )
     def attempt() -> requests.Response:
         try:
             resp = session.post(
@@ -100,7 +89,7 @@ def token_request(
         return resp
 
     try:
-        resp = attempt()
+        resp = policy.run(attempt, (lambda *_: on_retry()) if on_retry else None)
     except Transient as exc:
         raise TransportError("POST", TOKEN_ENDPOINT, exc.cause, policy.max_tries) from None
     if resp.status_code == 200:

@@ -2,9 +2,10 @@
 
 Every call goes through the same steps, in this order: an access token from the shared store
 (`auth.TokenManager`), a reservation in the shared call budget (`throttle.Throttle`), the request,
-then the answer: rate-limit headers learned, 429 waited out (not counted as a retry), one 401
-answered by a refresh under the rules, transient failures retried with jittered backoff (never a
-POST that may have landed), and Exact's error JSON turned into an `ApiError`.
+then the answer: rate-limit headers learned, a budget 429 waited out and one 401 answered by a
+refresh under the rules (neither counted as a retry), transient failures retried by the one retry
+policy (`retry.RetryPolicy.run`, never a POST that may have landed: `WriteOutcomeUnknown`), and
+Exact's error JSON turned into an `ApiError`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import backoff
 import orjson
 import requests
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
@@ -295,132 +296,160 @@ class ExactClient:
         body: Mapping[str, Any] | StreamedBody | None = None,
     ) -> Any:
         """Send one logical call (with its retries) and return the parsed JSON body (or None)."""
-        endpoint = urlsplit(url).path
-        streamed = None if body is None or isinstance(body, Mapping) else body
-        data = (
-            json.dumps(body, default=_json_default).encode("utf-8")
-            if isinstance(body, Mapping)
-            else None
+        call = _Call(
+            method=method,
+            division=division,
+            url=url,
+            endpoint=urlsplit(url).path,
+            key=self._throttle_key(division),
+            data=(
+                json.dumps(body, default=_json_default).encode("utf-8")
+                if isinstance(body, Mapping)
+                else None
+            ),
+            streamed=None if body is None or isinstance(body, Mapping) else body,
         )
-        key = self._throttle_key(division)
-        flags = {"refreshed": False, "rate_limited": 0, "uncertain": False}
-        last: dict[str, Transient] = {}
-
-        def on_backoff(details: Any) -> None:
-            with self._lock:
-                self.stats.retries += 1
-            log.info(
-                "%s %s failed (%s); retry %d in %.2f s",
-                method,
-                endpoint,
-                last["t"].cause if "t" in last else "?",
-                details["tries"],
-                details["wait"],
-            )
-
-        @backoff.on_exception(
-            backoff.expo,
-            Transient,
-            max_tries=self.policy.max_tries,
-            factor=self.policy.base_delay,
-            max_value=self.policy.max_delay,
-            jitter=backoff.full_jitter,
-            on_backoff=on_backoff,
-            logger=None,
-        )
-        def attempt() -> Any:
-            while True:
-                sent = streamed.open() if streamed is not None else data  # anew each attempt
-                rid = self.throttle.reserve(key)  # may wait: take the token only afterwards
-                try:
-                    token = self.tokens.access_token()
-                except BaseException:
-                    self.throttle.release(key, rid, None)
-                    raise
-                with self._lock:
-                    self.usage[division] += 1
-                    self.stats.calls += 1
-                headers = {
-                    "Accept": "application/json",
-                    "Authorization": f"Bearer {token}",
-                    "User-Agent": self.settings.user_agent,
-                }
-                if body is not None:
-                    headers["Content-Type"] = "application/json"
-                started = time.monotonic()
-                try:
-                    resp = self.session.request(
-                        method, url, data=sent, headers=headers, timeout=self.timeout, stream=True
-                    )
-                    read_whole_body(resp)
-                except requests.RequestException as exc:
-                    self.throttle.release(key, rid, None)
-                    failure = classify_exception(exc)
-                    last["t"] = failure
-                    if failure.sent:
-                        flags["uncertain"] = True
-                        if method == "POST":
-                            self.stats.outcome_unknown += 1
-                            raise WriteOutcomeUnknown(method, endpoint, failure.cause) from None
-                    raise failure from None
-                except BaseException:  # e.g. a streamed body's SourceChanged: never sent whole
-                    self.throttle.release(key, rid, None)
-                    raise
-                self.throttle.release(key, rid, resp.headers, ok=resp.ok)
-                status = resp.status_code
-                log.debug(
-                    "%s %s -> %d (%.3f s)", method, endpoint, status, time.monotonic() - started
-                )
-
-                if status == 429:
-                    if not _is_budget_429(resp.headers):
-                        raise ApiError.from_response(status, endpoint, resp.content)
-                    flags["rate_limited"] += 1
-                    with self._lock:
-                        self.stats.rate_limited += 1
-                    if flags["rate_limited"] > self.policy.max_rate_limited:
-                        raise ApiError.from_response(status, endpoint, resp.content)
-                    wait = self.throttle.rate_limited(key, resp.headers)
-                    log.info("%s %s: rate limited, waiting %.2f s", method, endpoint, wait)
-                    time.sleep(wait)
-                    continue
-                if status == 401 and not flags["refreshed"]:
-                    flags["refreshed"] = True
-                    with self._lock:
-                        self.stats.auth_retries += 1
-                    self.tokens.after_unauthorized(token, _unauthorized_reason(resp), endpoint)
-                    continue
-                if status in RETRY_STATUSES:
-                    if method == "POST" and status != 503:
-                        if status == 500:  # Exact reports some validation errors as 500
-                            raise ApiError.from_response(status, endpoint, resp.content)
-                        self.stats.outcome_unknown += 1
-                        raise WriteOutcomeUnknown(method, endpoint, f"HTTP {status}")
-                    failure = Transient(
-                        f"HTTP {status}: {error_text(resp.content)}", status=status, sent=True
-                    )
-                    last["t"] = failure
-                    raise failure
-                if status == 404 and method == "DELETE" and flags["uncertain"]:
-                    log.info("DELETE %s: gone on retry, the first attempt landed", endpoint)
-                    return None
-                if status >= 400:
-                    raise ApiError.from_response(status, endpoint, resp.content)
-                if status == 204 or not resp.content.strip():
-                    return None
-                try:
-                    return parse_json(resp)
-                except ValueError:
-                    failure = Transient("the answer is not valid JSON", status=status)
-                    if method == "POST":
-                        self.stats.outcome_unknown += 1
-                        raise WriteOutcomeUnknown(method, endpoint, failure.cause) from None
-                    last["t"] = failure
-                    raise failure from None
-
         try:
-            return attempt()
+            return self.policy.run(lambda: self._attempt(call), partial(self._retrying, call))
         except Transient as exc:
             if exc.status is not None:
-                raise ApiError(exc.status, endpoint, exc.cause) from None
-            raise TransportError(method, endpoint, exc.cause, self.policy.max_tries) from None
+                raise ApiError(exc.status, call.endpoint, exc.cause) from None
+            raise TransportError(method, call.endpoint, exc.cause, self.policy.max_tries) from None
+
+    def _retrying(self, call: _Call, failure: Transient, tries: int, wait: float) -> None:
+        with self._lock:
+            self.stats.retries += 1
+        log.info(
+            "%s %s failed (%s); retry %d in %.2f s",
+            call.method,
+            call.endpoint,
+            failure.cause,
+            tries,
+            wait,
+        )
+
+    def _attempt(self, call: _Call) -> Any:
+        """One try of the policy: sends until an answer that is not a budget 429 or the one
+        401 answered by a refresh (neither counts as a retry), and reads that answer."""
+        while True:
+            resp, token = self._send(call)
+            if resp.status_code == 429:
+                self._wait_out_429(call, resp)
+            elif resp.status_code == 401 and not call.refreshed:
+                self._refresh_after_401(call, token, resp)
+            else:
+                return self._answer(call, resp)
+
+    def _send(self, call: _Call) -> tuple[requests.Response, str]:
+        """The request, sent with a reserved place in the budget and a current token; a lost
+        answer is a `Transient` (or, for a POST that may have landed, `WriteOutcomeUnknown`)."""
+        sent = call.streamed.open() if call.streamed is not None else call.data  # anew each try
+        rid = self.throttle.reserve(call.key)  # may wait: take the token only afterwards
+        try:
+            token = self.tokens.access_token()
+        except BaseException:
+            self.throttle.release(call.key, rid, None)
+            raise
+        with self._lock:
+            self.usage[call.division] += 1
+            self.stats.calls += 1
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {token}",
+            "User-Agent": self.settings.user_agent,
+        }
+        if call.data is not None or call.streamed is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.monotonic()
+        try:
+            resp = self.session.request(
+                call.method, call.url, data=sent, headers=headers, timeout=self.timeout, stream=True
+            )
+            read_whole_body(resp)
+        except requests.RequestException as exc:
+            self.throttle.release(call.key, rid, None)
+            failure = classify_exception(exc)
+            if failure.sent:
+                call.uncertain = True
+                if call.method == "POST":
+                    raise self._lost_write(call, failure.cause) from None
+            raise failure from None
+        except BaseException:  # e.g. a streamed body's SourceChanged: never sent whole
+            self.throttle.release(call.key, rid, None)
+            raise
+        self.throttle.release(call.key, rid, resp.headers, ok=resp.ok)
+        log.debug(
+            "%s %s -> %d (%.3f s)",
+            call.method,
+            call.endpoint,
+            resp.status_code,
+            time.monotonic() - started,
+        )
+        return resp, token
+
+    def _wait_out_429(self, call: _Call, resp: requests.Response) -> None:
+        """A budget 429: wait for the budget to come back (up to `max_rate_limited` times in a
+        row); any other 429 (e.g. an error-limit block) is an `ApiError`."""
+        if not _is_budget_429(resp.headers):
+            raise ApiError.from_response(429, call.endpoint, resp.content)
+        call.rate_limited += 1
+        with self._lock:
+            self.stats.rate_limited += 1
+        if call.rate_limited > self.policy.max_rate_limited:
+            raise ApiError.from_response(429, call.endpoint, resp.content)
+        wait = self.throttle.rate_limited(call.key, resp.headers)
+        log.info("%s %s: rate limited, waiting %.2f s", call.method, call.endpoint, wait)
+        time.sleep(wait)
+
+    def _refresh_after_401(self, call: _Call, token: str, resp: requests.Response) -> None:
+        """The one 401 of a call: a new token under the refresh rules, then the call again."""
+        call.refreshed = True
+        with self._lock:
+            self.stats.auth_retries += 1
+        self.tokens.after_unauthorized(token, _unauthorized_reason(resp), call.endpoint)
+
+    def _answer(self, call: _Call, resp: requests.Response) -> Any:
+        """The parsed JSON of an answer (None when empty); failures as the errors they mean."""
+        status, endpoint = resp.status_code, call.endpoint
+        if status in RETRY_STATUSES:
+            if call.method == "POST" and status != 503:
+                if status == 500:  # Exact reports some validation errors as 500
+                    raise ApiError.from_response(status, endpoint, resp.content)
+                raise self._lost_write(call, f"HTTP {status}")
+            raise Transient(f"HTTP {status}: {error_text(resp.content)}", status=status, sent=True)
+        if status == 404 and call.method == "DELETE" and call.uncertain:
+            log.info("DELETE %s: gone on retry, the first attempt landed", endpoint)
+            return None
+        if status >= 400:
+            raise ApiError.from_response(status, endpoint, resp.content)
+        if status == 204 or not resp.content.strip():
+            return None
+        try:
+            return parse_json(resp)
+        except ValueError:
+            cause = "the answer is not valid JSON"
+            if call.method == "POST":
+                raise self._lost_write(call, cause) from None
+            raise Transient(cause, status=status) from None
+
+    def _lost_write(self, call: _Call, cause: str) -> WriteOutcomeUnknown:
+        """A POST whose answer was lost: whether it landed is unknown (never retried blindly)."""
+        with self._lock:
+            self.stats.outcome_unknown += 1
+        return WriteOutcomeUnknown(call.method, call.endpoint, cause)
+
+
+@dataclass
+class _Call:
+    """One logical call: what it sends, and what its tries have learned so far."""
+
+    method: str
+    division: int | None
+    url: str
+    endpoint: str
+    key: int | None  # the throttle budget it counts against
+    data: bytes | None  # a JSON body
+    streamed: StreamedBody | None  # or a large upload, re-opened for every try
+    refreshed: bool = False  # the one 401 refresh was used
+    rate_limited: int = 0  # budget 429s waited out
+    uncertain: bool = False  # an earlier try may have reached Exact

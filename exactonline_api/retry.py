@@ -1,19 +1,30 @@
-"""Which failures are worth another try, and how many tries a call gets.
+"""The one retry policy: which failures are worth another try, how many tries and how long apart.
 
-Dropped connections, timeouts, 5xx and maintenance 503s are transient and retried with jittered
-exponential backoff (the `backoff` library), a bounded number of times. A write whose request may
-already have reached Exact is never retried blindly: whether it landed is unknown, and a second
-POST could create a duplicate. Only failures that prove the request was never sent (the
-connection could not be opened) are safe to retry for every method.
+Dropped connections, timeouts, 5xx and maintenance 503s are transient (`Transient`) and retried
+with full-jitter exponential backoff, a bounded number of times, by `RetryPolicy.run`: the only
+retry loop of the project (the client's calls, the token endpoint and the target's
+look-up-then-resend of a POST all go through it). It is built once per policy on the `backoff`
+library. A write whose request may already have reached Exact is never retried blindly: whether
+it landed is unknown, and a second POST could create a duplicate. Only failures that prove the
+request was never sent (the connection could not be opened) are safe to retry for every method.
 """
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TypeVar
 
+import backoff
 import requests
+from backoff.types import Details
 from urllib3.exceptions import NewConnectionError
+
+T = TypeVar("T")
+
+#: Told of each retry before its wait: the failure, the attempt that failed (1-based), the wait.
+OnRetry = Callable[["Transient", int, float], None]
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
@@ -28,10 +39,24 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_rate_limited: int = 30
 
-    def wait(self, attempt: int) -> float:
-        """The full-jitter wait after failed attempt `attempt` (1-based), for callers that
-        retry on their own terms (the target's look-up-then-resend of a POST)."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+    def run(self, attempt: Callable[[], T], on_retry: OnRetry | None = None) -> T:
+        """`attempt()`, tried again after each `Transient` it raises, at most `max_tries` times
+        in all; the last `Transient` is raised when every try failed."""
+        return self._retrying(attempt, on_retry)
+
+    @cached_property
+    def _retrying(self) -> Callable[[Callable[[], T], OnRetry | None], T]:
+        """The backoff decorator of this policy, built on first use and kept."""
+        return backoff.on_exception(
+            backoff.expo,
+            Transient,
+            max_tries=self.max_tries,
+            factor=self.base_delay,
+            max_value=self.max_delay,
+            jitter=backoff.full_jitter,
+            on_backoff=_announce,
+            logger=None,
+        )(_attempt)
 
 
 class Transient(Exception):
@@ -42,6 +67,19 @@ class Transient(Exception):
         self.cause = cause
         self.status = status
         self.sent = sent
+
+
+def _attempt(attempt: Callable[[], T], on_retry: OnRetry | None) -> T:
+    return attempt()
+
+
+def _announce(details: Details) -> None:
+    """backoff's hook before a wait: passes the retry on to the caller's `on_retry`."""
+    on_retry = details["args"][1]
+    if on_retry is not None:
+        # backoff passes the exception to on_exception's handlers; its `Details` type omits it
+        failure = details["exception"]  # type: ignore[typeddict-item]
+        on_retry(failure, details["tries"], details["wait"])
 
 
 def classify_exception(exc: requests.RequestException) -> Transient:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, ExactError, WriteOutcomeUnknown
+from exactonline_api.retry import Transient
 from exactonline_api.streamed_body import StreamedBody
 from exactonline_api.token_store import DivisionWriteLocks
 from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
@@ -70,6 +71,14 @@ class Deferred:
     record: dict[str, Any]
     problem: Reject | None = None
     lines: list[Deferred] = field(default_factory=list)  # an invoice's deferred line records
+
+
+class NotLanded(Transient):
+    """A POST whose answer was lost and that a look-up did not find: worth sending again."""
+
+    def __init__(self, lost: WriteOutcomeUnknown | ApiError) -> None:
+        super().__init__(str(lost), sent=False)
+        self.lost = lost
 
 
 class Load:
@@ -393,36 +402,42 @@ class Load:
         message (e.g. an unknown reference) is Exact's answer about the record: raised at once.
         """
         policy = self.client.policy
-        last: WriteOutcomeUnknown | ApiError | None = None
-        for attempt in range(1, policy.max_tries + 1):
+        tries = 0
+
+        def attempt() -> dict[str, Any]:
+            nonlocal tries
+            tries += 1
             try:
                 return self.client.post(self.division, path, body)
             except WriteOutcomeUnknown as exc:
-                last = exc
+                lost: WriteOutcomeUnknown | ApiError = exc
             except ApiError as exc:
                 if not is_transient_500(exc):
                     raise  # Exact's verdict on the record (400, or a 500 with its message)
-                last = exc
+                lost = exc
             existing = find_existing()
             if existing is not None:
                 logger.info(
-                    "POST %s had landed after all (attempt %d): not sending it again", path, attempt
+                    "POST %s had landed after all (attempt %d): not sending it again", path, tries
                 )
                 return existing
-            if attempt < policy.max_tries:
-                wait = policy.wait(attempt)
-                logger.info(
-                    "POST %s did not land (attempt %d: %s): sending it again in %.2f s",
-                    path,
-                    attempt,
-                    last,
-                    wait,
-                )
-                time.sleep(wait)
-        assert last is not None
-        if isinstance(last, ApiError):
-            raise kept_failing(last, "POST", policy.max_tries)
-        raise last
+            raise NotLanded(lost)
+
+        def announce(failure: Transient, tries: int, wait: float) -> None:
+            logger.info(
+                "POST %s did not land (attempt %d: %s): sending it again in %.2f s",
+                path,
+                tries,
+                failure.cause,
+                wait,
+            )
+
+        try:
+            return policy.run(attempt, announce)
+        except NotLanded as exc:
+            if isinstance(exc.lost, ApiError):
+                raise kept_failing(exc.lost, "POST", policy.max_tries) from None
+            raise exc.lost from None
 
     def put(self, path: str, body: dict[str, Any]) -> None:
         """PUT is idempotent (same body, same result), so the client's retries are enough."""
