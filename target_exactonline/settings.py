@@ -114,6 +114,14 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
         "and scans many times over while bounding the target's memory (see docs/target.md).",
     ),
     th.Property(
+        "validate_records",
+        th.BooleanType,
+        default=True,
+        description="Hold each record to the SCHEMA its tap declared (a violation is a reject "
+        "naming the field). `false` sets the declared schema aside; the target's own input "
+        "schema (Exact's types and required fields) is checked either way.",
+    ),
+    th.Property(
         "load_method",
         th.StringType,
         default="upsert",

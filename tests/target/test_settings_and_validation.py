@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -239,3 +240,36 @@ def test_load_method_other_than_upsert_is_refused_before_any_write(tmp_path: Pat
         assert "load_method" in run.stderr and method in run.stderr
         assert SECRET not in run.stderr + run.stdout
         assert run.rejects == []
+
+
+def test_validate_records_false_sets_the_declared_schema_aside_and_keeps_the_target_own(
+    sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """`validate_records` (singer-sdk's setting) decides whether records are held to the SCHEMA
+    the tap declared; Exact's own types are checked either way (a bad value is never sent)."""
+    tag = uuid.uuid4().hex[:6].upper()
+    declared = schema(
+        "customers", {"Code": {"type": "string"}, "Name": {"type": "string", "maxLength": 3}}
+    )
+    long_name = record("customers", {"Code": f"VR1{tag}", "Name": "Bakkerij de Vries"})
+    bad_type = record("customers", {"Code": f"VR2{tag}", "Name": "Ok", "IsSales": "sometimes"})
+    config = {**target_config, "on_error": "skip"}
+
+    checked = run_target(tmp_path, config, [declared, long_name, bad_type], name="checked")
+    assert checked.returncode == 0, checked.stderr
+    assert [(r["key"], r["field"]) for r in checked.rejects] == [
+        (f"VR1{tag}", "Name"),
+        (f"VR2{tag}", "IsSales"),
+    ]
+
+    unchecked = run_target(
+        tmp_path,
+        {**config, "validate_records": False},
+        [declared, long_name, bad_type],
+        name="unchecked",
+    )
+    assert unchecked.returncode == 0, unchecked.stderr
+    assert [(r["key"], r["field"]) for r in unchecked.rejects] == [(f"VR2{tag}", "IsSales")]
+    names = {str(r["Code"]).strip(): r["Name"] for r in sandbox.rows(division, "crm/Accounts")}
+    assert names[f"VR1{tag}"] == "Bakkerij de Vries"
+    assert f"VR2{tag}" not in names
