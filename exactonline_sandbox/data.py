@@ -325,8 +325,9 @@ def count(kind: str, scale: float) -> int:
     return max(MINIMUM_COUNTS[kind], round(BASE_COUNTS[kind] * scale))
 
 
-class _Gen:
-    """The generator state of one division: its random source and what was generated so far."""
+class Generator:
+    """Lazy seed data of one division (its random source and what was generated so far):
+    `table(name)` generates on first use."""
 
     def __init__(self, seed: int, code: int, scale: float, user: User) -> None:
         self.seed = seed
@@ -1146,10 +1147,6 @@ def _pdf_bytes(subject: str, att_id: str) -> bytes:
         b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
         b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n% " + text + b"\n%%EOF\n"
     )
-
-
-class Generator(_Gen):
-    """Lazy seed data of one division: `table(name)` generates on first use."""
 
 
 def generator(seed: int, code: int, scale: float, user: User) -> Generator:

@@ -348,9 +348,6 @@ class OAuthServer:
             raise InvalidToken("The access token expired", grant)
         return grant
 
-    def grant_count(self) -> int:
-        return len(self._grants)
-
 
 def _uuid() -> str:
     """A GUID-like client id, as Exact issues (`{xxxxxxxx-...}` braces included)."""

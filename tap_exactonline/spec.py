@@ -6,7 +6,7 @@ Kept apart from the base stream class so the table in `streams.py` reads as data
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -45,7 +45,6 @@ class StreamSpec:
     one_per: str | None = None
     incremental: bool = True
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def catalogue(self) -> Entity:

@@ -18,7 +18,14 @@ from exactonline_api.errors import ApiError, ExactError, WriteOutcomeUnknown
 from exactonline_api.retry import Transient
 from exactonline_api.streamed_body import StreamedBody
 from exactonline_api.token_store import DivisionWriteLocks
-from target_exactonline.matching import Finder, norm_case, norm_casefold, norm_guid, norm_text
+from target_exactonline.matching import (
+    Finder,
+    norm_account_code,
+    norm_case,
+    norm_casefold,
+    norm_guid,
+    norm_text,
+)
 from target_exactonline.rejects import LoadStopped, RecordRejected, Reject, RejectFile
 from target_exactonline.row_counts import RowCounts, beside
 from target_exactonline.schemas import ACCOUNT_FIELDS, INVOICE_FIELDS, LINE_FIELDS
@@ -183,7 +190,7 @@ class Load:
     @property
     def accounts(self) -> Finder:
         def build() -> Finder:
-            keys = {"ID": norm_guid, "Code": norm_text}
+            keys = {"ID": norm_guid, "Code": norm_account_code}
             match = self.settings.customer_match_field
             if match:
                 keys[match] = norm_casefold if match == "Email" else norm_text

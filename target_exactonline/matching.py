@@ -77,6 +77,12 @@ def norm_text(value: Any) -> str:
     return str(value).strip()
 
 
+def norm_account_code(value: Any) -> str:
+    """An account Code compares trimmed, like other keys; Exact stores it padded to 18, so the
+    filter asks for the padded form (see `Finder._filter`)."""
+    return norm_text(value)
+
+
 def norm_guid(value: Any) -> str:
     return str(value).strip().lower()
 
@@ -318,10 +324,6 @@ class Finder:
             self._absent[key].add(nv)
         return matches
 
-    def forget(self, key: str, value: Any) -> None:
-        """Drop a remembered absence (after a write whose outcome is unknown)."""
-        self._absent[key].discard(self.keys[key](value))
-
     def none(self, key: str, value: Any) -> None:
         """Remember that no row has `key == value` (a document this run just created has no
         files yet), so asking costs no call."""
@@ -332,7 +334,7 @@ class Finder:
     def _filter(self, key: str, value: Any) -> str:
         if self.keys[key] is norm_guid:
             return f"{key} eq {guid_literal(str(value).strip())}"
-        if key == "Code" and self.name == "accounts":
+        if self.keys[key] is norm_account_code:
             return f"{key} eq {string_literal(padded_code(str(value)))}"
         if self.keys[key] is norm_case:
             return f"{key} eq {string_literal(str(value))}"

@@ -71,7 +71,6 @@ INVOICE_FIELDS = writable(
         "Remarks",
     ),
 )
-INVOICE_DATE_FIELDS = frozenset({"InvoiceDate", "OrderDate", "DueDate"})
 # Header fields that point at a customer: given as an ID, or as a Code in `<snake>_code`.
 CUSTOMER_REFERENCES = {
     "OrderedBy": "ordered_by_code",
@@ -99,8 +98,6 @@ LINE_FIELDS = writable(
     ),
 )
 
-DOCUMENT_FIELDS = writable("Document", ("Subject", "DocumentDate", "Account", "Type"))
-ATTACHMENT_FIELDS = writable("DocumentAttachment", ("Document", "Attachment", "FileName"))
 # documents/Documents Type for a sales invoice (recording attach-file-invoice: "Sales invoice").
 SALES_INVOICE_DOCUMENT_TYPE = 10
 # salesinvoice/SalesInvoices Status of an open invoice: the only one Exact lets change or link.
@@ -204,11 +201,4 @@ ATTACHMENT_SCHEMA: dict[str, Any] = {
     },
     "required": ["FileName"],
     "additionalProperties": True,
-}
-
-INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
-    "customers": CUSTOMER_SCHEMA,
-    "sales_invoices": INVOICE_SCHEMA,
-    "sales_invoice_lines": INVOICE_LINE_SCHEMA,
-    "invoice_attachments": ATTACHMENT_SCHEMA,
 }
