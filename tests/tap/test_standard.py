@@ -21,6 +21,29 @@ CONFIG: dict[str, Any] = {"client_id": "set-by-fixture", "client_secret": "set-b
 
 _StandardTests = get_tap_test_class(TapExactOnline, config=CONFIG, parse_env_config=False)
 
+# Fields the sandbox's generated company leaves empty in every row: the SDK's attribute test of
+# such a field passes on no data at all ("No records were available to test"), so it is not run;
+# any other attribute test without data fails (the warning is an error below).
+NO_DATA = frozenset(
+    {
+        "contacts.BirthDate",
+        "customers.CreditLineSales",
+        "customers.DiscountSales",
+        "customers.Latitude",
+        "customers.Longitude",
+        "divisions.ShareCapital",
+        "documents.AmountFC",
+        "gl_accounts.ExpenseNonDeductiblePercentage",
+        "gl_accounts.PrivatePercentage",
+        "gl_accounts.VATNonDeductiblePercentage",
+    }
+)
+_StandardTests.params = {
+    name: [param for param in params if param.id not in NO_DATA]
+    for name, params in _StandardTests.params.items()
+}
+pytestmark = pytest.mark.filterwarnings("error:No records were available to test")
+
 
 class TestTapExactOnlineStandard(_StandardTests):  # type: ignore[misc,valid-type]
     """The SDK's suites, run against a small two-division company."""
