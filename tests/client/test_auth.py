@@ -200,14 +200,14 @@ def test_another_token_store_implementation_plugs_in(
     from exactonline_api.client import ExactClient
     from exactonline_api.settings import ClientSettings
     from exactonline_api.token_store import TokenStore
-    from tests.client.conftest import config_for
+    from tests.support.configs import config_for
 
     store = MemoryStore()
     assert isinstance(store, TokenStore)
-    settings = ClientSettings.from_config(config_for(sandbox, grant, tmp_path / "unused.json"))
+    settings = ClientSettings.from_config(config_for(sandbox, grant, tmp_path))
     with ExactClient(settings, store=store) as client:
         client.me()
         client.me()
     assert store.saves == 2  # the seed, then the rotated grant
     assert store.state is not None and store.state.refresh_token != grant["refresh_token"]
-    assert not (tmp_path / "unused.json").exists()
+    assert not (tmp_path / "tokens.json").exists()  # the file store is not used

@@ -19,13 +19,14 @@ import requests
 from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
-from tests.client.conftest import assert_no_secret, store_secrets
+from tests.support.configs import config_for
 from tests.support.output import (
     WRONG_TYPED_SECRETS,
     assert_never_printed,
     assert_one_error_line,
     secret_values,
 )
+from tests.support.secrets import assert_no_secret, store_secrets
 
 AUTH = str(Path(sys.executable).with_name("exactonline-auth"))
 CHROMIUM = "/usr/bin/chromium"
@@ -52,14 +53,8 @@ def write_config(path: Path, **config: Any) -> Path:
 
 def grant_config(sandbox: Sandbox, grant: dict, store: Path) -> Path:
     """A config file beside `store` with the grant's settings, as `exactonline-auth --config` reads."""
-    return write_config(
-        store.with_name("config.json"),
-        client_id=grant["client_id"],
-        client_secret=grant["client_secret"],
-        refresh_token=grant["refresh_token"],
-        base_url=sandbox.url,
-        token_store_path=str(store),
-    )
+    settings = config_for(sandbox, grant, store.parent, division=None, token_store_path=str(store))
+    return write_config(store.with_name("config.json"), **settings)
 
 
 def test_status_shows_store_divisions_expiry_and_budget_without_secrets(

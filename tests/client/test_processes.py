@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from exactonline_api.token_store import FileTokenStore
 from exactonline_sandbox.harness import Sandbox
-from tests.client.conftest import config_for
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def spawn(command: str, spec: dict[str, Any]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.client.workers", command, json.dumps(spec)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def results(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
-    out = []
-    for proc in procs:
-        stdout, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 0, stderr[-2000:]
-        out.append(json.loads(stdout.strip().splitlines()[-1]))
-    return out
+from tests.support.configs import config_for
+from tests.support.processes import results, spawn
 
 
 def test_eight_processes_share_one_grant_across_token_lifetimes(
@@ -56,7 +32,7 @@ def test_eight_processes_share_one_grant_across_token_lifetimes(
         access_log=False,
     )
     grant = sb.grant()
-    config = config_for(sb, grant, tmp_path / "tokens.json")
+    config = config_for(sb, grant, tmp_path)
     until = time.time() + 4 * lifetime
     procs = [
         spawn("hammer", {"config": config, "division": grant["divisions"][0], "until": until})

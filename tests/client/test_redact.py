@@ -10,7 +10,7 @@ import pytest
 from exactonline_api.errors import ApiError, AuthExpiredError
 from exactonline_api.redact import MASK, install_redaction, redact, register_secret
 from exactonline_sandbox.harness import Sandbox
-from tests.client.conftest import assert_no_secret, secrets_of, store_secrets
+from tests.support.secrets import assert_no_secret, secrets_of, store_secrets
 
 
 def test_registered_secrets_and_their_url_encodings_are_masked() -> None:

@@ -9,7 +9,7 @@ import pytest
 from exactonline_api.errors import ApiError, TransportError, WriteOutcomeUnknown
 from exactonline_api.odata import guid_literal
 from exactonline_sandbox.harness import Sandbox
-from tests.client.conftest import FAST_RETRY
+from tests.support.configs import FAST_RETRY
 
 TOP1 = {"$select": "ID", "$top": 1}
 

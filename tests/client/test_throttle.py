@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from exactonline_api.errors import ApiError, DailyLimitReached
-from tests.client.conftest import config_for
-from tests.client.test_processes import results, spawn
+from tests.support.configs import config_for
+from tests.support.processes import results, spawn
 
 TOP1 = {"$select": "ID", "$top": 1}
 
@@ -31,7 +31,7 @@ def test_two_processes_bursting_use_the_minutely_budget_fully_without_a_429(
         scale=0.02, divisions=1, minutely_limit=limit, minute_seconds=seconds, access_log=False
     )
     grant = sb.grant()
-    config = config_for(sb, grant, tmp_path / "tokens.json")
+    config = config_for(sb, grant, tmp_path)
     spec = {"config": config, "division": grant["divisions"][0], "calls": 10}
     # Both processes ready (imports, token) before the burst, which starts just after a window
     # boundary (the sandbox aligns windows to multiples of their length): started late in a

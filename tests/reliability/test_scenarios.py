@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reliability.result import ScenarioResult
-from tests.reliability.conftest import assert_nothing_lost
+from tests.support.scenarios import assert_nothing_lost
 
 Run = Callable[[str], ScenarioResult]
 

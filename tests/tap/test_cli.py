@@ -12,7 +12,7 @@ from pathlib import Path
 from exactonline_api.entities import entity
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.streams import STREAM_TABLE
-from tests.tap.conftest import TAP, TapRunner
+from tests.support.tap_runner import TAP, TapRunner
 
 STREAMS = {spec.name for spec in STREAM_TABLE} | {"divisions"}
 

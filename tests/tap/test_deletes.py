@@ -17,7 +17,7 @@ from exactonline_api.client import ExactClient
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
 from tap_exactonline.streams import STREAM_TABLE
-from tests.tap.conftest import TapRun, TapRunner, partition_state
+from tests.support.tap_runner import TapRun, TapRunner, partition_state
 
 INVOICE_STREAMS = ["sales_invoices", "sales_invoice_lines"]
 

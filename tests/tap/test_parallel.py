@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
-from tests.tap.conftest import TapRun, TapRunner
+from tests.support.tap_runner import TapRun, TapRunner
 from tests.tap.truth import TRUTH, truth_rows
 
 SYNC_STREAMS = sorted(TRUTH)

@@ -22,7 +22,7 @@ from tests.support.output import (
     assert_one_error_line,
     secret_values,
 )
-from tests.tap.conftest import TAP, TapRunner
+from tests.support.tap_runner import TAP, TapRunner
 
 
 def dead_url() -> str:

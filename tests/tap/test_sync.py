@@ -18,7 +18,7 @@ import pytest
 from exactonline_api.client import throttle_path
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.streams import STREAM_TABLE
-from tests.tap.conftest import TapRun, TapRunner
+from tests.support.tap_runner import TapRun, TapRunner
 from tests.tap.truth import TRUTH, mismatches, truth_rows
 
 SYNC_STREAMS = sorted(TRUTH)

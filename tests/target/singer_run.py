@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from exactonline_sandbox.harness import Sandbox
+
 TARGET = Path(sys.executable).with_name("target-exactonline")
 
 
@@ -132,3 +134,17 @@ def start_target(
             [str(TARGET), "--config", str(cfg_path)], stdin=i, stdout=o, stderr=e, cwd=tmp_path
         )
     return RunningTarget(proc, out, err, reject_file, summary_file)
+
+
+def invoices_for(sb: Sandbox, division: int, keys: list[str]) -> list[dict[str, Any]]:
+    """A schema and one single-line invoice per key, for a customer and an item of `sb`."""
+    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
+    item = sb.rows(division, "logistics/Items")[0]
+    line = {"item_code": item["Code"], "Quantity": 1}
+    return [schema("sales_invoices")] + [
+        record(
+            "sales_invoices",
+            {"invoice_key": key, "ordered_by_code": customer["Code"].strip(), "lines": [line]},
+        )
+        for key in keys
+    ]

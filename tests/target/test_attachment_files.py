@@ -15,8 +15,7 @@ import pytest
 from exactonline_sandbox.harness import Sandbox
 from target_exactonline.attachment_files import file_body
 from target_exactonline.rejects import RecordRejected
-from tests.target.singer_run import record, run_target, schema
-from tests.target.test_attachments import _invoices
+from tests.target.singer_run import invoices_for, record, run_target, schema
 
 CAP = 4096
 
@@ -78,7 +77,7 @@ def test_paths_outside_attachment_dir_or_not_regular_files_are_rejected(
         "over-cap.pdf": "big.pdf",
     }
     messages = [
-        *_invoices(sandbox, division, [key]),
+        *invoices_for(sandbox, division, [key]),
         *_attachments(key, {"factuur.pdf": "factuur.pdf", **hostile}),
         record(
             "invoice_attachments",
@@ -118,7 +117,7 @@ def test_without_attachment_dir_a_path_is_rejected_and_content_base64_still_work
 ) -> None:
     key = f"NODIR-{uuid.uuid4().hex[:8].upper()}"
     messages = [
-        *_invoices(sandbox, division, [key]),
+        *invoices_for(sandbox, division, [key]),
         *_attachments(key, {"factuur.pdf": str(folder / "factuur.pdf")}),
         record(
             "invoice_attachments",
@@ -147,7 +146,7 @@ def test_paths_inside_attachment_dir_are_read_after_resolving_links(
         "c.pdf": "latest.pdf",
         "d.pdf": str(folder / "2026" / "scan.pdf"),
     }
-    messages = [*_invoices(sandbox, division, [key]), *_attachments(key, paths)]
+    messages = [*invoices_for(sandbox, division, [key]), *_attachments(key, paths)]
     run = run_target(tmp_path, {**target_config, "attachment_dir": str(folder)}, messages)
     assert run.returncode == 0, run.stderr
     assert _files_of(sandbox, division, key) == sorted(paths)

@@ -14,8 +14,8 @@ from urllib.request import Request, urlopen
 
 from exactonline_api.streamed_body import FILE_BLOCK
 from exactonline_sandbox.harness import Sandbox
-from tests.target.conftest import config_for
-from tests.target.singer_run import record, run_target, schema
+from tests.support.configs import config_for
+from tests.target.singer_run import invoices_for, record, run_target, schema
 
 
 def _calls(before: dict[str, Any], after: dict[str, Any], endpoint: str) -> int:
@@ -35,20 +35,6 @@ def _download(sb: Sandbox, division: int, url: str) -> bytes:
         return answer.read()
 
 
-def _invoices(sb: Sandbox, division: int, keys: list[str]) -> list[dict[str, Any]]:
-    """A schema and one single-line invoice per key, for a customer and an item of `sb`."""
-    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
-    item = sb.rows(division, "logistics/Items")[0]
-    line = {"item_code": item["Code"], "Quantity": 1}
-    return [schema("sales_invoices")] + [
-        record(
-            "sales_invoices",
-            {"invoice_key": key, "ordered_by_code": customer["Code"].strip(), "lines": [line]},
-        )
-        for key in keys
-    ]
-
-
 def test_files_are_uploaded_linked_to_the_invoice_and_not_uploaded_again(
     sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
 ) -> None:
@@ -61,7 +47,7 @@ def test_files_are_uploaded_linked_to_the_invoice_and_not_uploaded_again(
     pdf.write_bytes(b"%PDF-1.4 invoice " + tag.encode())
     target_config = {**target_config, "attachment_dir": str(folder)}
     messages = [
-        *_invoices(sandbox, division, [key]),
+        *invoices_for(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments",
@@ -183,7 +169,7 @@ def test_lost_answers_while_attaching_create_no_second_document_or_file(
     tag = uuid.uuid4().hex[:8].upper()
     key = f"ATTDROP-{tag}"
     messages = [
-        *_invoices(sandbox, division, [key]),
+        *invoices_for(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments",
@@ -232,7 +218,7 @@ def test_attachments_of_many_invoices_share_their_lookups(
     config = config_for(sb, grant, tmp_path)
     tag = uuid.uuid4().hex[:8].upper()
     keys = [f"MANY-{tag}-{n:02d}" for n in range(12)]
-    invoices = _invoices(sb, division, keys)
+    invoices = invoices_for(sb, division, keys)
     assert run_target(tmp_path, config, invoices, "invoices").returncode == 0
     files = [schema("invoice_attachments")] + [
         record(
@@ -290,7 +276,7 @@ def test_files_beyond_the_first_page_of_a_document_are_not_uploaded_again(
         )
         for n in range(61)
     ]
-    first = run_target(tmp_path, config, [*_invoices(sb, division, [key]), *files], "first")
+    first = run_target(tmp_path, config, [*invoices_for(sb, division, [key]), *files], "first")
     assert first.returncode == 0, first.stderr
     assert first.summary["streams"]["invoice_attachments"]["created"] == 61
 
@@ -339,7 +325,7 @@ def test_invoices_of_one_customer_with_the_same_subject_get_a_document_each(
         tmp_path,
         target_config,
         [
-            *_invoices(sandbox, division, keys),
+            *invoices_for(sandbox, division, keys),
             schema("invoice_attachments"),
             attachment(keys[0]),
             attachment(keys[1]),
@@ -391,7 +377,7 @@ def test_an_unlinked_document_that_holds_files_is_not_taken_for_the_invoices(
     tag = uuid.uuid4().hex[:8].upper()
     key = f"FOREIGN-{tag}"
     subject = f"Offerte {tag}"
-    invoices = _invoices(sandbox, division, [key])
+    invoices = invoices_for(sandbox, division, [key])
     customer = invoices[1]["record"]["ordered_by_code"]
     [account] = [r for r in sandbox.rows(division, "crm/Accounts") if r["Code"].strip() == customer]
     other = _api_post(
@@ -441,7 +427,9 @@ def test_a_run_stopped_before_the_link_leaves_an_empty_document_the_next_run_reu
     tag = uuid.uuid4().hex[:8].upper()
     key = f"STOPLINK-{tag}"
     assert (
-        run_target(tmp_path, target_config, _invoices(sandbox, division, [key]), "inv").returncode
+        run_target(
+            tmp_path, target_config, invoices_for(sandbox, division, [key]), "inv"
+        ).returncode
         == 0
     )
     files = [
@@ -497,7 +485,7 @@ def test_an_upload_that_exact_fails_with_a_500_is_sent_again_whole_from_the_file
     (folder / "scan.pdf").write_bytes(scan)
     note = os.urandom(1000)
     messages = [
-        *_invoices(sandbox, division, [key]),
+        *invoices_for(sandbox, division, [key]),
         schema("invoice_attachments"),
         record(
             "invoice_attachments", {"invoice_key": key, "FileName": "scan.pdf", "path": "scan.pdf"}

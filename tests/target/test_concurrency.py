@@ -11,7 +11,7 @@ from typing import Any
 
 from exactonline_api.token_store import FileTokenStore
 from exactonline_sandbox.harness import Sandbox
-from tests.target.conftest import config_for
+from tests.support.configs import config_for
 from tests.target.singer_run import RunningTarget, record, schema, start_target
 
 INVOICES = "salesinvoice/SalesInvoices"

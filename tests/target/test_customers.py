@@ -148,7 +148,7 @@ def test_faults_during_a_load_leave_the_same_data_as_a_clean_load(
 ) -> None:
     """drop_after (the POST landed, the answer was lost), 500 and 429 on the writes: the target
     looks up before re-sending, so every customer exists once, as in a fault-free load."""
-    from tests.target.conftest import config_for
+    from tests.support.configs import config_for
 
     sb = sandbox_factory(seed=5, divisions=1, minute_seconds=2)  # a 429 waits ~2 s
     grant = sb.grant()
@@ -182,7 +182,7 @@ def test_faults_during_a_load_leave_the_same_data_as_a_clean_load(
 def test_a_few_hundred_customers_cost_at_most_1_05_calls_each(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
-    from tests.target.conftest import config_for
+    from tests.support.configs import config_for
 
     sb = sandbox_factory(seed=7, divisions=1, minutely_limit=1000)  # counts, not timing
     grant = sb.grant()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from exactonline_sandbox.harness import Sandbox
-from tests.target.conftest import config_for
+from tests.support.configs import config_for
 from tests.target.singer_run import TargetRun, record, run_target, schema
 
 BIN = Path(sys.executable).parent
@@ -52,8 +52,9 @@ def _copy(
     passes the state the target emitted last time)."""
     source, target = grant["divisions"]
     tap_config = tmp_path / "tap.json"
-    tap_settings = {**config_for(sb, grant, tmp_path), "divisions": [source], "deletes": False}
-    del tap_settings["division"]  # the target's setting: the tap refuses names it does not know
+    tap_settings = config_for(
+        sb, grant, tmp_path, division=None, divisions=[source], deletes=False
+    )  # division: the target's setting, which the tap refuses
     tap_config.write_text(json.dumps(tap_settings))
     target_config = tmp_path / f"{name}-target.json"
     rejects, summary = tmp_path / f"{name}-rejects.jsonl", tmp_path / f"{name}-summary.json"

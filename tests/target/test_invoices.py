@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
-from tests.target.conftest import config_for
+from tests.support.configs import config_for
 from tests.target.singer_run import record, run_target, schema, state
 
 

@@ -176,7 +176,7 @@ def test_run_without_writes_still_checks_the_grant_and_never_prints_secrets(
     sandbox, grant: dict, tmp_path: Path
 ) -> None:
     """What `meltano config test` relies on: nothing to write, but a dead grant still fails."""
-    from tests.target.conftest import config_for
+    from tests.support.configs import config_for
 
     config = config_for(sandbox, grant, tmp_path, unknown_streams="ignore")
     sandbox.revoke(grant["client_id"])
@@ -191,7 +191,7 @@ def test_run_without_writes_still_checks_the_grant_and_never_prints_secrets(
 
 
 def test_a_normal_run_logs_no_secret(sandbox, grant: dict, tmp_path: Path) -> None:
-    from tests.target.conftest import config_for
+    from tests.support.configs import config_for
 
     config = config_for(sandbox, grant, tmp_path)
     run = run_target(

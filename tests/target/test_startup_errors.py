@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
+from tests.support.configs import config_for
 from tests.support.output import (
     BOOL_LOOKING_SECRETS,
     WRONG_TYPED_SECRETS,
@@ -19,7 +20,6 @@ from tests.support.output import (
     assert_one_error_line,
     secret_values,
 )
-from tests.target.conftest import config_for
 from tests.target.singer_run import record, run_target, schema, state
 
 CUSTOMER = [

@@ -1,4 +1,4 @@
-"""Worker processes for the multi-process client tests: `python -m tests.client.workers CMD JSON`.
+"""Worker processes for the multi-process client tests: `python -m tests.support.workers CMD JSON`.
 
 Each runs a real ExactClient (or the token store) in its own process, as a tap and a target would,
 and prints one JSON summary line on stdout.
