@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from exactonline_api import entities
+from tests.support.shared import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared" / "exact-entities.json"
+SOURCE = SHARED / "exact-entities.json"
 
 
 @pytest.mark.skipif(

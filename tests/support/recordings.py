@@ -9,14 +9,14 @@ same shapes from the project's own values.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from exactonline_api.odata import rows as odata_rows
+from tests.support.shared import SHARED
 
-RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "exact-recordings"
+RECORDINGS = SHARED / "exact-recordings"
 
 needs_recordings = pytest.mark.skipif(
     not RECORDINGS.is_dir(),
