@@ -107,6 +107,44 @@ def test_a_new_window_restores_the_full_limit_until_exact_says_otherwise(
     assert clock.slept == pytest.approx(2, abs=0.06)
 
 
+class MinutelyBudget:
+    """Exact's minutely budget as the throttle meets it: `limit` calls per window of `seconds`,
+    windows aligned to multiples of their length; a call over the limit is a 429."""
+
+    def __init__(self, clock: Clock, limit: int, seconds: float) -> None:
+        self.clock, self.limit, self.seconds = clock, limit, seconds
+        self.calls: dict[int, int] = {}
+        self.rejected = 0
+
+    def call(self) -> dict[str, str]:
+        window = int(self.clock() // self.seconds)
+        used = self.calls.get(window, 0)
+        if used >= self.limit:
+            self.rejected += 1
+        else:
+            self.calls[window] = used = used + 1
+        return headers(self.limit - used, (window + 1) * self.seconds, limit=self.limit)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.3, 1.0, 1.9])
+def test_two_processes_use_every_window_of_the_minutely_budget_fully_without_a_429(
+    tmp_path: Path, offset: float
+) -> None:
+    """Wherever in a window the burst starts, no call is refused and every window after the
+    first is used to its last call until the calls run out."""
+    clock = Clock(now=1_000_000.0 + offset)
+    budget = MinutelyBudget(clock, limit=6, seconds=2)
+    processes = [throttle(tmp_path, clock), throttle(tmp_path, clock)]
+    for n in range(22):
+        t = processes[n % 2]
+        rid = t.reserve(7)
+        t.release(7, rid, budget.call(), ok=True)
+    assert budget.rejected == 0
+    calls = [budget.calls[w] for w in sorted(budget.calls)]
+    assert sum(calls) == 22
+    assert calls[1:-1] == [6] * (len(calls) - 2), calls
+
+
 def test_a_429_without_headers_waits_for_the_next_window_boundary(
     tmp_path: Path, clock: Clock
 ) -> None:
