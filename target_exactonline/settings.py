@@ -22,8 +22,8 @@ from exactonline_api.settings import ClientSettings
 
 DEFAULT_REJECT_FILE = "target-exactonline-rejects.jsonl"
 
-# Account fields a customer may be matched on when it has no Code: values that identify a company
-# (unlike Name, which is a string people retype differently).
+# Account fields a customer may be matched on when it has no Code: values that identify a company,
+# and Name as a last resort (people retype names differently, so it matches less reliably).
 CUSTOMER_MATCH_FIELDS = ("Email", "VATNumber", "ChamberOfCommerce", "SearchCode", "Name")
 
 # The default cap on one attachment (see the setting's description for why this size).
