@@ -47,6 +47,7 @@ from exactonline_sandbox.resources import (
 from exactonline_sandbox.table import Table
 
 Row = dict[str, Any]
+Stored = Mapping[str, Any]  # a row as a table holds it (generated rows are read-only Records)
 
 SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url  # read/sync/Sync/SyncTimestamp
 
@@ -529,7 +530,7 @@ class Company:
         }
         div.tables["deleted"].put(row, ts)
 
-    def _account(self, div: Division, account_id: Any, label: str, status: int = 500) -> Row:
+    def _account(self, div: Division, account_id: Any, label: str, status: int = 500) -> Stored:
         acc = div.tables["accounts"].get(str(account_id).lower()) if account_id else None
         if acc is None:
             raise SandboxError(status, f"Ongeldige referentie: {label} ({account_id})")
@@ -759,7 +760,7 @@ class Company:
             div.tables["invoicelines"].put(line, div.next_ts())
         return inv_id
 
-    def _open_invoice(self, div: Division, invoice_id: Any, action: str) -> Row:
+    def _open_invoice(self, div: Division, invoice_id: Any, action: str) -> Stored:
         """The invoice a line write is about, which must exist and be open (Status 20)."""
         if not invoice_id:
             raise SandboxError(400, "Verplicht: Factuur")
@@ -775,7 +776,7 @@ class Company:
             )
         return invoice
 
-    def _retotal_invoice(self, div: Division, invoice: Row) -> None:
+    def _retotal_invoice(self, div: Division, invoice: Stored) -> None:
         """After a line write: the header's amounts are the sum of its lines (as on create)."""
         total = vat = Decimal(0)
         for line in div.tables["invoicelines"].where("InvoiceID", invoice["InvoiceID"]):
@@ -973,7 +974,7 @@ class Company:
         self._touch_children(div, res, key, updated)
         return Result(204, None, 0)
 
-    def _put_invoice_line(self, div: Division, res: Resource, row: Row, changes: Row) -> Result:
+    def _put_invoice_line(self, div: Division, res: Resource, row: Stored, changes: Row) -> Result:
         """A line of an open invoice changed: priced again from its new values."""
         invoice = self._open_invoice(div, row.get("InvoiceID"), "gewijzigd")
         updated = {**row, **changes}
@@ -991,7 +992,7 @@ class Company:
         self._retotal_invoice(div, invoice)
         return Result(204, None, 0)
 
-    def _link_document(self, div: Division, before: Row, invoice: Row) -> None:
+    def _link_document(self, div: Division, before: Stored, invoice: Row) -> None:
         """A sales invoice's Document changed: the documents name the invoice they belong to
         (catalogue: "For a document of type sales invoice it [FinancialTransactionEntryID] will
         return the InvoiceID of the sales invoice"; SalesInvoiceNumber is its number)."""
