@@ -15,7 +15,6 @@ create it, so writers of one division take turns through the store they share.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from exactonline_api.config_check import kind_of
 from exactonline_api.errors import ConfigError
+from exactonline_api.file_lock import file_lock
 from exactonline_api.redact import register_secret
 
 FORMAT_VERSION = 1
@@ -133,8 +133,7 @@ class TokenStore(Protocol):
 
     Contract for implementations:
     - `lock()` is a context manager giving exclusive access to the grant across every process that
-      uses the same store (file: `fcntl.flock`; Redis: a lock key with a TTL; SQL: `SELECT ... FOR
-      UPDATE`). It must be released when its holder dies. It need not be re-entrant.
+      uses the same store (file: `file_lock`; PostgreSQL: an advisory lock, `pg_store`). It must be released when its holder dies. It need not be re-entrant.
     - `load()` returns the latest saved state, or None when nothing was saved yet. It may be called
       without the lock (a cheap freshness check) and must never return a half-written state.
     - `save(state)` is called only while holding `lock()`; it must be atomic and durable when it
@@ -166,40 +165,6 @@ class DivisionWriteLocks(Protocol):
     def division_write_lock(
         self, division: int, on_wait: Callable[[str], None] | None = None
     ) -> contextlib.AbstractContextManager[None]: ...
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
-    """Exclusive `flock` on `path` (created 0600); the kernel drops it if the holder dies.
-
-    A blocking wait, not a polling loop: pollers starve behind a process that re-takes the lock
-    at once (eight processes sharing one throttle do exactly that). The grant's and throttle's
-    holders keep it briefly (at most a token refresh, bounded by the request timeouts); a
-    division's write lock is held for a target's whole write phase. `on_busy`, if given, is called
-    once before waiting when the lock is held by someone else (to say who is waited for).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        held = False
-        if on_busy is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-            except BlockingIOError:
-                on_busy()
-        while not held:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                held = True
-            except InterruptedError:  # pragma: no cover - retried by Python already (PEP 475)
-                continue
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
