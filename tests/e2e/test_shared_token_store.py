@@ -12,6 +12,7 @@ import json
 import math
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from demo.meltano import MeltanoProject
 from exactonline_api.pg_store import PostgresTokenStore
 from exactonline_sandbox.harness import Sandbox
 from tests.support.postgres import PostgresServer
@@ -45,7 +47,8 @@ class Machine:
 
     def state_files(self) -> list[Path]:
         """Files the connector left in this machine's HOME (the default token store's folder)."""
-        return sorted(p for p in (self.root / "home").rglob("*") if p.is_file())
+        folder = self.root / "home" / ".local" / "state" / "exactonline"
+        return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.fixture
@@ -280,3 +283,64 @@ def test_a_target_on_another_machine_waits_for_the_division_s_writer_and_says_fo
     assert done.summary["streams"]["sales_invoices"]["created"] == 1
     assert len(sandbox.rows(division, INVOICES)) == before + 1
     assert_no_secret([done.stderr], secrets_in_play(grant, postgres))
+
+
+@pytest.mark.meltano
+def test_division_group_jobs_run_as_separate_workers_with_grant_and_state_in_postgres(
+    meltano_installed: None,
+    sandbox_factory: Callable[..., Sandbox],
+    postgres: PostgresServer,
+    machine: Callable[[str], Machine],
+) -> None:
+    """meltano.yml's prod environment: two group jobs at once, each on a worker of its own (own
+    HOME, own .meltano), sharing only PostgreSQL: the grant, the budget and Meltano's state."""
+    sb = sandbox_factory(scale=0.02, divisions=2, access_log=False)
+    grant = sb.grant()
+    first, second = grant["divisions"][:2]
+    shared = {
+        "EXACTONLINE_CLIENT_ID": grant["client_id"],
+        "EXACTONLINE_CLIENT_SECRET": grant["client_secret"],
+        "EXACTONLINE_REFRESH_TOKEN": grant["refresh_token"],
+        "EXACTONLINE_TOKEN_STORE_URL": postgres.url,
+        "EXACTONLINE_GROUP_A_DIVISIONS": json.dumps([first]),
+        "EXACTONLINE_GROUP_B_DIVISIONS": json.dumps([second]),
+        "TAP_EXACTONLINE_BASE_URL": sb.url,  # the sandbox instead of the region's host
+        "MELTANO_DATABASE_URI": postgres.url.replace("postgresql://", "postgresql+psycopg://"),
+        **postgres.plugin_env(),
+    }
+    workers = []
+    for job in ("exact-group-a", "exact-group-b"):
+        where = machine(job)
+        env = {**shared, "HOME": str(where.root / "home")}
+        project = MeltanoProject(
+            state_dir=where.root / "meltano", log_dir=where.root, environment="prod", env=env
+        )
+        workers.append((where, project, job))
+    # the deployment's one-off step: Meltano's tables in the shared system database
+    workers[0][1].run(["upgrade", "database"], log_name="migrate")
+    results: dict[str, int] = {}
+    threads = [
+        threading.Thread(
+            target=lambda p=p, j=j: results.update({j: p.run(["run", j], log_name=j).returncode})
+        )
+        for _, p, j in workers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == {"exact-group-a": 0, "exact-group-b": 0}
+    assert {row[0] for row in postgres.psql("SELECT state_id FROM state")} == {
+        "prod:tap-exactonline--group-a-to-target-postgres",
+        "prod:tap-exactonline--group-b-to-target-postgres",
+    }
+    divisions = postgres.psql('SELECT DISTINCT "Division" FROM exactonline.gl_accounts')
+    assert {int(row[0]) for row in divisions} == {int(first), int(second)}
+    stats = sb.stats()
+    assert stats["token_errors"] == {}
+    assert stats["token_calls"] == 1  # one grant for both workers
+    for where, _, _job in workers:
+        assert where.state_files() == []
+    logs = [path.read_text() for where, _, _job in workers for path in where.root.rglob("*.log")]
+    assert_no_secret(logs, secrets_in_play(grant, postgres))
