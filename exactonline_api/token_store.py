@@ -5,8 +5,9 @@ at the same time (or eight tap processes) must share ONE copy of the grant, chan
 lock, and persist the new refresh token before anything else happens. Connectors that keep the token
 in their config, a log line or a per-process file lose the grant; this module is the fix.
 
-`TokenStore` is the plug-in point: anything with `lock()`, `load()` and `save()` (a database row,
-a Redis key with a distributed lock) can replace the file store for runs spread over machines.
+`TokenStore` is the plug-in point: anything with `lock()`, `load()` and `save()`. This module holds
+the file store (the default, one machine); `pg_store` holds the PostgreSQL store that runs spread
+over machines share (`token_store_url`).
 A store shared by writers also offers `DivisionWriteLocks.division_write_lock(division)`: two
 target runs writing the same division at once would each look a record up, find nothing, and both
 create it, so writers of one division take turns through the store they share.
@@ -158,8 +159,8 @@ class DivisionWriteLocks(Protocol):
     Contract: `division_write_lock(division, on_wait)` is a context manager held for a whole write
     phase; a second holder blocks until the first leaves (or dies: the lock must be released with
     its holder). If it has to wait, it first calls `on_wait(holder)` with a description of who
-    holds the lock (process, host, since when; never a secret). A database store implements it
-    with an advisory lock (`pg_advisory_lock`) keyed by client and division.
+    holds the lock (process, host, since when; never a secret). The file store locks a file
+    beside the grant; the PostgreSQL store takes an advisory lock keyed by client and division.
     """
 
     def division_write_lock(
