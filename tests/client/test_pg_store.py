@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from exactonline_api.client import ExactClient
-from exactonline_api.errors import ConfigError
+from exactonline_api.errors import ConfigError, DailyLimitReached
+from exactonline_api.pg_store import PostgresSharedState
 from exactonline_sandbox.harness import Sandbox
 from tests.support.postgres import PostgresServer
 
@@ -60,3 +63,45 @@ def test_a_grant_of_another_exact_host_in_the_store_is_refused_naming_the_settin
     assert info.value.setting == "token_store_url"
     assert postgres.password not in str(info.value)
     assert "postgresql://warehouse:[REDACTED]@" in str(info.value)
+
+
+def test_the_daily_budget_spent_on_one_machine_stops_another_before_it_calls(
+    sandbox_factory: Callable[..., Sandbox],
+    postgres: PostgresServer,
+    make_client: Callable[..., ExactClient],
+    tmp_path: Path,
+) -> None:
+    sb = sandbox_factory(scale=0.02, divisions=1, daily_limit=4)
+    grant = sb.grant()
+    division = grant["divisions"][0]
+    here = make_client(sb, grant, store=tmp_path / "a" / "t.json", token_store_url=postgres.url)
+    with pytest.raises(DailyLimitReached):
+        for _ in range(10):
+            here.get(division, "crm/Accounts", {"$select": "ID", "$top": 1})
+    # another machine: no file in common, the same database
+    there = make_client(sb, grant, store=tmp_path / "b" / "t.json", token_store_url=postgres.url)
+    with pytest.raises(DailyLimitReached):
+        there.get(division, "crm/Accounts", {"$select": "ID", "$top": 1})
+    assert sum(there.usage.values()) == 0
+    assert "429" not in sb.stats()["by_status"]
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_edits_of_the_shared_budget_from_many_threads_and_clients_are_never_lost(
+    postgres: PostgresServer,
+) -> None:
+    states = [PostgresSharedState(postgres.url, "app", "https://x") for _ in range(2)]
+
+    def bump(shared: PostgresSharedState) -> None:
+        for _ in range(50):
+            with shared.edit() as data:
+                data["n"] = data.get("n", 0) + 1
+
+    workers = [threading.Thread(target=bump, args=(s,)) for s in (*states, *states)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert states[0].read()["n"] == 200
+    for state in states:
+        state.close()
