@@ -275,7 +275,8 @@ class TokenManager:
                 "token_store_url" if self.settings.token_store_url else "token_store_path",
                 f"{self.store.describe()} holds a grant of client id {state.client_id} at "
                 f"{state.base_url}, not of {self.settings.client_id} at {self.settings.base_url}; "
-                "use another token_store_path or run `exactonline-auth login`",
+                f"use another {'grant_user' if self.settings.token_store_url else 'token_store_path'}"
+                " or run `exactonline-auth login`",
             )
 
     def _load_locked(self) -> TokenState:

@@ -116,6 +116,16 @@ class Database:
             )
         except psycopg.Error as exc:
             raise self.fail("be reached", exc) from None
+        try:
+            # The server side notices a dead holder (machine gone, network cut) within a minute,
+            # so its locks are released, not kept for the OS default of two hours.
+            conn.execute(
+                "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+                "SET tcp_keepalives_count = 3"
+            )
+        except psycopg.Error as exc:
+            conn.close()
+            raise self.fail("be used", exc) from None
         if self.url not in Database._ready:
             with Database._ready_lock:
                 try:
