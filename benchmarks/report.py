@@ -162,6 +162,22 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 tok["token_calls"] <= tok["allowed"] and not tok["token_errors"],
             )
         )
+    shared = results.get("shared_store")
+    if shared:
+        out.append(
+            (
+                f"9. {shared['workers']} workers sharing a PostgreSQL token store: one refresh "
+                "per token lifetime, 0 x 429",
+                f"{shared['token_calls']} token calls in {shared['lifetimes']:.2f} lifetimes "
+                f"(allowed {shared['allowed']}), {sum(shared['token_errors'].values())} refused, "
+                f"{shared['status_429']} x 429",
+                shared["api_calls"] > 0
+                and shared["worker_errors"] == 0
+                and shared["token_calls"] <= shared["allowed"]
+                and not shared["token_errors"]
+                and shared["status_429"] == 0,
+            )
+        )
     return sorted(out, key=lambda goal: goal[0].split(".", 1)[0])
 
 
@@ -484,5 +500,30 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
                 f"largest alone in {sizes['largest_alone']['wall_seconds']:.1f} s "
                 f"({sizes['largest_alone']['api_calls']} calls): {sizes['ratio']:.2f}x.",
             ]
+    shared = results.get("shared_store")
+    if shared:
+        lines += [
+            "",
+            "## 9. Four workers sharing a PostgreSQL token store",
+            "",
+            f"{shared['workers']} worker processes, each with a HOME of its own (nothing shared "
+            "but the PostgreSQL database of `token_store_url`), two on each of two divisions, "
+            f"called the sandbox as fast as the shared throttle allowed for "
+            f"{shared['elapsed_seconds']:.1f} s = {shared['lifetimes']:.2f} token lifetimes "
+            f"({shared['token_lifetime_seconds']:g} s each), at {shared['minutely_limit']} "
+            f"calls per {shared['minute_seconds']:g}-second minute per division.",
+            "",
+            "| API calls | calls per worker | token calls | refusals | 429 | windows (spent) "
+            "| most calls in one window |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| {shared['api_calls']} | {', '.join(map(str, shared['worker_calls']))} | "
+            f"**{shared['token_calls']}** | {sum(shared['token_errors'].values())} | "
+            f"**{shared['status_429']}** | {shared['windows']} ({shared['windows_spent']}) | "
+            f"{shared['max_calls_in_a_window']} of {shared['minutely_limit']} |",
+            "",
+            "Refreshes per worker: "
+            f"{', '.join(map(str, shared['worker_refreshes']))} (whoever met the refresh window "
+            "refreshed, under the database's advisory lock; the others used the stored token).",
+        ]
     lines += ["", "Raw numbers: [results.json](results.json).", ""]
     return "\n".join(lines)

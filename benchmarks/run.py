@@ -24,6 +24,7 @@ from benchmarks.extraction import run_extraction, stream_endpoints
 from benchmarks.parallel import run_parallel
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
+from benchmarks.shared_store import run_shared_store
 from benchmarks.tap_profile import run_tap_profile
 from benchmarks.target_cost import run_target_cost
 from benchmarks.tokens import run_tokens
@@ -39,6 +40,7 @@ SECTIONS = (
     "tokens",
     "sandbox_throughput",
     "tap_profile",
+    "shared_store",
 )
 
 
@@ -68,6 +70,8 @@ class Profile:
     memory_scale: float
     start_date_scale: float
     sizes_scale: float
+    shared_store_lifetime: float = 6.0
+    shared_store_lifetimes: int = 6
 
 
 PROFILES = {
@@ -118,6 +122,8 @@ PROFILES = {
         memory_scale=0.05,
         start_date_scale=0.2,
         sizes_scale=0.1,
+        shared_store_lifetime=2.0,
+        shared_store_lifetimes=3,
     ),
 }
 
@@ -145,6 +151,13 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         "tokens": lambda: run_tokens(workdir, hour_seconds=p.token_hour_seconds),
         "sandbox_throughput": lambda: _sandbox_throughput(p.throughput_scale),
         "tap_profile": lambda: run_tap_profile(workdir, scale=p.profile_scale),
+        "shared_store": lambda: run_shared_store(
+            workdir,
+            lifetime=p.shared_store_lifetime,
+            lifetimes=p.shared_store_lifetimes,
+            minute_seconds=p.compression.minute_seconds,
+            minutely_limit=p.compression.minutely_limit,
+        ),
         "parallel": lambda: run_parallel(
             workdir,
             latency_ms=p.latency_ms,

@@ -9,13 +9,14 @@ environment: never on a command line (visible in `ps`) and never in a file.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from exactonline_api.file_lock import file_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -147,9 +148,7 @@ class MeltanoProject:
         plugin is skipped by Meltano, so the second caller waits a moment and returns.
         """
         lock_path = self.root / ".meltano" / "install.lock"
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with lock_path.open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with file_lock(lock_path):
             self.run(["install"], log_name="install")
 
 

@@ -28,6 +28,7 @@ from exactonline_api.errors import (
     AuthExpiredError,
     ConfigError,
     ExactError,
+    TokenStoreUnavailable,
     TransportError,
 )
 from exactonline_api.redact import register_secret
@@ -260,10 +261,11 @@ class TokenManager:
     def _check_identity(self, state: TokenState) -> None:
         if state.client_id != self.settings.client_id or state.base_url != self.settings.base_url:
             raise ConfigError(
-                "token_store_path",
+                "token_store_url" if self.settings.token_store_url else "token_store_path",
                 f"{self.store.describe()} holds a grant of client id {state.client_id} at "
                 f"{state.base_url}, not of {self.settings.client_id} at {self.settings.base_url}; "
-                "use another token_store_path or run `exactonline-auth login`",
+                f"use another {'grant_user' if self.settings.token_store_url else 'token_store_path'}"
+                " or run `exactonline-auth login`",
             )
 
     def _load_locked(self) -> TokenState:
@@ -322,7 +324,7 @@ class TokenManager:
         new_state = state_from_token_answer(state, data, sent=sent, received=received)
         try:
             self.store.save(new_state)  # persist the rotated refresh token BEFORE using anything
-        except OSError as exc:
+        except (OSError, TokenStoreUnavailable) as exc:
             raise ExactError(
                 f"Exact rotated the refresh token but saving it to {self.store.describe()} "
                 f"failed ({exc}); the grant is lost: run `exactonline-auth login`"

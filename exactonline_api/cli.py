@@ -20,13 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from exactonline_api.client import ExactClient
+from exactonline_api.client import ExactClient, store_for
 from exactonline_api.errors import ConfigError, ExactError, error_line
 from exactonline_api.login import DEFAULT_REDIRECT_URI, CallbackServer, exchange_code
 from exactonline_api.redact import install_redaction, redact
 from exactonline_api.settings import REGIONS, ClientSettings
 from exactonline_api.throttle import Budget
-from exactonline_api.token_store import FileTokenStore
 
 SETTING_FLAGS = (
     "client_id",
@@ -35,6 +34,8 @@ SETTING_FLAGS = (
     "region",
     "base_url",
     "token_store_path",
+    "token_store_url",
+    "grant_user",
 )
 
 
@@ -55,6 +56,14 @@ def _add_settings(parser: argparse.ArgumentParser, *, refresh_token: bool) -> No
     region.add_argument("--region", choices=list(REGIONS), help="Exact region (default nl)")
     region.add_argument("--base-url", help="API base URL, e.g. the local sandbox")
     parser.add_argument("--token-store-path", help="token store file (default: per client id)")
+    parser.add_argument(
+        "--token-store-url",
+        help="PostgreSQL token store shared by several machines, postgresql://user:password@host/db "
+        "(env EXACTONLINE_TOKEN_STORE_URL keeps the password out of shell history)",
+    )
+    parser.add_argument(
+        "--grant-user", help="which user's grant in a shared token_store_url (default: default)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
 
@@ -101,7 +110,7 @@ def settings_from_args(args: argparse.Namespace) -> ClientSettings:
         if not isinstance(loaded, dict):
             raise ConfigError("config", f"{args.config} must hold a JSON object")
         config.update(loaded)
-    for key in ("client_id", "client_secret"):
+    for key in ("client_id", "client_secret", "token_store_url"):
         env = os.environ.get(f"EXACTONLINE_{key.upper()}")
         if env:
             config[key] = env
@@ -128,7 +137,7 @@ def _print(text: str = "") -> None:
 
 def login(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    store = FileTokenStore(settings.token_store_path)
+    store = store_for(settings)
     server = CallbackServer(args.redirect_uri)
     try:
         url = server.authorization_url(settings)
@@ -146,7 +155,8 @@ def login(args: argparse.Namespace) -> int:
         return 1
     assert result.code is not None
     state = exchange_code(settings, store, result.code, server.redirect_uri)
-    _print(f"Authorized. The grant is stored in {settings.token_store_path} (mode 0600).")
+    where = store.describe() if settings.token_store_url else f"{settings.token_store_path} (mode 0600)"
+    _print(f"Authorized. The grant is stored in {where}.")
     try:
         with ExactClient(settings, store) as client:
             me = client.me()
@@ -165,7 +175,11 @@ def login(args: argparse.Namespace) -> int:
         _print(f"  region: {settings.region}")
     else:
         _print(f"  base_url: {settings.base_url}")
-    _print(f"  token_store_path: {settings.token_store_path}")
+    if settings.token_store_url:
+        _print("  token_store_url: the same URL (keep it in a secret, e.g. an environment variable)")
+        _print(f"  grant_user: {settings.grant_user}")
+    else:
+        _print(f"  token_store_path: {settings.token_store_path}")
     _print("  client_secret: your app's secret (meltano config set <plugin> client_secret ...)")
     if args.show_refresh_token:
         # asked for explicitly; printed raw (redaction would mask it), valid until the next refresh
@@ -177,7 +191,7 @@ def login(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    store = FileTokenStore(settings.token_store_path)
+    store = store_for(settings)
     _print(f"Token store: {store.describe()}")
     state = store.load()
     if state is None and not settings.refresh_token:

@@ -62,6 +62,26 @@ def throttle_path(token_store_path: Path) -> Path:
     return beside_store(token_store_path, "throttle")
 
 
+def store_for(settings: ClientSettings) -> TokenStore:
+    """The token store the settings name: PostgreSQL with `token_store_url`, else the file."""
+    if settings.token_store_url:
+        from exactonline_api.pg_store import PostgresTokenStore  # psycopg only when used
+
+        return PostgresTokenStore(settings.token_store_url, settings.client_id, settings.grant_user)
+    return FileTokenStore(settings.token_store_path)
+
+
+def throttle_for(settings: ClientSettings) -> Throttle:
+    """The throttle sharing its budget where the grant lives (the same database, or a file)."""
+    if settings.token_store_url:
+        from exactonline_api.pg_store import PostgresSharedState
+
+        return Throttle(
+            PostgresSharedState(settings.token_store_url, settings.client_id, settings.base_url)
+        )
+    return Throttle(throttle_path(settings.token_store_path))
+
+
 def encode_query(params: Mapping[str, Any] | None) -> str:
     """OData query string: `$` kept literal, spaces as %20 (never `+`), literal quotes kept."""
     if not params:
@@ -158,11 +178,11 @@ class ExactClient:
         throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
-        self.store: TokenStore = store or FileTokenStore(settings.token_store_path)
+        self.store: TokenStore = store or store_for(settings)
         self.policy = retry or RetryPolicy()
         self.timeout = timeout
         self.session = session or requests.Session()
-        self.throttle = throttle or Throttle(throttle_path(settings.token_store_path))
+        self.throttle = throttle or throttle_for(settings)
         self.tokens = TokenManager(
             settings, self.store, self.session, policy=self.policy, timeout=(10.0, 60.0)
         )

@@ -83,6 +83,14 @@ class DailyLimitReached(ExactError):
         )
 
 
+class TokenStoreUnavailable(ExactError):
+    """The shared token store (a database) cannot be reached or used: the run stops.
+
+    Never answered by falling back to a local file: a second copy of the grant would fork it, and
+    the next refresh on either side kills the other.
+    """
+
+
 class WriteOutcomeUnknown(ExactError):
     """A write was sent but no answer came back: it may or may not have landed.
 

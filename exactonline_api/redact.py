@@ -3,8 +3,9 @@
 Existing connectors leak the client secret and refresh tokens into logs. Here every secret registers
 itself the moment it is known (settings load, each token response, each authorization code) and
 `install_redaction()` makes the logging machinery of the whole process replace them, plus anything
-that merely looks like a credential (`access_token=...`, `"refresh_token": "..."`, `Bearer ...`),
-which covers values that were never registered, such as a code in a logged callback URL.
+that merely looks like a credential (`access_token=...`, `"refresh_token": "..."`, `Bearer ...`
+or `scheme://user:password@host`), which covers values that were never registered, such as a code
+in a logged callback URL or a database password in a URL.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r'("(?:access_token|refresh_token|client_secret|password)"\s*:\s*")[^"]*(")'),
         r"\1" + MASK + r"\2",
     ),
+    # passwords in URLs: postgresql://user:password@host (a store URL from any source)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)[^@\s/'\"]+(@)"), r"\1" + MASK + r"\2"),
     # Authorization headers
     (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/!=%*]{12,}"), r"\1 " + MASK),
 )

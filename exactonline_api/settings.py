@@ -8,6 +8,7 @@ cannot say (http only on loopback, no blanks in a secret, a file not a directory
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -15,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from singer_sdk import typing as th
 
 from exactonline_api.config_check import check_settings, is_empty
 from exactonline_api.errors import ConfigError
-from exactonline_api.redact import register_secret
+from exactonline_api.redact import MASK, register_secret
 
 REGIONS: dict[str, str] = {
     "nl": "https://start.exactonline.nl",
@@ -89,6 +90,27 @@ CLIENT_SETTINGS_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "token_store_url",
+        th.StringType,
+        secret=True,
+        description=(
+            "PostgreSQL URL (postgresql://user:password@host:port/database) of a token store "
+            "shared by runs on several machines: the grant, the call budget and the division write "
+            "locks live in that database (tables created on first use) instead of files. Every "
+            "process of the app must use the same URL. An unreachable database stops the run; "
+            "there is no fallback to a local file."
+        ),
+    ),
+    th.Property(
+        "grant_user",
+        th.StringType,
+        default="default",
+        description=(
+            "Which grant of the app a shared token_store_url holds for this run: one per Exact "
+            "user who authorized the app (any name; the same in every job of that user)."
+        ),
+    ),
+    th.Property(
         "user_agent",
         th.StringType,
         description="User-Agent header sent with every request.",
@@ -108,16 +130,21 @@ class ClientSettings:
     token_store_path: Path
     user_agent: str = DEFAULT_USER_AGENT
     region: str | None = DEFAULT_REGION
+    token_store_url: str | None = None
+    grant_user: str = "default"
 
     def __post_init__(self) -> None:
         register_secret(self.client_secret)
         register_secret(self.refresh_token)
+        register_url_secret(self.token_store_url)
 
     def __repr__(self) -> str:  # dataclass repr would print the secrets
-        return (
-            f"ClientSettings(client_id={self.client_id!r}, base_url={self.base_url!r}, "
-            f"token_store_path='{self.token_store_path}')"
+        where = (
+            f"token_store_url='{redacted_url(self.token_store_url)}'"
+            if self.token_store_url
+            else f"token_store_path='{self.token_store_path}'"
         )
+        return f"ClientSettings(client_id={self.client_id!r}, base_url={self.base_url!r}, {where})"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ClientSettings:
@@ -148,6 +175,7 @@ class ClientSettings:
         token_store_path = token_store_path.absolute()
 
         user_agent: Any = config.get("user_agent")
+        grant_user: Any = config.get("grant_user")
         return cls(
             client_id=client_id,
             client_secret=client_secret,
@@ -156,6 +184,8 @@ class ClientSettings:
             token_store_path=token_store_path,
             user_agent=DEFAULT_USER_AGENT if is_empty(user_agent) else user_agent.strip(),
             region=region,
+            token_store_url=validate_store_url(config.get("token_store_url")),
+            grant_user="default" if is_empty(grant_user) else grant_user.strip(),
         )
 
 
@@ -175,6 +205,59 @@ def validate_base_url(value: str, setting: str = "base_url") -> str:
             setting, "plain http is only allowed on loopback (the local sandbox); use https"
         )
     return value.strip().rstrip("/")
+
+
+def validate_store_url(value: Any) -> str | None:
+    """A postgresql:// URL naming a host and a database (None when unset); errors never quote it."""
+    if is_empty(value):
+        return None
+    register_url_secret(value)
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError("token_store_url", "is not a valid URL") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            "token_store_url",
+            f"must be a postgresql:// URL (the shared token store is PostgreSQL), got scheme "
+            f"{parts.scheme or 'none'!r}",
+        )
+    if not parts.path.strip("/"):
+        raise ConfigError("token_store_url", "must name a database (postgresql://.../<database>)")
+    return url
+
+
+def register_url_secret(url: str | None) -> None:
+    """Mask a store URL's password (as written and decoded) and the whole URL in every log line."""
+    if not url:
+        return
+    register_secret(url)
+    with contextlib.suppress(ValueError):
+        password = urlsplit(url.strip()).password
+        if password:
+            register_secret(password)
+            register_secret(unquote(password))
+
+
+def redacted_url(url: str | None) -> str:
+    """The URL with its password masked: what logs and errors may show of a store URL."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url.strip())
+        if parts.password is None:
+            return url.strip()
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{parts.username or ''}:{MASK}@{host}"
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return MASK
 
 
 def is_loopback(host: str) -> bool:

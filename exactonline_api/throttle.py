@@ -4,8 +4,8 @@ Exact counts calls per app and division (facts section 3): a minutely and a dail
 limit, remaining count and reset time (epoch MILLISECONDS) come back in `X-RateLimit-*` headers on
 every answer. The limits differ between apps, so nothing here is hard-coded: the budget is learned
 from the headers. The tap and the target run at the same time against the same divisions, so the
-budget lives in a state file beside the token store and each process RESERVES a call under the file
-lock before sending it. Two processes bursting together then use the minutely budget fully and
+budget lives in a shared document (a file beside the token store, or the token store's PostgreSQL
+database) and each process RESERVES a call under its lock before sending it. Two processes bursting together then use the minutely budget fully and
 never see a 429.
 
 Accounting per division: `available = remaining - in_flight`, where `remaining` is the lowest
@@ -17,21 +17,19 @@ the limits, one probe call at a time is allowed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from exactonline_api.errors import DailyLimitReached
+from exactonline_api.file_lock import FileLock
 from exactonline_api.token_store import atomic_write, remove_stale_temps
 
 log = logging.getLogger(__name__)
@@ -107,30 +105,35 @@ def _ms_to_datetime(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
+@runtime_checkable
+class SharedDocument(Protocol):
+    """Where the throttle's state lives: one JSON document, edited read-modify-write under a lock
+    that spans every process sharing it (a file here, a database row in `pg_store`)."""
+
+    def edit(self) -> contextlib.AbstractContextManager[dict[str, Any]]: ...
+
+    def read(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
 class SharedState:
-    """A small JSON document shared by processes: read-modify-write under an `flock`.
+    """The throttle's document in a file beside the token store, edited under a `FileLock`.
 
     Writes are atomic (temp file + rename) but not fsynced: losing the counters in a power cut only
-    costs one re-learning call, while an fsync per API call would cost real time.
-
-    Every API call edits this state twice (reserve, release), so the per-edit system calls are
-    kept few: the lock file stays open (reopened after a fork, so a child never shares the
-    parent's lock), threads of this process take turns through a thread lock before taking the
-    `flock` (one open file is one lock owner), and temp files left by dead writers are swept
-    once per process rather than on every write.
+    costs one re-learning call, while an fsync per API call would cost real time. Every API call
+    edits this state twice (reserve, release), so the lock file stays open between edits and temp
+    files left by dead writers are swept once per process rather than on every write.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        self._threads = threading.Lock()
-        self._lock_fd: int | None = None
-        self._lock_pid: int | None = None
+        self.lock = FileLock(path.with_name(path.name + ".lock"))
         self._swept = False
 
     @contextlib.contextmanager
-    def edit(self) -> Any:
-        with self._threads, self._flock():
+    def edit(self) -> Iterator[dict[str, Any]]:
+        with self.lock.held():
             data = self.read()
             before = json.dumps(data, sort_keys=True)
             yield data
@@ -140,27 +143,9 @@ class SharedState:
                     self._swept = True
                 atomic_write(self.path, json.dumps(data).encode("utf-8"), durable=False)
 
-    @contextlib.contextmanager
-    def _flock(self) -> Iterator[None]:
-        """The exclusive `flock` on the lock file (call with the thread lock held)."""
-        if self._lock_fd is None or self._lock_pid != os.getpid():
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-            self._lock_fd = os.open(self.lock_path, flags, 0o600)
-            self._lock_pid = os.getpid()
-        fd = self._lock_fd
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
     def close(self) -> None:
         """Close the lock file (it is reopened if the state is edited again)."""
-        with self._threads:
-            if self._lock_fd is not None and self._lock_pid == os.getpid():
-                os.close(self._lock_fd)
-            self._lock_fd = None
+        self.lock.close()
 
     def read(self) -> dict[str, Any]:
         try:
@@ -171,17 +156,18 @@ class SharedState:
 
 
 class Throttle:
-    """Reserve-before-send rate limiting per division, shared through a `SharedState` file."""
+    """Reserve-before-send rate limiting per division, shared through a `SharedDocument`
+    (a file path means the file-backed `SharedState`)."""
 
     def __init__(
         self,
-        path: Path,
+        state: Path | SharedDocument,
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         clock_margin: float = 0.02,
     ) -> None:
-        self.state = SharedState(path)
+        self.state: SharedDocument = state if isinstance(state, SharedDocument) else SharedState(state)
         self.clock = clock
         self.sleep = sleep
         self.clock_margin = clock_margin

@@ -5,8 +5,9 @@ at the same time (or eight tap processes) must share ONE copy of the grant, chan
 lock, and persist the new refresh token before anything else happens. Connectors that keep the token
 in their config, a log line or a per-process file lose the grant; this module is the fix.
 
-`TokenStore` is the plug-in point: anything with `lock()`, `load()` and `save()` (a database row,
-a Redis key with a distributed lock) can replace the file store for runs spread over machines.
+`TokenStore` is the plug-in point: anything with `lock()`, `load()` and `save()`. This module holds
+the file store (the default, one machine); `pg_store` holds the PostgreSQL store that runs spread
+over machines share (`token_store_url`).
 A store shared by writers also offers `DivisionWriteLocks.division_write_lock(division)`: two
 target runs writing the same division at once would each look a record up, find nothing, and both
 create it, so writers of one division take turns through the store they share.
@@ -15,7 +16,6 @@ create it, so writers of one division take turns through the store they share.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from exactonline_api.config_check import kind_of
 from exactonline_api.errors import ConfigError
+from exactonline_api.file_lock import file_lock
 from exactonline_api.redact import register_secret
 
 FORMAT_VERSION = 1
@@ -133,8 +134,7 @@ class TokenStore(Protocol):
 
     Contract for implementations:
     - `lock()` is a context manager giving exclusive access to the grant across every process that
-      uses the same store (file: `fcntl.flock`; Redis: a lock key with a TTL; SQL: `SELECT ... FOR
-      UPDATE`). It must be released when its holder dies. It need not be re-entrant.
+      uses the same store (file: `file_lock`; PostgreSQL: an advisory lock, `pg_store`). It must be released when its holder dies. It need not be re-entrant.
     - `load()` returns the latest saved state, or None when nothing was saved yet. It may be called
       without the lock (a cheap freshness check) and must never return a half-written state.
     - `save(state)` is called only while holding `lock()`; it must be atomic and durable when it
@@ -159,47 +159,13 @@ class DivisionWriteLocks(Protocol):
     Contract: `division_write_lock(division, on_wait)` is a context manager held for a whole write
     phase; a second holder blocks until the first leaves (or dies: the lock must be released with
     its holder). If it has to wait, it first calls `on_wait(holder)` with a description of who
-    holds the lock (process, host, since when; never a secret). A database store implements it
-    with an advisory lock (`pg_advisory_lock`) keyed by client and division.
+    holds the lock (process, host, since when; never a secret). The file store locks a file
+    beside the grant; the PostgreSQL store takes an advisory lock keyed by client and division.
     """
 
     def division_write_lock(
         self, division: int, on_wait: Callable[[str], None] | None = None
     ) -> contextlib.AbstractContextManager[None]: ...
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
-    """Exclusive `flock` on `path` (created 0600); the kernel drops it if the holder dies.
-
-    A blocking wait, not a polling loop: pollers starve behind a process that re-takes the lock
-    at once (eight processes sharing one throttle do exactly that). The grant's and throttle's
-    holders keep it briefly (at most a token refresh, bounded by the request timeouts); a
-    division's write lock is held for a target's whole write phase. `on_busy`, if given, is called
-    once before waiting when the lock is held by someone else (to say who is waited for).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        held = False
-        if on_busy is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-            except BlockingIOError:
-                on_busy()
-        while not held:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                held = True
-            except InterruptedError:  # pragma: no cover - retried by Python already (PEP 475)
-                continue
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +46,10 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
 def grant(sandbox: Sandbox) -> dict[str, Any]:
     """A fresh consented grant of a new app on the shared sandbox."""
     return sandbox.grant()
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test's own (initdb into a temp folder, a free port)."""
+    with PostgresServer() as server:
+        yield server

@@ -173,3 +173,13 @@ def test_token_section_counts_token_calls_over_a_compressed_hour(tmp_path: Path)
     assert result["runs"]["tap"] >= 1 and result["api_calls"] > 0
     assert 1 <= result["token_calls"] <= result["allowed"]
     assert result["token_errors"] == {}
+
+
+def test_shared_store_section_counts_token_calls_and_429s_of_four_workers(tmp_path: Path) -> None:
+    result = run_all(SMOKE, tmp_path, ("shared_store",))["shared_store"]
+    assert all(calls > 0 for calls in result["worker_calls"]), result
+    assert result["worker_errors"] == 0
+    assert 1 <= result["token_calls"] <= result["allowed"]
+    assert result["token_errors"] == {} and result["status_429"] == 0
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "## 9. Four workers sharing a PostgreSQL token store" in report

@@ -327,3 +327,42 @@ def test_a_secret_of_the_wrong_type_in_the_config_file_is_never_printed(
         done.stderr, "exactonline-auth", "ConfigError", "'client_secret': must be a string"
     )
     assert_never_printed([done.stdout, done.stderr], secret_values(secrets))
+
+
+@pytest.mark.browser
+def test_login_and_status_use_a_shared_postgres_store_and_never_print_its_password(
+    sandbox: Sandbox, app: dict, browser: Any, postgres: Any, tmp_path: Path
+) -> None:
+    unused = tmp_path / "login-machine" / "tokens.json"
+    login = Login(sandbox, app, unused, "--token-store-url", postgres.url)
+    assert consent(browser, login.url, "approve") == "Authorized"
+    code, out, err = login.finish()
+    assert code == 0, err
+    assert "The grant is stored in PostgreSQL postgresql://warehouse:[REDACTED]@127.0.0.1:" in out
+    assert "token_store_url: the same URL" in out
+    assert not unused.exists()  # the grant went to the database only
+    rows = postgres.psql("SELECT grant_user, state->>'source' FROM exactonline_grants")
+    assert rows == [("default", "login")]
+    # status on another machine: the URL from the environment, no refresh token anywhere
+    status = subprocess.run(
+        [AUTH, "status", "--client-id", app["client_id"], "--base-url", sandbox.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "HOME": str(tmp_path / "status-machine"),
+            "EXACTONLINE_CLIENT_SECRET": app["client_secret"],
+            "EXACTONLINE_TOKEN_STORE_URL": postgres.url,
+        },
+    )
+    assert status.returncode == 0, status.stderr
+    assert "Token store: PostgreSQL postgresql://warehouse:[REDACTED]@" in status.stdout
+    for division in app["divisions"]:
+        assert re.search(rf"^\s+{division}\b", status.stdout, re.M)
+    tokens = postgres.psql("SELECT state->>'refresh_token', state->>'access_token' FROM exactonline_grants")
+    assert_no_secret(
+        [out, err, status.stdout, status.stderr],
+        [app["client_secret"], postgres.password, *(t for row in tokens for t in row if t)],
+    )

@@ -69,3 +69,8 @@ def test_urllib3_and_client_debug_logs_of_real_calls_leak_nothing(
             other.me()
     assert any(r.name.startswith("urllib3") for r in caplog.records)
     assert_no_secret([caplog.text], secrets_of(grant, *store_secrets(store)))
+
+
+def test_a_password_in_any_url_is_masked_even_when_never_registered() -> None:
+    text = redact("could not connect to postgres://etl:n0t-registered@10.0.0.5:5432/grants")
+    assert text == f"could not connect to postgres://etl:{MASK}@10.0.0.5:5432/grants"

@@ -109,10 +109,35 @@ def test_schema_marks_secrets_and_lists_regions() -> None:
         "region",
         "base_url",
         "token_store_path",
+        "token_store_url",
+        "grant_user",
         "user_agent",
     }
     assert props["client_secret"].get("secret") is True
+    assert props["token_store_url"].get("secret") is True
     assert props["refresh_token"].get("secret") is True
     assert props["region"]["enum"] == list(REGIONS)
     assert all(p.get("description") for p in props.values())
     assert set(CLIENT_SETTINGS_SCHEMA.to_dict()["required"]) == {"client_id", "client_secret"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://user:pw-9f8e7d@db.example/tokens", "postgresql://user:pw-9f8e7d@db.example", "pw-9f8e7d"],
+)
+def test_a_token_store_url_that_is_not_a_postgres_database_is_named_without_its_password(
+    url: str,
+) -> None:
+    error = _error({**GOOD, "token_store_url": url})
+    assert error.setting == "token_store_url"
+    assert "pw-9f8e7d" not in str(error)
+
+
+def test_a_token_store_url_is_shown_with_its_password_masked() -> None:
+    settings = ClientSettings.from_config(
+        {**GOOD, "token_store_url": "postgresql://bob:p%40ss-word-1@db.example:5433/tokens"}
+    )
+    assert repr(settings).endswith(
+        "token_store_url='postgresql://bob:[REDACTED]@db.example:5433/tokens')"
+    )
+    assert "ss-word-1" not in repr(settings)

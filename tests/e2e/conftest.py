@@ -8,14 +8,12 @@ own Meltano system database and logs under its tmp path, so bookmarks never leak
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from demo.meltano import ROOT, MeltanoProject
-from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +37,6 @@ def sync_definitions() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server of this test's own (initdb into a temp folder, a free port)."""
-    with PostgresServer() as server:
-        yield server
 
 
 @pytest.fixture

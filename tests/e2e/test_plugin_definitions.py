@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from demo.meltano import MELTANO, ROOT
 
 PLUGINS = {"tap-exactonline": "extractors", "target-exactonline": "loaders"}
-SECRETS = {"client_secret", "refresh_token"}
+SECRETS = {"client_secret", "refresh_token", "token_store_url"}
 
 
 def meltano_entry(name: str) -> dict[str, Any]:

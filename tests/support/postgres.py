@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the tests that use PostgreSQL as the warehouse.
+"""A throwaway PostgreSQL server for the tests that use PostgreSQL (warehouse, shared token store).
 
 The Debian package's binaries (`pg_config --bindir`, or /usr/lib/postgresql/<version>/bin) make
 a fresh cluster in a temporary folder with `initdb`, and `pg_ctl` starts it on a free loopback
@@ -101,16 +101,31 @@ class PostgresServer:
             "--no-sync",
         )
         pwfile.unlink()
+        self.resume()
+        self.psql("CREATE DATABASE " + self.database, database="postgres")
+        return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (the database 'goes away' in the middle of a run)."""
+        assert self.root is not None
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server (again) on the same port and data."""
+        assert self.root is not None
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off"
         )
         self._run(
-            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "server.log"),
-            "-w", "start",
+            "pg_ctl", "-D", str(self.root / "data"), "-o", options,
+            "-l", str(self.root / "server.log"), "-w", "start",
         )  # fmt: skip
-        self.psql("CREATE DATABASE " + self.database, database="postgres")
-        return self
+
+    @property
+    def url(self) -> str:
+        """The database as a libpq URL (password included: a secret)."""
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
 
     def stop(self) -> None:
         if self.root is None:

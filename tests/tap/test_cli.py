@@ -65,6 +65,8 @@ def test_about_documents_every_setting(tmp_path: Path) -> None:
         "region",
         "base_url",
         "token_store_path",
+        "token_store_url",
+        "grant_user",
         "user_agent",
         "divisions",
         "start_date",

@@ -122,16 +122,26 @@ class RunningTarget:
 
 
 def start_target(
-    tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]], name: str = "run"
+    tmp_path: Path,
+    config: dict[str, Any],
+    messages: list[dict[str, Any]],
+    name: str = "run",
+    env: dict[str, str] | None = None,
 ) -> RunningTarget:
-    """Start the target on `messages` (stdin written and closed) without waiting for it."""
+    """Start the target on `messages` (stdin written and closed) without waiting for it
+    (`env`: its whole environment, e.g. a HOME of its own)."""
     cfg_path, reject_file, summary_file = _files(tmp_path, config, name)
     stdin = tmp_path / f"{name}-input.jsonl"
     stdin.write_text("".join(json.dumps(m) + "\n" for m in messages))
     out, err = tmp_path / f"{name}-stdout.txt", tmp_path / f"{name}-stderr.txt"
     with stdin.open("rb") as i, out.open("wb") as o, err.open("wb") as e:
         proc = subprocess.Popen(
-            [str(TARGET), "--config", str(cfg_path)], stdin=i, stdout=o, stderr=e, cwd=tmp_path
+            [str(TARGET), "--config", str(cfg_path)],
+            stdin=i,
+            stdout=o,
+            stderr=e,
+            cwd=tmp_path,
+            env=env,
         )
     return RunningTarget(proc, out, err, reject_file, summary_file)
 

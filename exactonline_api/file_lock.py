@@ -1,0 +1,79 @@
+"""The one inter-process file lock of the product (grant, throttle, division writers).
+
+Every lock on a file goes through `FileLock`, so the operating-system call (`fcntl.flock` on POSIX)
+is written once: porting to another platform, or to `filelock`, is a change here only. `filelock`
+itself is not used because its blocking wait is a polling loop, and pollers starve behind a process
+that re-takes the lock at once (eight processes sharing one throttle do exactly that); `flock`
+waits in the kernel, in arrival order, and the kernel drops the lock when its holder dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+class FileLock:
+    """An exclusive lock on one file, shared by processes (not re-entrant).
+
+    The file (mode 0600) stays open between acquisitions: the throttle takes its lock twice per API
+    call, and reopening each time costs system calls. It is reopened after a fork, so a child never
+    shares its parent's lock owner. Threads of one process take turns through a thread lock first
+    (one open file is one lock owner to the kernel).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def _open(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextlib.contextmanager
+    def held(self, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the lock for the block; `on_busy`, if given, is called once before a wait."""
+        with self._threads:
+            fd = self._open()
+            if on_busy is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    on_busy()
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # retried on EINTR by Python (PEP 475)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the file (reopened on the next acquisition)."""
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` for the block, closing the file afterwards.
+
+    For locks held once and long (a division's write phase) or rarely (a token refresh).
+    """
+    lock = FileLock(path)
+    try:
+        with lock.held(on_busy):
+            yield
+    finally:
+        lock.close()
