@@ -148,6 +148,12 @@ class Tombstones:
     group: str = "ID"
     settled: tuple[str, Any] | None = None
 
+    @classmethod
+    def of_key(cls, key: str) -> Tombstones:
+        """The rule of a stream whose deletions name its rows one by one (every stream with
+        deletes unless its table row says otherwise)."""
+        return cls(row_key=key, group=key)
+
     @property
     def fields(self) -> frozenset[str]:
         """What the memory reads of a row (a stream selects these even if it does not emit them)."""
