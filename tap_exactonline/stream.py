@@ -30,6 +30,7 @@ from singer_sdk.streams import Stream
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.odata import parse_date
 from exactonline_api.wording import counted
+from tap_exactonline.checkpoints import BOOKMARK, UNFINISHED, record_bytes
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
@@ -43,10 +44,6 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_exactonline.session import Session
-
-BOOKMARK = "replication_key_value"
-UNFINISHED = "unfinished"
-"""Partition-state flag: the last read of this partition was cut off (set at its start)."""
 
 
 def _as_int(value: Any) -> int | None:
@@ -167,9 +164,11 @@ class ExactSyncStream(ExactStream):
         """
         assert context is not None, "sync streams always run per division"
         division = int(context[PARTITION_KEY])
-        state = self.get_context_state(context)
+        saved = self.get_context_state(context)
+        memory = self._key_memory(saved)
+        # the read moves a working copy; checkpoints put it into the state (checkpoints.py)
+        state = self.session.checkpoints.working(saved, memory)
         bookmark = _as_int(state.get(BOOKMARK))
-        memory = self._key_memory(state)
         if bookmark is not None and self._rebuilds(state):
             # a first sync again: the bookmark follows the read, so a read cut off by the daily
             # limit resumes with a memory of everything below its bookmark
@@ -214,19 +213,20 @@ class ExactSyncStream(ExactStream):
         leaving = self.spec.leaving_deletes and bookmark is not None and memory is not None
         seen: set[Any] = set()
         emitted = read = calls = 0
+        checkpoints = self.session.checkpoints
         for page in pages:
             for row in page.rows:
                 record = self._record(row, division, bookmark, start_date, leaving, seen, memory)
                 if record is not None:
                     emitted += 1
                     yield record
+                    checkpoints.written(record_bytes(record))
             # every record of the page is written now: the SDK asked for the next one
-            if memory is not None:
-                memory.store(state)
             read += len(page.rows)
             if page.final:
                 state.pop(UNFINISHED, None)
             self._advance(state, page.checkpoint)
+            checkpoints.page_done()
             if not page.final:
                 calls += 1
                 self.logger.info(
@@ -294,7 +294,6 @@ class ExactSyncStream(ExactStream):
         current = _as_int(state.get(BOOKMARK))
         if checkpoint is None or (current is not None and checkpoint <= current):
             return
-        state["replication_key"] = self.replication_key
         state[BOOKMARK] = checkpoint
 
     def _start_date(self) -> datetime | None:
@@ -337,11 +336,13 @@ class ExactSyncStream(ExactStream):
         after = _as_int(state.get(DELETED_STATE_KEY)) or 0
         deletions = result.for_stream(self.spec.deleted_types, after)
         records, unmatched = deletion_records(deletions, self.spec.key[0], division, memory)
-        yield from records
-        if memory is not None:
-            memory.store(state)
+        checkpoints = self.session.checkpoints
+        for record in records:
+            yield record
+            checkpoints.written(record_bytes(record))
         if result.checkpoint is not None and result.checkpoint > after:
             state[DELETED_STATE_KEY] = result.checkpoint
+        checkpoints.page_done()
         if deletions:
             self.logger.info(
                 "%s division %s: %d deletion records emitted; %d of %d log entries named no key "

@@ -52,7 +52,13 @@ class TapExactOnline(ExactPlugin, Tap):
         validate_config=False builds (and checks) them at the first use of the session.
         """
         install_redaction()
-        return Session(lambda: self._settings, self.logger, lambda: self.streams.values())
+        return Session(
+            lambda: self._settings,
+            self.logger,
+            lambda: self.streams.values(),
+            state=lambda: self.state,
+            write_state=lambda: self.state_writer.write_state(self.state),
+        )
 
     @property
     def _settings(self) -> TapSettings:

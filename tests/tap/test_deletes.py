@@ -7,6 +7,7 @@ warehouse one for a key the table never had becomes a phantom row holding only t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from exactonline_api.client import ExactClient
 from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.checkpoints import STATE_SHARE
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
 from tap_exactonline.streams import STREAM_TABLE
 from tests.tap.conftest import TapRun, TapRunner, partition_state
@@ -447,3 +449,53 @@ def test_a_stream_without_memory_in_a_state_of_the_previous_version_rereads_once
     third = ok(runner.run(divisions=[division], streams=["contacts"], state=second.state))
     assert tombstones(third, "contacts") == [later]
     assert live(third, "contacts") == []
+
+
+def test_an_incremental_run_writes_its_state_once_at_the_end_not_once_per_stream(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """Every STATE carries every stream's key memory, so progress goes into the state at
+    checkpoints (checkpoints.py): when the records since the last one outweigh the state
+    `1 / STATE_SHARE` to 1, and at the end of the run. A run with a few changes in several
+    streams writes the STATEs singer-sdk writes of its own and one at the end; that last
+    one holds every stream's progress (a run after it reads nothing again)."""
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    first = ok(runner.run(divisions=[division]))
+    new_plain_rows(client, division, "Nieuw")
+    customer = first.records("customers")[0]["ID"]
+    client.put(division, f"crm/Accounts(guid'{customer}')", {"City": "Assen"})
+
+    second = ok(runner.run(divisions=[division], state=first.state))
+
+    changed = second.streams_with_records() - {"divisions"}
+    assert {"contacts", "items", "documents", "customers"} <= changed
+    # singer-sdk's echo of the input state, its note of the full-table divisions stream, the end
+    assert len(second.states) <= 3
+    third = ok(runner.run(divisions=[division], state=second.state))
+    assert third.streams_with_records() <= {"divisions"}
+    assert len(third.states) <= 2
+
+
+def test_state_messages_wait_until_the_records_since_the_last_outweigh_them(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """A full run: a STATE message (but singer-sdk's own first notes of a stream, and the end
+    of the run) comes only once the RECORD bytes since the previous one are 1 / STATE_SHARE
+    times that previous state."""
+    sb = sandbox_factory(scale=0.4, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    run = ok(runner.run(divisions=[division]))
+    streams = {m["stream"] for m in run.messages if m["type"] == "SCHEMA"}
+    record_bytes = previous = early = 0
+    for message in run.messages[:-1]:
+        size = len(json.dumps(message, separators=(",", ":")))
+        if message["type"] == "RECORD":
+            record_bytes += size
+        elif message["type"] == "STATE":
+            early += record_bytes * STATE_SHARE < previous
+            previous, record_bytes = size, 0
+    assert early <= len(streams)
