@@ -24,6 +24,7 @@ from benchmarks.extraction import run_extraction, stream_endpoints
 from benchmarks.parallel import run_parallel
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
+from benchmarks.state_size import run_state_size
 from benchmarks.tap_profile import run_tap_profile
 from benchmarks.target_cost import run_target_cost
 from benchmarks.tokens import run_tokens
@@ -39,6 +40,7 @@ SECTIONS = (
     "tokens",
     "sandbox_throughput",
     "tap_profile",
+    "state_size",
 )
 
 
@@ -68,6 +70,7 @@ class Profile:
     memory_scale: float
     start_date_scale: float
     sizes_scale: float
+    state_scale: float
 
 
 PROFILES = {
@@ -94,6 +97,7 @@ PROFILES = {
         memory_scale=21.0,
         start_date_scale=10.0,
         sizes_scale=2.0,
+        state_scale=10.0,
     ),
     "smoke": Profile(
         name="smoke",
@@ -118,6 +122,7 @@ PROFILES = {
         memory_scale=0.05,
         start_date_scale=0.2,
         sizes_scale=0.1,
+        state_scale=0.1,
     ),
 }
 
@@ -145,6 +150,7 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         "tokens": lambda: run_tokens(workdir, hour_seconds=p.token_hour_seconds),
         "sandbox_throughput": lambda: _sandbox_throughput(p.throughput_scale),
         "tap_profile": lambda: run_tap_profile(workdir, scale=p.profile_scale),
+        "state_size": lambda: run_state_size(workdir, scale=p.state_scale),
         "parallel": lambda: run_parallel(
             workdir,
             latency_ms=p.latency_ms,

@@ -173,3 +173,17 @@ def test_token_section_counts_token_calls_over_a_compressed_hour(tmp_path: Path)
     assert result["runs"]["tap"] >= 1 and result["api_calls"] > 0
     assert 1 <= result["token_calls"] <= result["allowed"]
     assert result["token_errors"] == {}
+
+
+def test_state_size_section_measures_the_key_memories_and_a_small_incremental_state(
+    tmp_path: Path,
+) -> None:
+    result = run_section("state_size", SMOKE, tmp_path)
+    full, incremental = result["full"], result["incremental"]
+    assert full["records"] > 0 and full["remembered_keys"] > 0
+    # 16 bytes a key in base64: 21.3 characters (plus the "1:" prefix of each memory)
+    assert 21 <= full["memory_bytes"] / full["remembered_keys"] < 22
+    assert full["state_bytes"] >= full["last_state_bytes"] > full["memory_bytes"]
+    assert incremental["records"] >= result["changes"]
+    assert incremental["state_messages"] <= 3
+    assert incremental["remembered_keys"] == full["remembered_keys"] + result["changes"]
