@@ -9,10 +9,12 @@ The path of a record, in the order it happens:
    safe once its rows are written (`checkpoint`);
 3. `ExactSyncStream.get_records` (here) turns each page's rows into records
    (`records.RecordShaper`), filters them (`StreamSpec.keep`, `start_date`, `one_per`), and
-   after the page's last record moves the partition's bookmark to the page's checkpoint;
-4. singer-sdk writes the RECORD messages, and STATE messages of the partition state every
-   `STATE_MSG_FREQUENCY` records and at the end of each stream. A STATE is written only when
-   the SDK asks for the next record, so it never covers a record not yet written.
+   after the page's last record moves the bookmark of the partition's working copy to the
+   page's checkpoint; `checkpoints.Checkpoints` puts the working copies into the state when the
+   records since the last checkpoint outweigh it, and at the end of the run;
+4. singer-sdk writes the RECORD messages, and STATE messages of the state when it changed,
+   every `STATE_MSG_FREQUENCY` records and at the end of each stream. A STATE is written only
+   when the SDK asks for the next record, so it never covers a record not yet written.
 
 One partition per division (`{"Division": code}`: the records carry `Division` already, so the
 SDK adds nothing to them), each with its own Timestamp bookmark and delete bookmark.
@@ -328,8 +330,8 @@ class ExactSyncStream(ExactStream):
     ) -> Iterator[dict[str, Any]]:
         """This stream's deletions since its own delete bookmark, then the bookmark (and the
         memory without the keys just tombstoned) moves."""
-        if not self._deletes_on:
-            return
+        if not self._deletes_on or memory is None:
+            return  # (every stream with deletes has a memory: spec.StreamSpec gives one)
         if self.session.is_stopped(division) and not self.session.deleted.has_read(division):
             return  # no budget left to read sync/Deleted; the next run will
         result = self.session.deleted.read(division)
