@@ -25,6 +25,7 @@ from benchmarks.parallel import run_parallel
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
 from benchmarks.shared_store import run_shared_store
+from benchmarks.state_size import run_state_size
 from benchmarks.tap_profile import run_tap_profile
 from benchmarks.target_cost import run_target_cost
 from benchmarks.tokens import run_tokens
@@ -41,6 +42,7 @@ SECTIONS = (
     "sandbox_throughput",
     "tap_profile",
     "shared_store",
+    "state_size",
 )
 
 
@@ -70,6 +72,7 @@ class Profile:
     memory_scale: float
     start_date_scale: float
     sizes_scale: float
+    state_scale: float
     shared_store_lifetime: float = 6.0
     shared_store_lifetimes: int = 6
 
@@ -98,6 +101,7 @@ PROFILES = {
         memory_scale=21.0,
         start_date_scale=10.0,
         sizes_scale=2.0,
+        state_scale=10.0,
     ),
     "smoke": Profile(
         name="smoke",
@@ -124,6 +128,7 @@ PROFILES = {
         sizes_scale=0.1,
         shared_store_lifetime=2.0,
         shared_store_lifetimes=3,
+        state_scale=0.1,
     ),
 }
 
@@ -158,6 +163,7 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
             minute_seconds=p.compression.minute_seconds,
             minutely_limit=p.compression.minutely_limit,
         ),
+        "state_size": lambda: run_state_size(workdir, scale=p.state_scale),
         "parallel": lambda: run_parallel(
             workdir,
             latency_ms=p.latency_ms,

@@ -29,7 +29,7 @@ Decisions a client author must know:
 
 Control plane (no auth, loopback clients only): /_sandbox/grants, /_sandbox/grants/revoke,
 /_sandbox/stats, /_sandbox/stats/reset, /_sandbox/faults, /_sandbox/clock, /_sandbox/rows,
-/_sandbox/health. See each handler.
+/_sandbox/rows/delete, /_sandbox/health. See each handler.
 
 The store's Company is CPU-bound and not assumed thread-safe: its calls run in Starlette's thread
 pool (so the event loop keeps serving the control plane) one at a time under a lock.
@@ -662,6 +662,20 @@ class SandboxServer:
             return json_response({"error": str(getattr(exc, "message", None) or exc)}, 404)
         return json_response(rows)
 
+    async def cp_delete_row(self, request: Request) -> Response:
+        """POST {"division", "endpoint", "key"}: a deletion made in Exact's own screens."""
+        spec = await _json_body(request)
+        try:
+            division, endpoint, key = int(spec["division"]), str(spec["endpoint"]), str(spec["key"])
+        except (KeyError, TypeError, ValueError):
+            return json_response({"error": "give division (int), endpoint and key"}, 400)
+        try:
+            await self.company_call(self.company.delete_in_exact, division, endpoint, key)
+        except Exception as exc:
+            status = getattr(exc, "status", 400)
+            return json_response({"error": str(getattr(exc, "message", None) or exc)}, status)
+        return json_response({"deleted": key})
+
     async def cp_health(self, request: Request) -> Response:
         return json_response(
             {
@@ -749,6 +763,7 @@ def create_app(
         Route("/_sandbox/faults", cp(sandbox.cp_faults), methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/clock", cp(sandbox.cp_clock), methods=["GET", "POST"]),
         Route("/_sandbox/rows", cp(sandbox.cp_rows), methods=["GET"]),
+        Route("/_sandbox/rows/delete", cp(sandbox.cp_delete_row), methods=["POST"]),
         Route("/_sandbox/health", cp(sandbox.cp_health), methods=["GET"]),
         Route("/{rest:path}", sandbox.not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

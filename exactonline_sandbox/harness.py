@@ -233,6 +233,14 @@ class Sandbox:
         query = urlencode({"division": division, "endpoint": endpoint})
         return self._call("GET", f"/_sandbox/rows?{query}")
 
+    def delete_row(self, division: int, endpoint: str, key: str) -> None:
+        """Delete a row as a user of Exact's screens would; `sync/Deleted` logs it."""
+        self._call(
+            "POST",
+            "/_sandbox/rows/delete",
+            {"division": division, "endpoint": endpoint, "key": key},
+        )
+
     def access_token(self, grant: dict[str, Any]) -> str:
         """One refresh_token grant (HTTP Basic credentials); updates grant["refresh_token"]
         with the rotated token and returns the access token. For sandbox tests only: the

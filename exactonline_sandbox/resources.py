@@ -212,6 +212,7 @@ def _build() -> dict[str, Resource]:
             "paymentterms",
             "sync",
             s + "Cashflow.PaymentTerm",
+            deleted_type=10,  # facts file: EntityType 10 = PaymentTerms (no API DELETE)
         ),
         Resource(
             "sync/SalesInvoice/SalesInvoices",

@@ -317,6 +317,19 @@ class Company:
             ser = div.reader.serializer(res, res.fields, ctx, metadata=False)
             return [ser(r) for r in div.reader.all_rows(res)]
 
+    def delete_in_exact(self, division: int, endpoint: str, key: str) -> None:
+        """Delete a row as a user of Exact's own screens would (a payment term has no API
+        DELETE): the row leaves its endpoints and `sync/Deleted` logs it with the resource's
+        EntityType. Rows with child rows are refused (use the API's DELETE for those)."""
+        with self._lock:
+            div = self._division(division)
+            res = RESOURCES.get(endpoint)
+            if res is None or res.deleted_type is None or res.children:
+                raise SandboxError(400, f"{endpoint}: no row deletion logged for this endpoint")
+            if div.tables[res.table].delete(key.lower()) is None:
+                raise SandboxError(404, f"{endpoint}: no row {key}")
+            self._delete_logged(div, res.deleted_type, key.lower())
+
     def attachment(self, attachment_id: str) -> tuple[str, bytes] | None:
         """(file name, content) of a DocumentAttachment, for the download Url."""
         key = attachment_id.lower()

@@ -11,10 +11,12 @@ state), so a bookmark only moves past deletions that stream has emitted. The log
 per division, from the lowest bookmark of the selected streams, and shared.
 
 A soft-delete warehouse turns a tombstone for a key its table never had into a phantom row
-holding only that key, so a stream whose log entries may name keys it never had keeps a
-`KeyMemory` (see `Tombstones`): `customers` (EntityType 2 is every account, and an account that
-stops being a customer must leave the stream) and the sales invoice streams (EntityType 13's key
-may be the invoice or a line).
+holding only that key, and every stream's log entries may name such keys (a sibling's: both
+payments and receivables get EntityType 10; a row created and deleted between two runs; one
+deleted before the stream's first run). So every stream with deletes keeps a `KeyMemory` of the
+keys it emitted (see `Tombstones`; by default each row is its own group): `customers` also drops
+accounts that stop being customers, and the sales invoice streams group by invoice (EntityType
+13's key may be the invoice or a line).
 """
 
 from __future__ import annotations
@@ -147,6 +149,12 @@ class Tombstones:
     row_key: str = "ID"
     group: str = "ID"
     settled: tuple[str, Any] | None = None
+
+    @classmethod
+    def of_key(cls, key: str) -> Tombstones:
+        """The rule of a stream whose deletions name its rows one by one (every stream with
+        deletes unless its table row says otherwise)."""
+        return cls(row_key=key, group=key)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -363,13 +371,10 @@ def deletion_records(
     deletions: Iterable[Deletion],
     key_property: str,
     division: int,
-    memory: KeyMemory | None,
+    memory: KeyMemory,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The deletion records for a stream's log entries, and how many entries named no key of
-    the stream. Without a memory every entry is passed on (a stream that holds every row of its
-    entity, keyed as the log keys it)."""
-    if memory is None:
-        return [d.record(key_property, division) for d in deletions], 0
+    """The deletion records for a stream's log entries (only for keys in its memory), and how
+    many entries named no key of the stream."""
     records: list[dict[str, Any]] = []
     unmatched = 0
     for deletion in deletions:

@@ -17,12 +17,14 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 import requests
 
 from exactonline_api.entities import entity
 from exactonline_api.errors import ApiError, DailyLimitReached, ExactError, TransportError
 from exactonline_api.odata import datetime_literal, string_literal
 from exactonline_api.wording import counted
+from tap_exactonline.checkpoints import Checkpoints
 from tap_exactonline.deletes import DELETED_PATH, DELETED_SELECT, DeletedLog
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.fetch import PageFetcher, Read
@@ -75,10 +77,14 @@ class Session:
         settings: Callable[[], TapSettings],
         log: logging.Logger,
         streams: Callable[[], Iterable[RunStream]],
+        state: Callable[[], dict[str, Any]] = dict,
+        write_state: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self.log = log
         self._run_streams = streams
+        self._state = state
+        self._write_state = write_state
         self._division_rows: list[dict[str, Any]] | None = None
         self._reset()
 
@@ -90,6 +96,7 @@ class Session:
             lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, self.log
         )
         self._streams_done = 0
+        self.checkpoints = Checkpoints(lambda: len(orjson.dumps(self._state())))
         self.__dict__.pop("fetcher", None)
 
     @cached_property
@@ -327,7 +334,10 @@ class Session:
         """Stop the fetcher, say what was cut short, and fail the run if a division failed.
 
         The session is then ready for another sync of the same tap (a new plan, new reads).
+        First every partition's progress goes into the state and a last STATE message out.
         """
+        self.checkpoints.commit()
+        self._write_state()
         self.close()
         exhausted, failures = self.exhausted, self.failures
         self._reset()

@@ -24,8 +24,10 @@ class StreamSpec:
     `entity` is a catalogue name (`SyncAccount`); `fields` limits the stream to those catalogue
     fields (None: every scalar field). `keep` is a client-side row filter, needed because sync
     endpoints filter on Timestamp only. `deleted_types` are the sync/Deleted EntityTypes whose
-    rows arrive on this stream as `_sdc_deleted_at` records; with `tombstones` only those naming
-    a key the stream emitted and remembers (see `deletes.Tombstones`). Streams with the same
+    rows arrive on this stream as `_sdc_deleted_at` records, only those naming a key the stream
+    emitted and remembers (see `deletes.Tombstones`): `tombstones` says how, by default the
+    stream's own key (`Tombstones.of_key`), so every stream with deletes keeps a key memory and a
+    row of the stream table needs nothing more. Streams with the same
     `shared_read` read their endpoint once per run between them. `one_per` collapses rows to one
     record per value of that field (sales invoice headers from a line-per-row endpoint). With
     `leaving_deletes`, a row that no longer passes `keep` on an incremental run (a customer
@@ -61,6 +63,9 @@ class StreamSpec:
         return select_fields(self.catalogue, self.fields)
 
     def __post_init__(self) -> None:
+        if self.tombstones is None and self.deleted_types:
+            # frozen dataclass: the default rule is set once, here
+            object.__setattr__(self, "tombstones", Tombstones.of_key(self.key[0]))
         rule = self.tombstones
         if rule is not None:
             assert rule.row_key == self.key[0], f"{self.name}: remembers another key"

@@ -9,10 +9,12 @@ The path of a record, in the order it happens:
    safe once its rows are written (`checkpoint`);
 3. `ExactSyncStream.get_records` (here) turns each page's rows into records
    (`records.RecordShaper`), filters them (`StreamSpec.keep`, `start_date`, `one_per`), and
-   after the page's last record moves the partition's bookmark to the page's checkpoint;
-4. singer-sdk writes the RECORD messages, and STATE messages of the partition state every
-   `STATE_MSG_FREQUENCY` records and at the end of each stream. A STATE is written only when
-   the SDK asks for the next record, so it never covers a record not yet written.
+   after the page's last record moves the bookmark of the partition's working copy to the
+   page's checkpoint; `checkpoints.Checkpoints` puts the working copies into the state when the
+   records since the last checkpoint outweigh it, and at the end of the run;
+4. singer-sdk writes the RECORD messages, and STATE messages of the state when it changed,
+   every `STATE_MSG_FREQUENCY` records and at the end of each stream. A STATE is written only
+   when the SDK asks for the next record, so it never covers a record not yet written.
 
 One partition per division (`{"Division": code}`: the records carry `Division` already, so the
 SDK adds nothing to them), each with its own Timestamp bookmark and delete bookmark.
@@ -30,6 +32,7 @@ from singer_sdk.streams import Stream
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.exact_time import parse_date
 from exactonline_api.wording import counted
+from tap_exactonline.checkpoints import BOOKMARK, UNFINISHED, record_bytes
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
@@ -43,10 +46,6 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_exactonline.session import Session
-
-BOOKMARK = "replication_key_value"
-UNFINISHED = "unfinished"
-"""Partition-state flag: the last read of this partition was cut off (set at its start)."""
 
 
 def _as_int(value: Any) -> int | None:
@@ -167,9 +166,11 @@ class ExactSyncStream(ExactStream):
         """
         assert context is not None, "sync streams always run per division"
         division = int(context[PARTITION_KEY])
-        state = self.get_context_state(context)
+        saved = self.get_context_state(context)
+        memory = self._key_memory(saved)
+        # the read moves a working copy; checkpoints put it into the state (checkpoints.py)
+        state = self.session.checkpoints.working(saved, memory)
         bookmark = _as_int(state.get(BOOKMARK))
-        memory = self._key_memory(state)
         if bookmark is not None and self._rebuilds(state):
             # a first sync again: the bookmark follows the read, so a read cut off by the daily
             # limit resumes with a memory of everything below its bookmark
@@ -214,19 +215,20 @@ class ExactSyncStream(ExactStream):
         leaving = self.spec.leaving_deletes and bookmark is not None and memory is not None
         seen: set[Any] = set()
         emitted = read = calls = 0
+        checkpoints = self.session.checkpoints
         for page in pages:
             for row in page.rows:
                 record = self._record(row, division, bookmark, start_date, leaving, seen, memory)
                 if record is not None:
                     emitted += 1
                     yield record
+                    checkpoints.written(record_bytes(record))
             # every record of the page is written now: the SDK asked for the next one
-            if memory is not None:
-                memory.store(state)
             read += len(page.rows)
             if page.final:
                 state.pop(UNFINISHED, None)
             self._advance(state, page.checkpoint)
+            checkpoints.page_done()
             if not page.final:
                 calls += 1
                 self.logger.info(
@@ -294,7 +296,6 @@ class ExactSyncStream(ExactStream):
         current = _as_int(state.get(BOOKMARK))
         if checkpoint is None or (current is not None and checkpoint <= current):
             return
-        state["replication_key"] = self.replication_key
         state[BOOKMARK] = checkpoint
 
     def _start_date(self) -> datetime | None:
@@ -329,19 +330,21 @@ class ExactSyncStream(ExactStream):
     ) -> Iterator[dict[str, Any]]:
         """This stream's deletions since its own delete bookmark, then the bookmark (and the
         memory without the keys just tombstoned) moves."""
-        if not self._deletes_on:
-            return
+        if not self._deletes_on or memory is None:
+            return  # (every stream with deletes has a memory: spec.StreamSpec gives one)
         if self.session.is_stopped(division) and not self.session.deleted.has_read(division):
             return  # no budget left to read sync/Deleted; the next run will
         result = self.session.deleted.read(division)
         after = _as_int(state.get(DELETED_STATE_KEY)) or 0
         deletions = result.for_stream(self.spec.deleted_types, after)
         records, unmatched = deletion_records(deletions, self.spec.key[0], division, memory)
-        yield from records
-        if memory is not None:
-            memory.store(state)
+        checkpoints = self.session.checkpoints
+        for record in records:
+            yield record
+            checkpoints.written(record_bytes(record))
         if result.checkpoint is not None and result.checkpoint > after:
             state[DELETED_STATE_KEY] = result.checkpoint
+        checkpoints.page_done()
         if deletions:
             self.logger.info(
                 "%s division %s: %d deletion records emitted; %d of %d log entries named no key "

@@ -53,7 +53,13 @@ class TapExactOnline(ExactPlugin, Tap):
         validate_config=False builds (and checks) them at the first use of the session.
         """
         install_redaction()
-        return Session(lambda: self._settings, self.logger, self._exact_streams)
+        return Session(
+            lambda: self._settings,
+            self.logger,
+            self._exact_streams,
+            state=lambda: self.state,
+            write_state=lambda: self.state_writer.write_state(self.state),
+        )
 
     def _exact_streams(self) -> list[ExactStream]:
         """The tap's streams, as the session reads them (every one is an `ExactStream`)."""

@@ -69,6 +69,16 @@ class SalesInvoiceLinesSink(ExactSink):
             self.load.lines.setdefault(keys[0], []).append(d)
 
 
+def _line_diff(wanted: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+    """The fields in which Exact's `line` differs from the `wanted` one."""
+    diff = changes(LINE_FIELDS, wanted, line)
+    if wanted.get("Item"):
+        # Exact takes a line's unit from its item (a copy's source item may have another unit
+        # than the item of that code here): comparing it would write it every run.
+        diff.pop("UnitCode", None)
+    return diff
+
+
 @dataclass
 class LinePlan:
     """The line writes one existing invoice needs; empty when its lines equal the input."""
@@ -77,6 +87,9 @@ class LinePlan:
     add: list[dict[str, Any]] = field(default_factory=list)
     delete: list[dict[str, Any]] = field(default_factory=list)
     same: int = 0
+    known: set[str] = field(default_factory=set)
+    """IDs of the invoice's lines before any write: a line found after a lost POST answer that
+    is not among them is the one the POST added."""
 
     def __bool__(self) -> bool:
         return bool(self.change or self.add or self.delete)
@@ -329,7 +342,7 @@ class SalesInvoicesSink(ExactSink):
             self.load.invoice_lines.find("InvoiceID", invoice_id, fresh=fresh),
             key=lambda r: (r.get("LineNumber") or 0, str(r.get("ID"))),
         )
-        plan = LinePlan()
+        plan = LinePlan(known={norm_guid(line["ID"]) for line in current})
         numbered = bool(wanted) and all(w.get("LineNumber") is not None for w in wanted)
         if numbered:
             by_number: dict[int, dict[str, Any]] = {}
@@ -356,11 +369,7 @@ class SalesInvoicesSink(ExactSink):
             if found is None:
                 plan.add.append(w)
                 continue
-            diff = changes(LINE_FIELDS, w, found)
-            if w.get("Item"):
-                # Exact takes a line's unit from its item (a copy's source item may have another
-                # unit than the item of that code here): comparing it would write it every run.
-                diff.pop("UnitCode", None)
+            diff = _line_diff(w, found)
             if diff:
                 plan.change.append((found, diff))
             else:
@@ -378,11 +387,28 @@ class SalesInvoicesSink(ExactSink):
         for line, diff in plan.change:
             self.load.put(f"{path}({guid_literal(line['ID'])})", diff)
         for w in plan.add:
-            # A lost answer is safe here: the next run pairs the line it finds and adds none.
-            self.load.client.post(self.load.division, path, {"InvoiceID": invoice_id, **w})
+            body = {"InvoiceID": invoice_id, **w}
+            added = self.load.create(path, body, lambda w=w: self._added_line(invoice_id, w, plan))
+            plan.known.add(norm_guid(added["ID"]))
         for line in plan.delete:
             self.load.delete(f"{path}({guid_literal(line['ID'])})")
         self._lines_written.add(norm_guid(invoice_id))
+
+    def _added_line(
+        self, invoice_id: str, wanted: dict[str, Any], plan: LinePlan
+    ) -> dict[str, Any] | None:
+        """After a POST of a new line whose answer was lost: the line it added, if it landed.
+
+        A line has no key of its own to look up by, so the invoice's lines are read again: one
+        that was not there before (`plan.known`) and equals the wanted line is the one added.
+        """
+        lines = self.load.invoice_lines.find("InvoiceID", norm_guid(invoice_id), fresh=True)
+        for line in lines:
+            if norm_guid(line["ID"]) in plan.known:
+                continue
+            if not _line_diff(wanted, line):
+                return line
+        return None
 
     def _count_lines(self, d: Deferred, plan: LinePlan) -> None:
         """Line outcomes of an existing invoice, for lines that came as records of their own."""

@@ -183,3 +183,17 @@ def test_shared_store_section_counts_token_calls_and_429s_of_four_workers(tmp_pa
     assert result["token_errors"] == {} and result["status_429"] == 0
     report = (tmp_path / "RESULTS.md").read_text()
     assert "## 9. Four workers sharing a PostgreSQL token store" in report
+
+
+def test_state_size_section_measures_the_key_memories_and_a_small_incremental_state(
+    tmp_path: Path,
+) -> None:
+    result = run_section("state_size", SMOKE, tmp_path)
+    full, incremental = result["full"], result["incremental"]
+    assert full["records"] > 0 and full["remembered_keys"] > 0
+    # 16 bytes a key in base64: 21.3 characters (plus the "1:" prefix of each memory)
+    assert 21 <= full["memory_bytes"] / full["remembered_keys"] < 22
+    assert full["state_bytes"] >= full["last_state_bytes"] > full["memory_bytes"]
+    assert incremental["records"] >= result["changes"]
+    assert incremental["state_messages"] <= 3
+    assert incremental["remembered_keys"] == full["remembered_keys"] + result["changes"]

@@ -7,6 +7,7 @@ warehouse one for a key the table never had becomes a phantom row holding only t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from exactonline_api.client import ExactClient
 from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.checkpoints import STATE_SHARE
 from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
 from tap_exactonline.streams import STREAM_TABLE
 from tests.support.tap_runner import TapRun, TapRunner, partition_state
@@ -206,6 +208,119 @@ def test_an_edited_invoice_is_upserted_and_nothing_is_tombstoned(
     assert tombstones(second, "sales_invoices") == tombstones(second, "sales_invoice_lines") == []
 
 
+# -- every stream with deletes: payment terms, rows that came and went ---------------------------
+
+PAYMENT_TERMS = "sync/Cashflow/PaymentTerms"
+PLAIN_STREAMS = ["contacts", "items", "documents"]
+"""Streams with deletes that are rows of the stream table and nothing more (no rule of their own)."""
+
+
+def new_plain_rows(client: ExactClient, division: int, label: str) -> dict[str, str]:
+    """One new row for each of `PLAIN_STREAMS` through the API: stream -> key."""
+    owner = account(client, division, f"Eigenaar {label} B.V.", Status="C")
+    contact = client.post(division, "crm/Contacts", {"Account": owner, "LastName": label})
+    item = client.post(division, "logistics/Items", {"Code": label, "Description": label})
+    document = client.post(division, "documents/Documents", {"Subject": label, "Type": 10})
+    return {
+        "contacts": str(contact["ID"]),
+        "items": str(item["ID"]),
+        "documents": str(document["ID"]),
+    }
+
+
+def delete_plain_rows(client: ExactClient, division: int, rows: dict[str, str]) -> None:
+    paths = {
+        "contacts": "crm/Contacts",
+        "items": "logistics/Items",
+        "documents": "documents/Documents",
+    }
+    for stream, key in rows.items():
+        client.delete(division, f"{paths[stream]}(guid'{key}')")
+
+
+def all_tombstones(run: TapRun, division: int | None = None) -> dict[str, list[str]]:
+    """stream -> keys of its deletion records (of one division, or all), streams with any."""
+    found: dict[str, list[str]] = {}
+    for spec in STREAM_TABLE:
+        keys = [
+            r[spec.key[0]]
+            for r in run.records(spec.name)
+            if r.get("_sdc_deleted_at") is not None and division in (None, r["Division"])
+        ]
+        if keys:
+            found[spec.name] = sorted(keys)
+    return found
+
+
+def test_payments_and_receivables_tombstone_only_their_own_payment_terms(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """sync/Deleted EntityType 10 is every payment term: each stream passes on only the terms
+    it emitted, never the sibling's, nor one deleted before its first run."""
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    terms = sb.rows(division, PAYMENT_TERMS)
+    payments = [r["ID"] for r in terms if r["LineType"] == 22]
+    receivables = [r["ID"] for r in terms if r["LineType"] == 20]
+    assert len(payments) >= 2 and len(receivables) >= 2
+    sb.delete_row(division, PAYMENT_TERMS, payments[0])
+    sb.delete_row(division, PAYMENT_TERMS, receivables[0])
+    streams = ["payments", "receivables"]
+
+    first = ok(runner.run(divisions=[division], streams=streams))
+
+    assert all_tombstones(first) == {}  # deleted before either stream read them
+    assert {r["ID"] for r in first.records("payments")} == set(payments[1:])
+    sb.delete_row(division, PAYMENT_TERMS, payments[1])
+    sb.delete_row(division, PAYMENT_TERMS, receivables[1])
+
+    second = ok(runner.run(divisions=[division], streams=streams, state=first.state))
+
+    assert all_tombstones(second) == {"payments": [payments[1]], "receivables": [receivables[1]]}
+    third = ok(runner.run(divisions=[division], streams=streams, state=second.state))
+    assert third.streams_with_records() <= {"divisions"}
+
+
+def test_rows_that_came_and_went_unseen_give_no_tombstone_in_any_stream_of_any_division(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """Every stream, two divisions read in parallel: rows deleted before the first run or created
+    and deleted between two runs were never emitted, so no stream tombstones them; a deleted
+    row that was emitted is tombstoned in its own stream and division only."""
+    sb = sandbox_factory(scale=0.05, divisions=2)
+    runner = tap_runner(sb, parallel_calls=4)
+    divisions = runner.grant["divisions"][:2]
+    assert len(divisions) == 2
+    client = runner.client()
+    for division in divisions:
+        delete_plain_rows(client, division, new_plain_rows(client, division, f"Voor {division}"))
+    kept = {d: new_plain_rows(client, d, f"Blijft {d}") for d in divisions}
+
+    first = ok(runner.run(divisions=divisions))
+
+    assert all_tombstones(first) == {}
+    expected: dict[int, dict[str, list[str]]] = {}
+    for division in divisions:
+        for stream, key in kept[division].items():
+            assert key in {r[STREAM_KEYS[stream]] for r in first.records(stream)}, stream
+        delete_plain_rows(client, division, new_plain_rows(client, division, f"Tussen {division}"))
+        term = sb.rows(division, PAYMENT_TERMS)[0]  # emitted by the first run
+        sb.delete_row(division, PAYMENT_TERMS, term["ID"])
+        expected[division] = {"payments" if term["LineType"] == 22 else "receivables": [term["ID"]]}
+    doomed = divisions[1]
+    delete_plain_rows(client, doomed, kept[doomed])
+    expected[doomed] |= {stream: [key] for stream, key in kept[doomed].items()}
+
+    second = ok(runner.run(divisions=divisions, state=first.state))
+
+    for division in divisions:
+        assert all_tombstones(second, division) == expected[division], division
+
+
+STREAM_KEYS = {spec.name: spec.key[0] for spec in STREAM_TABLE}
+
+
 # -- the memory behind it -----------------------------------------------------------------------
 
 
@@ -301,3 +416,86 @@ def test_with_deletes_off_no_stream_tombstones_anything_nor_keeps_a_memory(
 
     assert second.records("customers") == []
     assert MEMORY_STATE_KEY not in second.partition("customers", division)
+
+
+def test_a_stream_without_memory_in_a_state_of_the_previous_version_rereads_once_and_then_deletes(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """Upgrade: the previous version kept no key memory for contacts (only a bookmark). Such a
+    state is not trusted to name keys: the stream reads from the start once (re-emitting what
+    Exact holds), passes on no deletion it cannot vouch for, and deletes normally after."""
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    doomed, later = (new_plain_rows(client, division, n)["contacts"] for n in ("Eerst", "Later"))
+    first = ok(runner.run(divisions=[division], streams=["contacts"]))
+    state = first.state
+    (partition,) = state["bookmarks"]["contacts"]["partitions"]
+    partition.pop(MEMORY_STATE_KEY, None)  # what the previous version wrote
+    delete_plain_rows(client, division, {"contacts": doomed})
+    fleeting = new_plain_rows(client, division, "Kort")["contacts"]
+    delete_plain_rows(client, division, {"contacts": fleeting})
+
+    second = ok(runner.run(divisions=[division], streams=["contacts"], state=state))
+
+    assert {r["ID"] for r in second.records("contacts")} == {
+        r["ID"] for r in first.records("contacts")
+    } - {doomed}
+    assert tombstones(second, "contacts") == []
+    assert "rebuild" in second.stderr
+    delete_plain_rows(client, division, {"contacts": later})
+
+    third = ok(runner.run(divisions=[division], streams=["contacts"], state=second.state))
+    assert tombstones(third, "contacts") == [later]
+    assert live(third, "contacts") == []
+
+
+def test_an_incremental_run_writes_its_state_once_at_the_end_not_once_per_stream(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """Every STATE carries every stream's key memory, so progress goes into the state at
+    checkpoints (checkpoints.py): when the records since the last one outweigh the state
+    `1 / STATE_SHARE` to 1, and at the end of the run. A run with a few changes in several
+    streams writes the STATEs singer-sdk writes of its own and one at the end; that last
+    one holds every stream's progress (a run after it reads nothing again)."""
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    first = ok(runner.run(divisions=[division]))
+    new_plain_rows(client, division, "Nieuw")
+    customer = first.records("customers")[0]["ID"]
+    client.put(division, f"crm/Accounts(guid'{customer}')", {"City": "Assen"})
+
+    second = ok(runner.run(divisions=[division], state=first.state))
+
+    changed = second.streams_with_records() - {"divisions"}
+    assert {"contacts", "items", "documents", "customers"} <= changed
+    # singer-sdk's echo of the input state, its note of the full-table divisions stream, the end
+    assert len(second.states) <= 3
+    third = ok(runner.run(divisions=[division], state=second.state))
+    assert third.streams_with_records() <= {"divisions"}
+    assert len(third.states) <= 2
+
+
+def test_state_messages_wait_until_the_records_since_the_last_outweigh_them(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    """A full run: a STATE message (but singer-sdk's own first notes of a stream, and the end
+    of the run) comes only once the RECORD bytes since the previous one are 1 / STATE_SHARE
+    times that previous state."""
+    sb = sandbox_factory(scale=0.4, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    run = ok(runner.run(divisions=[division]))
+    streams = {m["stream"] for m in run.messages if m["type"] == "SCHEMA"}
+    record_bytes = previous = early = 0
+    for message in run.messages[:-1]:
+        size = len(json.dumps(message, separators=(",", ":")))
+        if message["type"] == "RECORD":
+            record_bytes += size
+        elif message["type"] == "STATE":
+            early += record_bytes * STATE_SHARE < previous
+            previous, record_bytes = size, 0
+    assert early <= len(streams)

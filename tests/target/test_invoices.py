@@ -739,6 +739,47 @@ def test_an_open_invoices_lines_are_changed_added_and_deleted_until_they_equal_t
     assert _calls(before, after, "salesinvoice/SalesInvoiceLines") == 1
 
 
+@pytest.mark.parametrize("fault", ["drop_after", "drop"], ids=["landed", "not-landed"])
+def test_a_new_line_whose_post_answer_is_lost_is_looked_up_and_added_exactly_once(
+    fault: str, sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
+) -> None:
+    """A line added to an open invoice has no key of its own: after a lost answer the target
+    reads the invoice's lines again and takes a new line equal to the one sent as the one it
+    added (drop_after: it landed), or sends it again (drop: it never arrived)."""
+    customers, items = _seed(sandbox, division)
+    key = f"LL-{_tag()}"
+    code = customers[0]["Code"].strip()
+
+    def invoice(*lines: tuple[int, int]) -> list[dict]:
+        body = [{"item_code": items[i]["Code"], "Quantity": q, "NetPrice": 2} for i, q in lines]
+        return [
+            schema("sales_invoices"),
+            record("sales_invoices", {"invoice_key": key, "ordered_by_code": code, "lines": body}),
+        ]
+
+    assert run_target(tmp_path, target_config, invoice((0, 1)), "c").returncode == 0
+    [inv] = _invoices_by_ref(sandbox, division)[key]
+
+    # calls on the lines endpoint: the lookup (untouched), then the new line's POST
+    with sandbox.faults_during(
+        {
+            "endpoints": ["salesinvoice/SalesInvoiceLines"],
+            "next": ["latency", fault],
+            "latency_ms": 0,
+        }
+    ) as answered:
+        run = run_target(tmp_path, target_config, invoice((0, 1), (1, 4)), "add")
+
+    assert run.returncode == 0, run.stderr
+    assert answered.get("dropped", 0) == 1
+    assert run.summary["streams"]["sales_invoices"]["updated"] == 1
+    assert run.summary["streams"]["sales_invoices"]["rejected"] == 0
+    assert _line_view(sandbox, division, inv["InvoiceID"]) == [
+        (items[0]["ID"], 1.0),
+        (items[1]["ID"], 4.0),
+    ]
+
+
 def test_a_second_record_of_an_invoice_in_one_input_gets_its_lines_and_processed_ones_are_rejected(
     sandbox: Sandbox, target_config: dict, division: int, tmp_path: Path
 ) -> None:
