@@ -11,7 +11,7 @@ run, after the others finished.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import cached_property
@@ -77,7 +77,7 @@ class Session:
         settings: Callable[[], TapSettings],
         log: logging.Logger,
         streams: Callable[[], Iterable[RunStream]],
-        state: Callable[[], dict[str, Any]] = dict,
+        state: Callable[[], Mapping[str, object]] = dict,
         write_state: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings

@@ -9,6 +9,7 @@ open (Status 20); lines whose invoice never came are rejected one by one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from exactonline_api.odata import guid_literal
@@ -388,7 +389,7 @@ class SalesInvoicesSink(ExactSink):
             self.load.put(f"{path}({guid_literal(line['ID'])})", diff)
         for w in plan.add:
             body = {"InvoiceID": invoice_id, **w}
-            added = self.load.create(path, body, lambda w=w: self._added_line(invoice_id, w, plan))
+            added = self.load.create(path, body, partial(self._added_line, invoice_id, w, plan))
             plan.known.add(norm_guid(added["ID"]))
         for line in plan.delete:
             self.load.delete(f"{path}({guid_literal(line['ID'])})")
