@@ -105,6 +105,7 @@ class SandboxConfig:
     early_refresh: str = "401"
     faults: dict[str, Any] | None = None
     invoice_deletes: str = INVOICE_KEYED
+    missing_modules: str = ""  # exactonline_sandbox.modules: divisions lacking modules (403)
 
 
 @dataclass
@@ -230,6 +231,7 @@ class SandboxServer:
                 division_scales=config.division_scales,
                 clock=self.clock,
                 invoice_deletes=config.invoice_deletes,
+                missing_modules=config.missing_modules,
             )
         self.company = company
         self.company_lock = threading.Lock()
