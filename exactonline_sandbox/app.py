@@ -105,6 +105,7 @@ class SandboxConfig:
     early_refresh: str = "401"
     faults: dict[str, Any] | None = None
     invoice_deletes: str = INVOICE_KEYED
+    missing_modules: str = ""  # exactonline_sandbox.modules: divisions lacking modules (403)
 
 
 @dataclass
@@ -230,6 +231,7 @@ class SandboxServer:
                 division_scales=config.division_scales,
                 clock=self.clock,
                 invoice_deletes=config.invoice_deletes,
+                missing_modules=config.missing_modules,
             )
         self.company = company
         self.company_lock = threading.Lock()
@@ -401,6 +403,11 @@ class SandboxServer:
         division = int(request.path_params["division"])
         path = request.path_params["path"]
         return await self._api(request, division, self.endpoint_name(path), self._do_handle)
+
+    async def beta_api(self, request: Request) -> Response:
+        """`/api/v1/beta/{division}/...`: the catalogue's beta resources (paths `beta/...`)."""
+        request.path_params["path"] = "beta/" + request.path_params["path"]
+        return await self.division_api(request)
 
     async def attachment(self, request: Request) -> Response:
         division = self.current_division
@@ -754,6 +761,7 @@ def create_app(
         Route("/api/oauth2/auth", sandbox.auth, methods=["GET", "POST"]),
         Route("/api/oauth2/token", sandbox.token, methods=["POST"]),
         Route("/api/v1/current/Me", sandbox.me, methods=["GET"]),
+        Route("/api/v1/beta/{division:int}/{path:path}", sandbox.beta_api, methods=api_methods),
         Route("/api/v1/{division:int}/{path:path}", sandbox.division_api, methods=api_methods),
         Route("/docs/SysAttachment.aspx", sandbox.attachment, methods=["GET"]),
         Route("/_sandbox/grants", cp(sandbox.cp_grants), methods=["POST"]),

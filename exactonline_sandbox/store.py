@@ -18,17 +18,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from exactonline_api.entities import entity
 from exactonline_api.exact_time import AMSTERDAM
-from exactonline_sandbox import data
+from exactonline_sandbox import catalogue_writes, data, generic_rows
 from exactonline_sandbox.formats import (
     date_ms,
     guid,
-    input_date,
-    is_guid,
     money,
     odata_date,
     odata_day,
@@ -36,8 +35,10 @@ from exactonline_sandbox.formats import (
     wall_literal_ms,
 )
 from exactonline_sandbox.listing import Context, Reader
+from exactonline_sandbox.modules import MissingModules, forbidden_message
 from exactonline_sandbox.query import QueryError
 from exactonline_sandbox.resources import (
+    GENERIC_TABLES,
     RESOURCES,
     Resource,
     endpoint_name,
@@ -45,6 +46,7 @@ from exactonline_sandbox.resources import (
     parse_path,
 )
 from exactonline_sandbox.table import Table
+from exactonline_sandbox.write_values import READ_ONLY, BadValue, convert
 
 Row = dict[str, Any]
 Stored = Mapping[str, Any]  # a row as a table holds it (generated rows are read-only Records)
@@ -77,60 +79,6 @@ _TABLE_KEYS = {
     "deleted": "ID",
     "divisions": "Code",
 }
-
-#: Fields a client may not set: keys, computed totals, audit fields.
-_READ_ONLY = frozenset(
-    {
-        "ID",
-        "InvoiceID",
-        "OrderID",
-        "Timestamp",
-        "Created",
-        "Creator",
-        "CreatorFullName",
-        "Modified",
-        "Modifier",
-        "ModifierFullName",
-        "Division",
-        "InvoiceNumber",
-        "OrderNumber",
-        "AmountDC",
-        "AmountFC",
-        "AmountFCExclVat",
-        "VATAmountDC",
-        "VATAmountFC",
-        "VATAmount",
-        "FileSize",
-        "Url",
-        "HID",
-        "StatusDescription",
-        "TypeDescription",
-    }
-)
-_MONEY_HINTS = ("Amount", "Price", "Cost", "CreditLine")
-_DATE_NAMES = frozenset(
-    {
-        "StartDate",
-        "EndDate",
-        "InvoiceDate",
-        "OrderDate",
-        "DueDate",
-        "DeliveryDate",
-        "DocumentDate",
-        "EntryDate",
-        "Date",
-        "ControlledDate",
-        "EstablishedDate",
-        "BirthDate",
-        "ExpiryDate",
-        "CustomerSince",
-        "StatusSince",
-        "LastPaymentDate",
-        "DiscountDueDate",
-        "IdentificationDate",
-        "Approved",
-    }
-)
 
 
 class SandboxError(Exception):
@@ -173,12 +121,14 @@ class Division:
         self.name = name
         self.seed = seed
         self.tables: dict[str, Table] = _LazyTables(self)
-        self.counter = FIRST_TIMESTAMP + len(_TABLE_KEYS) * TIMESTAMP_STRIDE
+        tables = len(_TABLE_KEYS) + len(GENERIC_TABLES)  # catalogue tables: generic_rows.py
+        self.counter = FIRST_TIMESTAMP + tables * TIMESTAMP_STRIDE
         self.reader = Reader(self.tables)
 
     def load_table(self, name: str) -> Table:
         if name not in _TABLE_KEYS:
-            raise KeyError(name)
+            at = len(_TABLE_KEYS) + generic_rows.index(name)  # KeyError for unknown names
+            return generic_rows.load(self, name, FIRST_TIMESTAMP + at * TIMESTAMP_STRIDE)
         table = Table(_TABLE_KEYS[name])
         if self.seed is not None and name in data.TABLE_GROUPS:
             first = FIRST_TIMESTAMP + list(_TABLE_KEYS).index(name) * TIMESTAMP_STRIDE
@@ -210,6 +160,7 @@ class Company:
         division_scales: tuple[float, ...] = (),
         clock: Callable[[], float] = time.time,
         invoice_deletes: str = INVOICE_KEYED,
+        missing_modules: str = "",
     ) -> None:
         if divisions < 1:
             raise ValueError("divisions must be at least 1")
@@ -224,6 +175,7 @@ class Company:
         self.user = data.make_user(seed)
         self.user_id = self.user.id
         self.division_codes: list[int] = data.division_codes(seed, divisions)
+        self.missing_modules = MissingModules.parse(missing_modules, self.division_codes)
         self._lock = threading.RLock()
         self._files: dict[str, tuple[str, bytes]] = {}
         self._divisions: dict[int, Division] = {}
@@ -364,6 +316,8 @@ class Company:
             if target is None:
                 raise SandboxError(404, f"Resource not found for the segment '{path}'.")
             res = target.resource
+            if (module := self.missing_modules.lacks(division, res.path)) is not None:
+                raise SandboxError(403, forbidden_message(module, division))
             if is_bad_key(target.key):
                 raise SandboxError(400, "Bad Request - Error in query syntax.")
             if method not in res.methods:
@@ -423,6 +377,8 @@ class Company:
         )
         if res is None:
             raise SandboxError(400, f"Bad Request - '{endpoint[1:-1]}' is not a sync endpoint.")
+        if (module := self.missing_modules.lacks(division, res.path)) is not None:
+            raise SandboxError(403, forbidden_message(module, division))
         ctx = Context(self._host, division)
         ser = div.reader.serializer(res, ["Timestamp", "Modified"], ctx, metadata=False)
         stamps = [ser(r) for r in div.reader.all_rows(res)]
@@ -517,7 +473,7 @@ class Company:
                 continue
             if name not in types:
                 if name in res.extra_fields:
-                    out[name] = _convert(name, res.extra_fields[name], value, res.model)
+                    out[name] = _converted(name, res.extra_fields[name], value, res.model)
                     continue
                 raise SandboxError(
                     400,
@@ -526,9 +482,9 @@ class Company:
                 )
             if name in res.nav_fields:
                 continue
-            if name in _READ_ONLY and name not in allow:
+            if name in READ_ONLY and name not in allow:
                 continue
-            out[name] = _convert(name, types[name], value, res.model)
+            out[name] = _converted(name, types[name], value, res.model)
         return out
 
     def _delete_logged(self, div: Division, entity_type: int, key: str) -> None:
@@ -562,8 +518,8 @@ class Company:
             "documents/Documents": self._post_document,
             "documents/DocumentAttachments": self._post_attachment,
         }.get(res.path)
-        if handler is None:
-            raise SandboxError(405, "Method not allowed")
+        if handler is None:  # no hand-made rules: the catalogue's fields, stored as sent
+            handler = partial(catalogue_writes.post, self)
         key = handler(div, res, body)
         return self._respond_one(div, res, key, ctx)
 
@@ -1142,51 +1098,11 @@ class Company:
         return rows
 
 
-def _convert(name: str, ftype: str, value: Any, model: str) -> Any:
-    """A body value in stored form, or a 400 like Exact's deserializer when it does not fit."""
-
-    def bad() -> SandboxError:
-        return SandboxError(
-            400,
-            f"Error processing request stream. The value of property '{name}' on type "
-            f"'{model}' is not valid.",
-        )
-
-    if value is None:
-        return None
-    if ftype == "bool":
-        if isinstance(value, bool):
-            return value
-        raise bad()
-    if ftype == "int":
-        if isinstance(value, bool):
-            raise bad()
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise bad()
-    if ftype == "float":
-        if isinstance(value, bool):
-            raise bad()
-        try:
-            dec = Decimal(str(value))
-        except InvalidOperation as exc:
-            raise bad() from exc
-        if any(h in name for h in _MONEY_HINTS):
-            return money(dec)
-        return int(dec) if dec == dec.to_integral_value() else float(dec)
-    if ftype == "string":
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise bad()
-        if name in _DATE_NAMES or name.endswith("Date"):
-            try:
-                return input_date(value)
-            except ValueError as exc:
-                raise bad() from exc
-        text = str(value)
-        return text.lower() if is_guid(text) else text
-    return value
+def _converted(name: str, ftype: str, value: Any, model: str) -> Any:
+    try:
+        return convert(name, ftype, value, model)
+    except BadValue as exc:
+        raise SandboxError(400, str(exc)) from exc
 
 
 __all__ = ["Company", "Result", "SandboxError"]
