@@ -243,11 +243,28 @@ def _levels() -> dict[str, int]:
     return levels
 
 
+#: How descriptions name a G/L account a field holds (`GLToPay`, `PaymentInTransitAccount`).
+_GL_ACCOUNT_HINTS = ("g/l account", "general ledger account")
+
+
+def _describes_gl_account(f: Field) -> bool:
+    """A field whose name does not say it, but whose description does: the ID of a G/L account
+    (Exact answers these with the account's GUID, as the recordings of vat/VATCodes show)."""
+    if f.name.endswith(("Code", "Description", "Name")):
+        return False
+    text = f.description.lower()
+    return any(text.startswith(hint) for hint in _GL_ACCOUNT_HINTS) or text.startswith(
+        "suspense general ledger account"
+    )
+
+
 def reference_table(spec: TableSpec, f: Field) -> str | None:
     """The table whose rows field `f` of `spec` references, or None (see the docstring)."""
     if f.type != "string":
         return None
     target = _target_of(f.name)
+    if target is None and _describes_gl_account(f):
+        target = EXPLICIT_REFERENCES["glaccount"]
     if target is None or target == spec.name:
         return None
     own = _levels().get(spec.name)
@@ -280,7 +297,7 @@ def _reference(
 def _holds_code(f: Field) -> bool:
     """A reference holding the row's Code, not its ID: `Journal` ("The journal code"), `Unit`,
     `VATCode`, `CostCenter` (codes in Exact's answers)."""
-    if f.name.endswith(("ID", "Id")):
+    if f.name.endswith(("ID", "Id")) or _describes_gl_account(f):
         return False
     text = f.description.lower()
     return f.name in CODE_REFERENCES or "code" in text or "abbreviation" in text
