@@ -514,7 +514,7 @@ class Load:
         self.count(reject.stream, "rejected")
         logger.warning("rejected %s", reject.describe())
         if self.settings.on_error == "fail":
-            raise LoadStopped(reject)
+            raise LoadStopped(reject, self.rejects.path)
 
     def verify_connection(self) -> None:
         """A run that needed no call still proves its settings work (token, division): this is

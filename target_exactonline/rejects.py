@@ -2,17 +2,26 @@
 
 A reverse-ETL load must never lose a record silently. Whatever stops a record (a schema violation,
 an unknown customer, Exact's 400) is appended here before the target decides, per `on_error`,
-whether to stop or to go on, so the file is complete even when the run fails.
+whether to stop or to go on, so the file is complete even when the run fails. A re-run that
+rejects the same record for the same reason does not append it again (runs are idempotent, and
+the file stays a list of what needs fixing), whichever process wrote it first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+logger = logging.getLogger("target-exactonline")
+WHEN = "rejected_at"
+"""The one field of a reject line that is not part of what was rejected and why."""
 
 
 @dataclass
@@ -59,9 +68,10 @@ class RecordRejected(Exception):
 class LoadStopped(Exception):
     """`on_error: fail` after a reject was recorded: the run stops here and exits non-zero."""
 
-    def __init__(self, reject: Reject) -> None:
+    def __init__(self, reject: Reject, reject_file: Path) -> None:
         super().__init__(
-            f"stopped on the first rejected record (on_error: fail): {reject.describe()}"
+            f"stopped on the first rejected record (on_error: fail; it is kept in "
+            f"{reject_file}): {reject.describe()}"
         )
         self.reject = reject
 
@@ -97,19 +107,38 @@ def reject_line(line: dict[str, Any]) -> str:
     return text
 
 
+def fingerprint(line: dict[str, Any]) -> bytes:
+    """What makes two reject lines the same reject: everything but when it happened, in a
+    canonical form (so a line read back from the file matches the one about to be written)."""
+    data = {k: v for k, v in line.items() if k != WHEN}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).digest()
+
+
 @dataclass
 class RejectFile:
-    """Append-only JSONL file, opened on the first reject so clean runs leave no empty file."""
+    """Append-only JSONL file, opened on the first reject so clean runs leave no empty file.
+
+    Each append happens under an exclusive `flock` on the file, after reading what other
+    processes (or earlier runs) appended since this one last looked, so a reject already on
+    file is not appended twice, even by two targets sharing the file at once.
+    """
 
     path: Path
     count: int = 0
+    """Rejects recorded in this run, those already on file included."""
     _handle: IO[str] | None = field(default=None, repr=False)
+    _seen: set[bytes] = field(default_factory=set, repr=False)
+    _read_up_to: int = field(default=0, repr=False)
+    _at_line_end: bool = field(default=True, repr=False)
 
     def write(self, reject: Reject) -> None:
-        """Append one reject and flush, so a crash right after still leaves it on disk."""
+        """Append one reject (unless the same is on file) and flush, so a crash right after
+        still leaves it on disk."""
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+            # "replace": a line edited by hand into invalid UTF-8 must not stop the load
+            self._handle = self.path.open("a+", encoding="utf-8", errors="replace")
         line = {
             "stream": reject.stream,
             "key": reject.key,
@@ -118,11 +147,41 @@ class RejectFile:
             "exact_status": reject.exact_status,
             "exact_message": reject.exact_message,
             "record": reject.record,
-            "rejected_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            WHEN: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        self._handle.write(reject_line(line) + "\n")
-        self._handle.flush()
+        text = reject_line(line)
+        key = fingerprint(json.loads(text))
         self.count += 1
+        handle = self._handle
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            self._read_new_lines(handle)
+            if key in self._seen:
+                logger.info("%s is already in %s: not added again", reject.describe(), self.path)
+                return
+            handle.write(("" if self._at_line_end else "\n") + text + "\n")
+            handle.flush()
+            self._seen.add(key)
+            self._read_up_to = handle.tell()
+            self._at_line_end = True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _read_new_lines(self, handle: IO[str]) -> None:
+        """Remember the rejects appended since the last look, and whether the file ends a line
+        (a writer that died mid-line left a fragment, which the next line must not join)."""
+        handle.seek(self._read_up_to)
+        text = handle.read()
+        self._read_up_to = handle.tell()
+        if text:
+            self._at_line_end = text.endswith("\n")
+        for raw in text.splitlines():
+            try:
+                old = json.loads(raw)
+            except ValueError:
+                continue  # a fragment, or a line edited by hand: nothing to match against
+            if isinstance(old, dict):
+                self._seen.add(fingerprint(old))
 
     def close(self) -> None:
         if self._handle is not None:

@@ -52,7 +52,8 @@ TARGET_SETTINGS_SCHEMA = th.PropertiesList(
         th.StringType,
         default=DEFAULT_REJECT_FILE,
         description="Path of the JSONL reject file (stream, key, field, reason, Exact's message, "
-        "record). Created on the first reject; appended to across runs.",
+        "record). Created on the first reject; appended to across runs, each reject (same record "
+        "and reason) once.",
     ),
     th.Property(
         "summary_file",

@@ -202,6 +202,7 @@ class ExactSink(BatchSink):
         super()._remove_sdc_metadata_from_record(record)
 
     def process_record(self, record: dict, context: dict) -> None:
+        self.load.summary.receive(self.stream_name)
         if record.pop(DELETE_MARK, False) or record.get("_sdc_deleted_at"):
             # This target never deletes in Exact (reverse ETL adds and corrects; removing
             # accounting rows is a decision for a person). Counted, so the summary shows it.

@@ -28,6 +28,11 @@ class Summary:
     )
     api_calls: int = 0
     ignored_streams: set[str] = field(default_factory=set)
+    received: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def receive(self, stream: str) -> None:
+        """One input record of `stream` arrived (whatever becomes of it)."""
+        self.received[stream] += 1
 
     def count(self, stream: str, outcome: str) -> None:
         if outcome not in OUTCOMES + EXTRA:
@@ -38,13 +43,15 @@ class Summary:
     def as_dict(self) -> dict:
         streams = {name: dict(c) for name, c in sorted(self.counts.items())}
         totals = {o: sum(c[o] for c in streams.values()) for o in OUTCOMES}
-        written = totals["created"] + totals["updated"] + totals["unchanged"]
+        # Per record received, rejected ones included: what the input cost, whatever became of it.
+        received = sum(self.received.values())
         return {
             "division": self.division,
             "streams": streams,
             "totals": totals,
+            "records_received": received,
             "api_calls": self.api_calls,
-            "api_calls_per_record": round(self.api_calls / written, 4) if written else None,
+            "api_calls_per_record": round(self.api_calls / received, 4) if received else None,
             "ignored_streams": sorted(self.ignored_streams),
         }
 
