@@ -21,7 +21,13 @@ import orjson
 import requests
 
 from exactonline_api.entities import entity
-from exactonline_api.errors import ApiError, DailyLimitReached, ExactError, TransportError
+from exactonline_api.errors import (
+    ApiError,
+    ConfigError,
+    DailyLimitReached,
+    ExactError,
+    TransportError,
+)
 from exactonline_api.odata import datetime_literal, string_literal
 from exactonline_api.wording import counted
 from tap_exactonline.checkpoints import Checkpoints
@@ -86,6 +92,8 @@ class Session:
         self._state = state
         self._write_state = write_state
         self._division_rows: list[dict[str, Any]] | None = None
+        self.unreachable: list[int] = []
+        """Listed divisions system/Divisions does not have: skipped, and the run fails."""
         self._reset()
 
     def _reset(self) -> None:
@@ -141,29 +149,78 @@ class Session:
         if self._division_rows is None:
             if "fetcher" in self.__dict__:
                 with self.fetcher.calls:  # one of the `parallel_calls` in flight
-                    self._division_rows = self.client.divisions(self.home_division)
+                    self._division_rows = self._list_divisions()
             else:
-                self._division_rows = self.client.divisions(self.home_division)
+                self._division_rows = self._list_divisions()
         return self._division_rows
+
+    def _list_divisions(self) -> list[dict[str, Any]]:
+        """system/Divisions through the first listed division (no extra call: the check of the
+        setting and the `divisions` stream share it); refused there (the first listed division
+        is the unreachable one), through the user's current division instead."""
+        try:
+            return self.client.divisions(self.home_division)
+        except ApiError as exc:
+            if not isinstance(self.setting, list) or exc.status not in (403, 404):
+                raise
+            current = int(self.me["CurrentDivision"])
+            self.log.info(
+                "system/Divisions through division %s answered %s: listing through the current "
+                "division %s",
+                self.home_division,
+                exc.status,
+                current,
+            )
+            self.home_division = current
+            return self.client.divisions(current)
 
     @cached_property
     def divisions(self) -> list[int]:
-        """The division codes this run extracts, in a stable order."""
+        """The division codes this run extracts, in a stable order.
+
+        Listed codes are checked against system/Divisions (the one call the `divisions` stream
+        reuses) before any read from them: a code the grant cannot reach is skipped with an
+        error naming the setting, and the run exits 1 at the end (see `unreachable`).
+        """
         setting = self.setting
-        if isinstance(setting, list):
-            return setting
+        if setting is None:
+            return [self.home_division]
+        try:
+            rows = self.division_rows()
+        except (ApiError, DailyLimitReached) as exc:
+            if setting == ALL_DIVISIONS:
+                raise
+            # e.g. its daily budget is spent, or the app may not read the current division
+            self.log.warning(
+                "setting 'divisions' not checked: system/Divisions through division %s failed (%s)",
+                self.home_division,
+                exc,
+            )
+            return list(setting)
+        open_codes = []
+        for row in rows:
+            if row.get("BlockingStatus") not in (0, None):
+                # backup/restore or conversion in progress: calls would fail; next run
+                self.log.warning(
+                    "division %s skipped: BlockingStatus %s", row["Code"], row["BlockingStatus"]
+                )
+                continue
+            open_codes.append(int(row["Code"]))
         if setting == ALL_DIVISIONS:
-            codes = []
-            for row in self.division_rows():
-                if row.get("BlockingStatus") not in (0, None):
-                    # backup/restore or conversion in progress: calls would fail; next run
-                    self.log.warning(
-                        "division %s skipped: BlockingStatus %s", row["Code"], row["BlockingStatus"]
-                    )
-                    continue
-                codes.append(int(row["Code"]))
-            return sorted(codes)
-        return [self.home_division]
+            return sorted(open_codes)
+        assert isinstance(setting, list)
+        reachable = {int(row["Code"]) for row in rows}
+        self.unreachable = [code for code in setting if code not in reachable]
+        if self.unreachable:
+            problem = unreachable_text(self.unreachable, reachable)
+            if len(self.unreachable) == len(setting):
+                raise ConfigError("divisions", problem)
+            self.log.error(
+                "setting 'divisions': %s; skipped, the other divisions are extracted and the "
+                "run exits with status 1",
+                problem,
+            )
+        return [code for code in setting if code in open_codes]
 
     def stop_division(self, exc: DailyLimitReached) -> None:
         """Record that a division's daily budget is spent; later streams skip it."""
@@ -203,6 +260,7 @@ class Session:
         run's reads if any sync stream is selected."""
         self.client  # noqa: B018
         if self._sync_streams():
+            self.divisions  # noqa: B018 - checked before any call to them
             self.fetcher  # noqa: B018
 
     @cached_property
@@ -350,6 +408,11 @@ class Session:
                 ", ".join(str(d) for d in exhausted),
                 resets[-1].isoformat(),
             )
+        skipped = (
+            f"setting 'divisions': {unreachable_text(self.unreachable, None)}"
+            if self.unreachable
+            else None
+        )
         if failures:
             lines = [
                 f"  {stream} in division {division}: {exc}"
@@ -359,9 +422,26 @@ class Session:
             raise SystemExit(
                 f"tap-exactonline: reads failed in division(s) "
                 f"{', '.join(map(str, divisions))} (the other divisions were extracted; "
-                "their state is in the last STATE message):\n" + "\n".join(lines)
+                "their state is in the last STATE message):\n"
+                + "\n".join(lines + ([f"  {skipped}"] if skipped else []))
             )
+        if skipped:
+            raise SystemExit(f"tap-exactonline: {skipped}; the other divisions were extracted")
 
     def close(self) -> None:
         if "fetcher" in self.__dict__:
             self.fetcher.close()
+
+
+def unreachable_text(codes: list[int], reachable: set[int] | None) -> str:
+    """`division(s) X are not reachable with this grant` and, when known, which are."""
+    text = (
+        f"{'division' if len(codes) == 1 else 'divisions'} {', '.join(map(str, codes))} "
+        f"{'is' if len(codes) == 1 else 'are'} not reachable with this grant "
+        "(not in Exact's system/Divisions)"
+    )
+    if reachable:
+        shown = sorted(reachable)
+        more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+        text += f"; it lists {', '.join(map(str, shown[:10]))}{more}"
+    return text

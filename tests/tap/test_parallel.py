@@ -159,7 +159,7 @@ def test_tight_limits_in_compressed_time_with_divisions_in_parallel_get_no_429_a
             assert got >= set(truth_rows(sb, division, stream)), (stream, division)
 
 
-def test_a_division_answering_403_fails_the_run_by_name_after_the_others_complete(
+def test_a_listed_division_the_grant_cannot_reach_is_skipped_before_any_call_to_it(
     sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
 ) -> None:
     sb = sandbox_factory(scale=0.05, divisions=2)
@@ -168,18 +168,41 @@ def test_a_division_answering_403_fails_the_run_by_name_after_the_others_complet
 
     run = runner.run(divisions=[first, NO_SUCH_DIVISION, second])
 
-    assert run.returncode != 0
+    assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    assert f"reads failed in division(s) {NO_SUCH_DIVISION}" in run.stderr
-    assert f"customers in division {NO_SUCH_DIVISION}: Exact answered 403" in run.stderr
+    assert str(NO_SUCH_DIVISION) not in sb.stats()["by_division"]  # never called
+    assert sb.stats()["by_endpoint"]["system/Divisions"] == 1  # the divisions stream's call
+    said = [line for line in run.stderr.splitlines() if str(NO_SUCH_DIVISION) in line]
+    assert said and all("setting 'divisions'" in line for line in said), said
+    assert said[0].count("not reachable with this grant") == 1
+    assert said[-1].startswith("tap-exactonline: setting 'divisions': division 999999 is not")
     for stream in SYNC_STREAMS:
         key = TRUTH[stream][1]
         for division in (first, second):
             got = {r[key] for r in run.records(stream) if r["Division"] == division}
             assert got >= set(truth_rows(sb, division, stream)), (stream, division)
             assert "unfinished" not in run.partition(stream, division)
-        assert not [r for r in run.records(stream) if r["Division"] == NO_SUCH_DIVISION]
-        assert run.partition(stream, NO_SUCH_DIVISION).get("unfinished") is True
+        assert run.partition(stream, NO_SUCH_DIVISION) == {}
+
+
+def test_a_run_whose_listed_divisions_are_all_unreachable_stops_with_one_line(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+
+    run = runner.run(divisions=[NO_SUCH_DIVISION])
+
+    assert run.returncode == 1
+    assert run.messages == [] or not [m for m in run.messages if m["type"] == "RECORD"]
+    # the only call to it: system/Divisions, listed through the first division named (then
+    # through the user's current one, as it answered 403)
+    assert sb.stats()["by_division"][str(NO_SUCH_DIVISION)] == 1
+    assert sb.stats()["by_endpoint"]["system/Divisions"] == 2
+    [line] = [x for x in run.stderr.splitlines() if "ConfigError" in x]
+    assert line.startswith("tap-exactonline: ConfigError: setting 'divisions': division 999999")
+    assert f"it lists {runner.grant['divisions'][0]}" in line
+    assert "Traceback" not in run.stderr
 
 
 def test_one_tap_object_synced_twice_plans_and_reads_again(
