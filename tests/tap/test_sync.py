@@ -317,18 +317,20 @@ def _keys(run: TapRun) -> set[tuple[str, int, Any]]:
 @pytest.mark.parametrize(
     ("scale", "daily_limit", "streams", "cut_stream"),
     [
-        # All streams, one call at a time: a full sync costs 14-15 calls, in the fetch plan's
-        # order (stream names): contacts, sync/Deleted, customers, documents, gl_accounts,
-        # items, payment terms (1 page), sales invoice lines (2 pages, shared with
-        # sales_invoices), order lines, orders, transaction lines (2-3 pages), and
-        # system/Divisions when singer-sdk reaches that stream. 13 a day cut transaction lines.
+        # All streams, one call at a time: a full sync costs 14-15 calls: system/Divisions
+        # first (the check of the `divisions` setting; the divisions stream reuses it), then
+        # in the fetch plan's order (stream names): contacts, sync/Deleted, customers,
+        # documents, gl_accounts, items, payment terms (1 page), sales invoice lines (2 pages,
+        # shared with sales_invoices), order lines, orders, transaction lines (2-3 pages). 13
+        # a day cut transaction lines.
         (0.4, 13, None, "transaction_lines"),
-        # Without customers, the invoice streams and divisions: 11 calls, transaction lines
-        # last; 9 a day cuts after its first page (and 9 check every endpoint).
-        (0.4, 9, PLAIN_STREAMS, "transaction_lines"),
-        # Invoices only: 3 pages of the shared invoice endpoint, then sync/Deleted; 2 a day
-        # cuts the shared read after its second page.
-        (0.8, 2, ["sales_invoices", "sales_invoice_lines"], "sales_invoice_lines"),
+        # Without customers, the invoice streams and divisions: system/Divisions first (the
+        # check of the `divisions` setting), then 11 calls, transaction lines last; 10 a day
+        # cuts after its first page (and 10 check every endpoint).
+        (0.4, 10, PLAIN_STREAMS, "transaction_lines"),
+        # Invoices only: system/Divisions, 3 pages of the shared invoice endpoint, then
+        # sync/Deleted; 3 a day cuts the shared read after its second page.
+        (0.8, 3, ["sales_invoices", "sales_invoice_lines"], "sales_invoice_lines"),
     ],
 )
 def test_daily_limit_ends_runs_cleanly_and_the_runs_together_equal_a_full_sync(
