@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import requests
 
+from exactonline_api.divisions import listed_codes, not_reachable
 from exactonline_api.entities import entity
 from exactonline_api.errors import (
     ApiError,
@@ -209,10 +210,10 @@ class Session:
         if setting == ALL_DIVISIONS:
             return sorted(open_codes)
         assert isinstance(setting, list)
-        reachable = {int(row["Code"]) for row in rows}
+        reachable = listed_codes(rows)
         self.unreachable = [code for code in setting if code not in reachable]
         if self.unreachable:
-            problem = unreachable_text(self.unreachable, reachable)
+            problem = not_reachable(self.unreachable, reachable)
             if len(self.unreachable) == len(setting):
                 raise ConfigError("divisions", problem)
             self.log.error(
@@ -409,9 +410,7 @@ class Session:
                 resets[-1].isoformat(),
             )
         skipped = (
-            f"setting 'divisions': {unreachable_text(self.unreachable, None)}"
-            if self.unreachable
-            else None
+            f"setting 'divisions': {not_reachable(self.unreachable)}" if self.unreachable else None
         )
         if failures:
             lines = [
@@ -431,17 +430,3 @@ class Session:
     def close(self) -> None:
         if "fetcher" in self.__dict__:
             self.fetcher.close()
-
-
-def unreachable_text(codes: list[int], reachable: set[int] | None) -> str:
-    """`division(s) X are not reachable with this grant` and, when known, which are."""
-    text = (
-        f"{'division' if len(codes) == 1 else 'divisions'} {', '.join(map(str, codes))} "
-        f"{'is' if len(codes) == 1 else 'are'} not reachable with this grant "
-        "(not in Exact's system/Divisions)"
-    )
-    if reachable:
-        shown = sorted(reachable)
-        more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
-        text += f"; it lists {', '.join(map(str, shown[:10]))}{more}"
-    return text

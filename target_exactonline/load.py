@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from exactonline_api.errors import ApiError, ExactError, WriteOutcomeUnknown
+from exactonline_api.divisions import listed_codes, not_reachable
+from exactonline_api.errors import ApiError, ConfigError, ExactError, WriteOutcomeUnknown
 from exactonline_api.retry import Transient
 from exactonline_api.streamed_body import StreamedBody
 from exactonline_api.token_store import DivisionWriteLocks
@@ -97,7 +98,7 @@ class Load:
         self.rejects = RejectFile(self.settings.reject_file)
         self.summary = Summary()
         self._client: ExactClient | None = None
-        self._division: int | None = self.settings.division
+        self._division: int | None = None
         self._finders: dict[str, Finder] = {}
         self._row_counts: RowCounts | None = None
         # Account IDs of another division (tap copies) -> the matching account here.
@@ -120,14 +121,27 @@ class Load:
 
     @property
     def division(self) -> int:
+        """The division written to: the `division` setting, checked before the first call to it,
+        or else the user's current division."""
         if self._division is None:
-            me = self.client.me()
-            self._division = int(me["CurrentDivision"])
-            logger.info(
-                "no division configured: writing to the current division %s", self._division
-            )
+            current = int(self.client.me()["CurrentDivision"])
+            configured = self.settings.division
+            if configured is None:
+                logger.info("no division configured: writing to the current division %s", current)
+            elif configured != current:
+                self._check_reachable(configured, current)
+            self._division = configured or current
         self.summary.division = self._division
         return self._division
+
+    def _check_reachable(self, division: int, current: int) -> None:
+        """Stop before any call to `division` unless system/Divisions (listed through the user's
+        current division) has it: a 403 there would count towards Exact's error limit."""
+        reachable = listed_codes(self.client.divisions(current))
+        if division not in reachable:
+            raise ConfigError(
+                "division", not_reachable([division], reachable) + "; nothing was written"
+            )
 
     def hold_division(self) -> None:
         """Take the division's write lock before the first lookup of a write, for the rest of
@@ -520,8 +534,7 @@ class Load:
         """A run that needed no call still proves its settings work (token, division): this is
         what `meltano config test` relies on."""
         if self._client is None:
-            self.client.me()
-            _ = self.division
+            _ = self.division  # current/Me, and the division's check
 
     def has_deferred(self) -> bool:
         return bool(self.invoices or self.lines or self.attachments)

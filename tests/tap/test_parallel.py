@@ -201,7 +201,7 @@ def test_a_run_whose_listed_divisions_are_all_unreachable_stops_with_one_line(
     assert sb.stats()["by_endpoint"]["system/Divisions"] == 2
     [line] = [x for x in run.stderr.splitlines() if "ConfigError" in x]
     assert line.startswith("tap-exactonline: ConfigError: setting 'divisions': division 999999")
-    assert f"it lists {runner.grant['divisions'][0]}" in line
+    assert f"which lists {runner.grant['divisions'][0]}" in line
     assert "Traceback" not in run.stderr
 
 

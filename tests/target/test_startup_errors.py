@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,39 @@ def test_a_misspelt_division_stops_the_run_before_anything_is_written(
     assert run.states == [] and run.rejects == []
     for division in grant["divisions"]:
         assert not [r for r in sandbox.rows(division, "crm/Accounts") if r["Code"] == "START1"]
+
+
+@pytest.mark.parametrize("which", ["unknown", "other reachable"])
+def test_a_division_the_grant_cannot_reach_stops_the_run_before_any_call_to_it(
+    sandbox: Sandbox, grant: dict, tmp_path: Path, which: str
+) -> None:
+    """Checked against system/Divisions (listed through the user's current division): a 403
+    from the division itself would count towards Exact's error limit and not name the setting.
+    A division the grant does reach, other than the current one, passes the same check."""
+    division = 999999 if which == "unknown" else grant["divisions"][1]
+    config = config_for(sandbox, grant, tmp_path, division=division)
+    code = f"REACH{uuid.uuid4().hex[:8].upper()}"
+    sandbox.reset_stats()
+    run = run_target(
+        tmp_path, config, [CUSTOMER[0], record("customers", {"Code": code, "Name": "R"})]
+    )
+    by_division = sandbox.stats()["by_division"]
+    if which == "unknown":
+        assert run.returncode == 1
+        assert_one_error_line(
+            run.stderr,
+            "target-exactonline",
+            "ConfigError",
+            "setting 'division': division 999999 is not reachable with this grant",
+            f"which lists {', '.join(map(str, sorted(grant['divisions'])))}",
+            "nothing was written",
+        )
+        assert "999999" not in by_division  # no call to it at all
+        assert run.states == [] and run.rejects == []
+    else:
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert [r for r in sandbox.rows(division, "crm/Accounts") if r["Code"].strip() == code]
+    assert sandbox.stats()["by_endpoint"]["system/Divisions"] == 1
 
 
 def test_every_setting_of_the_sdk_capabilities_is_accepted(
