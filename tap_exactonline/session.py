@@ -38,6 +38,7 @@ from tap_exactonline.fetch import PageFetcher, Read
 from tap_exactonline.reading import sync_params
 from tap_exactonline.settings import ALL_DIVISIONS, TapSettings
 from tap_exactonline.spec import StreamSpec
+from tap_exactonline.summary import TapSummary
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
@@ -106,6 +107,7 @@ class Session:
         )
         self._streams_done = 0
         self.checkpoints = Checkpoints(lambda: len(orjson.dumps(self._state())))
+        self.summary = TapSummary()
         self.__dict__.pop("fetcher", None)
 
     @cached_property
@@ -398,8 +400,9 @@ class Session:
         self.checkpoints.commit()
         self._write_state()
         self.close()
-        exhausted, failures = self.exhausted, self.failures
+        exhausted, failures, summary = self.exhausted, self.failures, self.summary
         self._reset()
+        self._report(summary, exhausted, failures)
         if exhausted:
             resets = sorted({e.reset_at for e in exhausted.values()})
             self.log.warning(
@@ -426,6 +429,30 @@ class Session:
             )
         if skipped:
             raise SystemExit(f"tap-exactonline: {skipped}; the other divisions were extracted")
+
+    def _report(
+        self,
+        summary: TapSummary,
+        exhausted: dict[int, DailyLimitReached],
+        failures: dict[tuple[str, int], ExactError],
+    ) -> None:
+        """Log the run's summary, and write it to `summary_file` if set (never fails the run)."""
+        data = summary.as_dict(self.__dict__.get("client"), self.__dict__.get("divisions", []))
+        data["failed"] = [
+            {"stream": stream, "division": division, "error": str(exc)}
+            for (stream, division), exc in sorted(failures.items())
+        ]
+        data["daily_limit_reached"] = {
+            str(division): exc.reset_at.isoformat() for division, exc in exhausted.items()
+        }
+        data["skipped_divisions"] = list(self.unreachable)
+        summary.log(self.log, data)
+        path = self.settings.summary_file
+        if path is not None:
+            try:
+                summary.write(path, data)
+            except OSError as exc:
+                self.log.error("setting 'summary_file': could not write %s (%s)", path, exc)
 
     def close(self) -> None:
         if "fetcher" in self.__dict__:

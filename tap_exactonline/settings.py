@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from singer_sdk import typing as th
@@ -72,6 +73,16 @@ TAP_SETTINGS = th.PropertiesList(
             "Exact's limits per division). 1 means one call at a time."
         ),
         title="Parallel calls",
+    ),
+    th.Property(
+        "summary_file",
+        th.StringType,
+        description=(
+            "If set, a JSON summary of the run is written here at its end: records (and "
+            "deletions) per stream and division, API calls per division, throttle waits, the "
+            "daily budget left per division, streams a division could not serve, failed reads."
+        ),
+        title="Summary file",
     ),
 )
 DEFAULT_PARALLEL_CALLS = 8
@@ -147,6 +158,7 @@ class TapSettings:
     start_date: datetime | None
     deletes: bool
     parallel_calls: int = DEFAULT_PARALLEL_CALLS
+    summary_file: Path | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -158,4 +170,7 @@ class TapSettings:
             start_date=parse_start_date(config.get("start_date")),
             deletes=True if deletes is None else bool(deletes),
             parallel_calls=parse_parallel_calls(config.get("parallel_calls")),
+            summary_file=None
+            if is_empty(config.get("summary_file"))
+            else Path(str(config["summary_file"])).expanduser(),
         )

@@ -79,6 +79,12 @@ class ExactStream(Stream):
         self.session.start()
         return None
 
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Every record the stream emits passes here (singer-sdk's hook): counted for the
+        run's summary."""
+        self.session.summary.count(self.name, row)
+        return row
+
     def log_sync_costs(self) -> None:
         """singer-sdk calls this for every stream once all of them have synced: the last call
         ends the run (fetch workers stopped, daily limits and failed divisions reported)."""
