@@ -254,6 +254,7 @@ def test_attachments_of_many_invoices_share_their_lookups(
     assert again.returncode == 0, again.stderr
     assert again.summary["streams"]["invoice_attachments"]["unchanged"] == 12
     assert sb.stats()["by_endpoint"] == {
+        "current/Me": 1,  # the check of the division setting
         "salesinvoice/SalesInvoices": 1,
         "documents/DocumentAttachments": 1,
     }
@@ -284,8 +285,10 @@ def test_files_beyond_the_first_page_of_a_document_are_not_uploaded_again(
     again = run_target(tmp_path, config, files, "again")
     assert again.returncode == 0, again.stderr
     assert again.summary["streams"]["invoice_attachments"]["unchanged"] == 61
-    # Two GETs (both pages of the listing), no upload; the sales invoice lookup, no link.
+    # Two GETs (both pages of the listing), no upload; the sales invoice lookup, no link; and
+    # current/Me, the check of the division setting.
     assert sb.stats()["by_endpoint"] == {
+        "current/Me": 1,
         "salesinvoice/SalesInvoices": 1,
         "documents/DocumentAttachments": 2,
     }

@@ -97,7 +97,7 @@ def test_small_load_uses_filtered_lookups_and_sends_only_changed_fields(
     # one filtered GET and one PUT; no prefetch for a single record
     assert _calls(before, after, "crm/Accounts") == 2
     assert _calls(before, after, "sync/CRM/Accounts") == 0
-    assert run.summary["api_calls"] == 2
+    assert run.summary["api_calls"] == 3  # and current/Me: the check of the division setting
     [row] = _by_code(sandbox, division)[f"S{tag}"]
     assert (row["Name"], row["Phone"]) == ("Klein", "010-2")
 
