@@ -9,6 +9,8 @@ stream, the sandbox with the demo's input files, and the books it shows with the
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -59,6 +61,7 @@ def test_demo_pipeline_end_to_end(meltano_installed: None, tmp_path: Path) -> No
         demo = (sandbox, grant, report, output)
         check_warehouse_matches_the_sandbox_row_for_row(demo)
         check_customer_deleted_through_the_api_is_marked_deleted(demo)
+        check_the_readme_query_shows_the_deleted_customer(demo)
         check_incremental_run_brings_only_the_changes(demo)
         check_reverse_etl_wrote_customers_invoices_and_attachment_once(demo)
         check_invalid_invoice_lands_in_the_reject_file(demo)
@@ -113,6 +116,26 @@ def check_customer_deleted_through_the_api_is_marked_deleted(demo: Any) -> None:
     assert report.deleted_customer not in staged
     live = {a["ID"] for a in sandbox.rows(division, "crm/Accounts") if a["Status"] == "C"}
     assert sorted(staged) == sorted(live)
+
+
+def check_the_readme_query_shows_the_deleted_customer(demo: Any) -> None:
+    """The README's "Look at the warehouse afterwards" command, run as written beside the demo's
+    output/, shows the deletion: the deleted customer's `_sdc_deleted_at`."""
+    _sandbox, _grant, report, output = demo
+    readme = (ROOT / "README.md").read_text("utf-8")
+    start = readme.index("Look at the warehouse afterwards")
+    opening = readme.index("```bash\n", start) + len("```bash\n")
+    block = readme[opening : readme.index("```", opening)]
+    command = block.strip().replace(".venv/bin/python", sys.executable, 1)
+    shown = subprocess.run(
+        ["bash", "-c", command], cwd=output.parent, capture_output=True, text=True, check=True
+    ).stdout
+    ((deleted_at,),) = query(
+        output / "warehouse.duckdb",
+        f'SELECT _sdc_deleted_at FROM "{WAREHOUSE_SCHEMA}".customers WHERE id = ?',
+        report.deleted_customer,
+    )
+    assert deleted_at and str(deleted_at) in shown, shown
 
 
 def check_incremental_run_brings_only_the_changes(demo: Any) -> None:
