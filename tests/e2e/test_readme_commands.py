@@ -25,7 +25,7 @@ from demo.meltano import ROOT
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PLACEHOLDERS = {"<plugin>": "tap-exactonline", "<warehouse>": "duckdb", "...": "value"}
 INLINE = re.compile(r"`((?:\.venv/bin/)?meltano [^`]+)`")
-FENCED = re.compile(r"```(?:bash|sh)?\n(.*?)```", re.S)
+FENCED = re.compile(r"```[\w-]*\n(.*?)```", re.S)
 
 
 def commands_in(path: Path) -> list[str]:
