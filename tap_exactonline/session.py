@@ -36,7 +36,7 @@ from tap_exactonline.deletes import DELETED_PATH, DELETED_SELECT, DeletedLog
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.fetch import PageFetcher, Read
 from tap_exactonline.reading import sync_params
-from tap_exactonline.settings import ALL_DIVISIONS, TapSettings
+from tap_exactonline.settings import TapSettings
 from tap_exactonline.spec import StreamSpec
 from tap_exactonline.summary import TapSummary
 
@@ -191,7 +191,7 @@ class Session:
         try:
             rows = self.division_rows()
         except (ApiError, DailyLimitReached) as exc:
-            if setting == ALL_DIVISIONS:
+            if not isinstance(setting, list):  # `all`: nothing to extract without the list
                 raise
             # e.g. its daily budget is spent, or the app may not read the current division
             self.log.warning(
@@ -209,9 +209,8 @@ class Session:
                 )
                 continue
             open_codes.append(int(row["Code"]))
-        if setting == ALL_DIVISIONS:
+        if not isinstance(setting, list):  # `all`
             return sorted(open_codes)
-        assert isinstance(setting, list)
         reachable = listed_codes(rows)
         self.unreachable = [code for code in setting if code not in reachable]
         if self.unreachable:
