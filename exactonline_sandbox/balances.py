@@ -26,15 +26,18 @@ def tables(g: Generator) -> dict[str, list[Row]]:
     centers = {r["Code"]: r["Description"] for r in g.table("costcenters")}
     units = {r["Code"]: r["Description"] for r in g.table("costunits")}
     sums: dict[tuple, list[int]] = {}
+    fields = ("FinancialYear", "FinancialPeriod", "GLAccount", "Type", "Status", "CostCenter",
+              "CostUnit", "AmountDC")  # fmt: skip
+    getters: dict[Any, Any] = {}
     for line in g.table("transactionlines"):
-        key = (
-            line["FinancialYear"], line["FinancialPeriod"], line["GLAccount"], line["Type"],
-            line["Status"], line["CostCenter"] or "", line["CostUnit"] or "",
-        )  # fmt: skip
-        amount = round(line["AmountDC"] * 100)
-        s = sums.get(key)
+        shape = line.shape  # generated rows are Records: read the fields by one itemgetter
+        get = getters.get(shape) or getters.setdefault(shape, shape.getter(fields))
+        *key, amount_dc = get(line.cells)
+        key[5], key[6] = key[5] or "", key[6] or ""
+        amount = round(amount_dc * 100)
+        s = sums.get(tuple(key))
         if s is None:
-            s = sums[key] = [0, 0, 0]
+            s = sums[tuple(key)] = [0, 0, 0]
         s[0 if amount >= 0 else 1] += amount
         s[2] += 1
     rows: list[Row] = []

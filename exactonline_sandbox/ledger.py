@@ -26,7 +26,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from exactonline_sandbox import books
-from exactonline_sandbox.formats import cents, odata_day
+from exactonline_sandbox.formats import cents, odata_date, odata_day
+from exactonline_sandbox.record import Record, shape_of
 
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
@@ -44,6 +45,11 @@ TL_FIELDS = (
     "VATCodeDescription", "VATPercentage", "VATType", "CostCenter", "CostCenterDescription",
     "CostUnit", "CostUnitDescription", "Item", "ItemCode", "ItemDescription", "Quantity",
 )  # fmt: skip
+
+#: The audit fields `_Gen.stamp` adds, then the store's Timestamp slot (`data.freeze`).
+STAMP_FIELDS = ("Created", "Modified", "Creator", "CreatorFullName", "Modifier",
+                "ModifierFullName", "Division", "Timestamp")  # fmt: skip
+TL_SHAPE = shape_of(TL_FIELDS + STAMP_FIELDS)
 
 #: Purchase cost accounts (seed chart descriptions) and the VAT code their bills carry.
 PURCHASE_COSTS = [
@@ -94,13 +100,15 @@ class Ledger:
     def __init__(self, g: Generator, masters: dict[str, list[Row]]) -> None:
         self.g = g
         self.rng = g.rng
-        self.gl = {r["Code"]: r for r in masters["glaccounts"]}
-        self.gl_by_id = {r["ID"]: r for r in masters["glaccounts"]}
-        self.by_desc = {r["Description"]: r for r in masters["glaccounts"]}
-        self.journals = {r["Code"]: r for r in masters["journals"]}
-        self.vat = {r["Code"].strip(): r for r in masters["vatcodes"]}
-        self.centers = masters["costcenters"]
-        self.units = masters["costunits"]
+        # Plain dicts of the master rows: read for every line, much cheaper than Records.
+        chart = [dict(r) for r in masters["glaccounts"]]
+        self.gl = {r["Code"]: r for r in chart}
+        self.gl_by_id = {r["ID"]: r for r in chart}
+        self.by_desc = {r["Description"]: r for r in chart}
+        self.journals = {r["Code"]: dict(r) for r in masters["journals"]}
+        self.vat = {r["Code"].strip(): dict(r) for r in masters["vatcodes"]}
+        self.centers = [dict(r) for r in masters["costcenters"]]
+        self.units = [dict(r) for r in masters["costunits"]]
         self.tl: list[Row] = []
         self.out: dict[str, list[Row]] = defaultdict(list)
         self.numbers: dict[tuple[int, str], int] = defaultdict(int)
@@ -109,6 +117,7 @@ class Ledger:
         self.bank_opening = 0  # cents, set by the opening balance
         self.assets: dict[str, int] = {}  # fixed asset account code -> value in cents
         self._template = dict.fromkeys(TL_FIELDS)
+        self._stamps: dict[float, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ building blocks
 
@@ -125,16 +134,18 @@ class Ledger:
         return Entry(self.g.id(), number, self.journals[journal], day, typ, when, description, **kw)
 
     def line(self, e: Entry, gl: Row, amount: int, **kw: Any) -> Row:
-        """One transaction line of entry `e` on `gl` (amount in cents, debit positive)."""
+        """One transaction line of entry `e` on `gl` (amount in cents, debit positive); its
+        Record goes to the transaction lines, its fields come back as a dict."""
         e.lines += 1
         acc = kw.pop("account", e.account)
         vat_code = kw.pop("vat", None)
         vat = self.vat[vat_code] if vat_code is not None else None
         center, unit = kw.pop("center", None), kw.pop("unit", None)
         row = self._template.copy()
+        money = cents(amount)
         row.update(
             {
-                "ID": kw.pop("id", None) or self.g.id(),
+                "ID": self.g.id(),
                 "EntryID": e.id,
                 "EntryNumber": e.number,
                 "LineNumber": e.lines,
@@ -145,8 +156,8 @@ class Ledger:
                 "GLAccount": gl["ID"],
                 "GLAccountCode": gl["Code"],
                 "GLAccountDescription": gl["Description"],
-                "AmountDC": cents(amount),
-                "AmountFC": cents(amount),
+                "AmountDC": money,
+                "AmountFC": money,
                 "Currency": "EUR",
                 "ExchangeRate": 1.0,
                 "Description": kw.pop("description", None) or e.description,
@@ -173,9 +184,24 @@ class Ledger:
         if unit is not None:
             row.update(CostUnit=unit["Code"], CostUnitDescription=unit["Description"])
         row.update(kw)
-        stamped = self.g.stamp(row, e.when, e.when)
-        self.tl.append(stamped)
-        return stamped
+        row.update(self._stamp(e.when))
+        # The Record `data.freeze` would make, without hashing the field names for every line.
+        assert len(row) == len(TL_SHAPE.names), sorted(set(row) - set(TL_SHAPE.names))
+        self.tl.append(Record(TL_SHAPE, (*row.values(), None)))
+        return row  # the fields as a plain dict: cheaper to read than the Record
+
+    def _stamp(self, when: float) -> dict[str, Any]:
+        """The audit fields of rows created at `when` (shared by the lines of an entry)."""
+        stamp = self._stamps.get(when)
+        if stamp is None:
+            g, u = self.g, self.g.user
+            created = odata_date(when)
+            stamp = self._stamps[when] = {
+                "Created": created, "Modified": created, "Creator": u.id,
+                "CreatorFullName": u.full_name, "Modifier": u.id, "ModifierFullName": u.full_name,
+                "Division": g.code, "Timestamp": None,
+            }  # fmt: skip
+        return stamp
 
     def header(self, table: str, e: Entry, row: Row) -> None:
         self.out[table].append(self.g.stamp(row, e.when, e.when))
@@ -398,8 +424,9 @@ def tables(g: Generator) -> dict[str, list[Row]]:
     g._use("ledger")
     ledger = Ledger(g, masters)
     memoriaal.opening_balance(ledger)
-    ledger.sales(invoices, lines, {r["ID"]: r for r in accounts})
-    ledger.purchases([r for r in accounts if r["IsSupplier"]])
+    parties = [dict(r) for r in accounts]
+    ledger.sales(invoices, lines, {r["ID"]: r for r in parties})
+    ledger.purchases([r for r in parties if r["IsSupplier"]])
     treasury.cash(ledger)
     months = sorted(
         {(y, m) for y in range(books.FIRST_YEAR, END_DAY.year + 1) for m in range(1, 13)}
