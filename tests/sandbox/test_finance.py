@@ -224,20 +224,51 @@ def test_periods_rates_and_conditions_are_plausible(books: Books) -> None:
     assert conditions["30"]["PaymentDays"] == 30
 
 
+NO_KEY = "(guid'00000000-0000-0000-0000-000000000001')"
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("POST", "financial/Journals"),
+        # Exact documents these as GET-only
         ("POST", "financial/ReportingBalance"),
+        ("PUT", f"financial/GLSchemes{NO_KEY}"),
+        ("DELETE", f"financial/FinancialPeriods{NO_KEY}"),
+        # documented writes the sandbox refuses: they would have to post to the ledger
         ("POST", "purchaseentry/PurchaseEntries"),
-        ("DELETE", "hrm/Costcenters(guid'00000000-0000-0000-0000-000000000001')"),
+        ("POST", "generaljournalentry/GeneralJournalEntries"),
+        ("DELETE", f"financialtransaction/BankEntries{NO_KEY}"),
+        ("POST", "salesentry/SalesEntryLines"),
     ],
 )
-def test_finance_resources_refuse_writes(api: dict[str, Any], method: str, path: str) -> None:
+def test_finance_resources_refuse_writes_that_would_bypass_the_ledger(
+    api: dict[str, Any], method: str, path: str
+) -> None:
     resp = requests.request(
         method, f"{api['base']}/{path}", headers=api["headers"], json={}, timeout=30
     )
     assert resp.status_code == 405
+
+
+def test_master_data_accepts_the_writes_exact_documents(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(divisions=1, scale=0.02)
+    grant = sb.grant()
+    api = {
+        "base": f"{sb.url}/api/v1/{grant['divisions'][0]}",
+        "headers": {
+            "Authorization": f"Bearer {sb.access_token(grant)}",
+            "Accept": "application/json",
+        },
+    }
+    center = Books(api).rows("hrm/Costcenters")[0]
+    key = f"hrm/Costcenters(guid'{center['ID']}')"
+    resp = requests.put(
+        f"{api['base']}/{key}", headers=api["headers"], json={"Description": "Verkoop Noord"},
+        timeout=30,
+    )  # fmt: skip
+    assert resp.status_code == 204, resp.text
+    got = requests.get(f"{api['base']}/{key}", headers=api["headers"], timeout=30).json()["d"]
+    assert got["Description"] == "Verkoop Noord"
 
 
 def test_gl_classifications_have_sync_and_bulk_endpoints(books: Books) -> None:
