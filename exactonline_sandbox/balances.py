@@ -8,14 +8,17 @@ account, year and period equals the sum of the transaction lines' `AmountDC` the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from exactonline_sandbox.formats import cents
+from exactonline_sandbox.record import Record
 
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
 TABLES = ("reportingbalances",)
 
 
@@ -29,7 +32,8 @@ def tables(g: Generator) -> dict[str, list[Row]]:
     fields = ("FinancialYear", "FinancialPeriod", "GLAccount", "Type", "Status", "CostCenter",
               "CostUnit", "AmountDC")  # fmt: skip
     getters: dict[Any, Any] = {}
-    for line in g.table("transactionlines"):
+    for row in g.table("transactionlines"):
+        line = cast(Record, row)
         shape = line.shape  # generated rows are Records: read the fields by one itemgetter
         get = getters.get(shape) or getters.setdefault(shape, shape.getter(fields))
         *key, amount_dc = get(line.cells)

@@ -19,6 +19,7 @@ scheme's classification codes are those of the Dutch Referentie Grootboekschema 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,8 @@ from exactonline_sandbox.formats import cents, odata_day
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
 
 #: The first and last financial year of the seed data (entries lie in 2024 and 2025).
 FIRST_YEAR = 2024
@@ -145,10 +147,10 @@ def _gl_ref(prefix: str, gl: Row | None) -> Row:
 
 def journals(g: Generator, gl: dict[str, Row]) -> list[Row]:
     rng = g.rng
-    rows = []
+    rows: list[Row] = []
     for when, (code, desc, typ, suspense) in zip(_created(g, 5), JOURNALS, strict=True):
         account = gl.get(suspense) if suspense else None
-        row: Row = {
+        row: Draft = {
             "ID": g.id(),
             "Code": code,
             "Description": desc,
@@ -182,10 +184,10 @@ def journals(g: Generator, gl: dict[str, Row]) -> list[Row]:
 
 
 def vat_codes(g: Generator, gl: dict[str, Row]) -> list[Row]:
-    rows = []
+    rows: list[Row] = []
     for when, spec in zip(_created(g, len(VAT_CODES)), VAT_CODES, strict=True):
         code, desc, rate, typ, side, charged, listing, pay, claim, legal = spec
-        row: Row = {
+        row: Draft = {
             "ID": g.id(),
             "Code": code.ljust(3),  # Exact pads VAT codes to three characters (recordings)
             "Description": desc,
@@ -210,11 +212,11 @@ def vat_codes(g: Generator, gl: dict[str, Row]) -> list[Row]:
 
 
 def currencies(g: Generator) -> list[Row]:
-    rows = []
+    rows: list[Row] = []
     for when, (code, desc, amount, price) in zip(
         _created(g, len(CURRENCIES)), CURRENCIES, strict=True
     ):
-        row = {
+        row: Draft = {
             "Code": code,
             "Description": desc,
             "AmountPrecision": float(amount),
@@ -235,7 +237,7 @@ def exchange_rates(g: Generator) -> list[Row]:
             when = SETUP + (day.toordinal() - date(2023, 12, 1).toordinal()) * 86400 - 3600
             for cur, (start, step) in _RATE_START.items():
                 level[cur] = min(start * 1.08, max(start * 0.93, level[cur] + rng.gauss(0, step)))
-                row = {
+                row: Draft = {
                     "ID": g.id(),
                     "SourceCurrency": cur,
                     "SourceCurrencyDescription": _CURRENCY_NAMES[cur],
@@ -254,12 +256,12 @@ _CURRENCY_NAMES = {code: desc for code, desc, _a, _p in CURRENCIES}
 
 def financial_periods(g: Generator) -> list[Row]:
     """Twelve calendar-month periods per financial year."""
-    rows = []
+    rows: list[Row] = []
     for year in range(FIRST_YEAR, LAST_YEAR + 1):
         when = SETUP + (date(year, 1, 1).toordinal() - date(2024, 1, 1).toordinal()) * 86400
         for month in range(1, 13):
             end = date(year + month // 12, month % 12 + 1, 1).toordinal() - 1
-            row = {
+            row: Draft = {
                 "ID": g.id(),
                 "FinYear": year,
                 "FinPeriod": month,
@@ -271,10 +273,10 @@ def financial_periods(g: Generator) -> list[Row]:
 
 
 def payment_conditions(g: Generator) -> list[Row]:
-    rows = []
+    rows: list[Row] = []
     for when, spec in zip(_created(g, len(PAYMENT_CONDITIONS)), PAYMENT_CONDITIONS, strict=True):
         code, desc, days, months, method, discount, discount_days = spec
-        row = {
+        row: Draft = {
             "ID": g.id(),
             "Code": code,
             "Description": desc,
@@ -302,7 +304,7 @@ def cost_centers(g: Generator, units: bool = False) -> list[Row]:
 
 def gl_schemes(g: Generator) -> list[Row]:
     (when,) = _created(g, 1)
-    row = {
+    row: Draft = {
         "ID": g.id(),
         "Code": "RGS",
         "Description": "Referentie Grootboekschema",
@@ -319,7 +321,7 @@ def gl_classifications(g: Generator, scheme: Row) -> list[Row]:
         _created(g, len(CLASSIFICATIONS)), CLASSIFICATIONS, strict=True
     ):
         ids[code] = g.id()
-        row = {
+        row: Draft = {
             "ID": ids[code],
             "Code": code,
             "Name": name,
@@ -350,10 +352,10 @@ def classification_of(gl: Row) -> str:
 
 def gl_mappings(g: Generator, gl: list[Row], scheme: Row, classes: list[Row]) -> list[Row]:
     by_code = {c["Code"]: c for c in classes}
-    rows = []
+    rows: list[Row] = []
     for when, account in zip(_created(g, len(gl)), gl, strict=True):
         cls = by_code[classification_of(account)]
-        row = {
+        row: Draft = {
             "ID": g.id(),
             "Classification": cls["ID"],
             "ClassificationCode": cls["Code"],
@@ -386,7 +388,7 @@ def budgets(g: Generator, gl: list[Row], centers: list[Row]) -> list[Row]:
             for period in range(1, 13):
                 hid += 1
                 sign = -1 if account["BalanceSide"] == "C" else 1
-                row = {
+                row: Draft = {
                     "ID": g.id(),
                     "HID": hid,
                     "BudgetScenario": scenario,

@@ -21,6 +21,7 @@ GL 1300 sums to the open receivables, GL 1600 to minus the open payables.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,8 @@ from exactonline_sandbox.record import Record, shape_of
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
 END_DAY = date(2025, 12, 31)  # the last day of the seed data (data.EPOCH_END is midnight after)
 
 #: Every transaction line has these fields, in this order (one shared row shape).
@@ -133,7 +135,7 @@ class Ledger:
         when = _instant(day) + self.rng.random() * 8 * 3600
         return Entry(self.g.id(), number, self.journals[journal], day, typ, when, description, **kw)
 
-    def line(self, e: Entry, gl: Row, amount: int, **kw: Any) -> Row:
+    def line(self, e: Entry, gl: Row, amount: int, **kw: Any) -> Draft:
         """One transaction line of entry `e` on `gl` (amount in cents, debit positive); its
         Record goes to the transaction lines, its fields come back as a dict."""
         e.lines += 1
@@ -203,12 +205,12 @@ class Ledger:
             }  # fmt: skip
         return stamp
 
-    def header(self, table: str, e: Entry, row: Row) -> None:
+    def header(self, table: str, e: Entry, row: Draft) -> None:
         self.out[table].append(self.g.stamp(row, e.when, e.when))
 
-    def child(self, table: str, e: Entry, tl: Row, row: Row) -> None:
+    def child(self, table: str, e: Entry, tl: Row, row: Draft) -> None:
         """An entry line that is transaction line `tl` seen through an entry endpoint."""
-        base = {
+        base: Draft = {
             "ID": tl["ID"],
             "EntryID": e.id,
             "LineNumber": tl["LineNumber"],
@@ -310,7 +312,7 @@ class Ledger:
         """The receivable (20) or payable (22) of an entry; a paid one is settled by the bank."""
         gl = self.gl["1300" if line_type == 20 else "1600"]
         modified = max(e.when, _instant(pay_day) + 12 * 3600) if paid else e.when
-        row = {
+        row: Draft = {
             "ID": self.g.id(), "LineType": line_type, "Account": acc["ID"],
             "AccountCode": acc["Code"], "AccountName": acc["Name"],
             "AccountCountry": acc["Country"], "AmountDC": amount, "AmountFC": amount,

@@ -11,6 +11,7 @@ is a GeneralJournalEntryLine and a transaction line with the same ID.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ from exactonline_sandbox.formats import odata_day
 if TYPE_CHECKING:
     from exactonline_sandbox.ledger import Entry, Ledger
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
 VAT_ACCOUNTS = ("1500", "1510", "1520")
 #: (asset account code, months of useful life)
 ASSET_KINDS = [("0200", 60), ("0300", 60), ("0400", 84), ("0100", 360)]
@@ -57,7 +59,7 @@ def payroll_and_depreciation(ledger: Ledger, months: list[tuple[int, int]]) -> N
         e = ledger.entry(
             books.GENERAL, date(year, month, 25), 170, f"Salarissen {month:02d}-{year}"
         )
-        lines = [(wages, gross, center) for center, gross in staff]
+        lines: list[tuple[Row, int, Row | None]] = [(wages, g, c) for c, g in staff]
         total = sum(gross for _c, gross in staff)
         social = round(total * 0.22)
         lines.append((charges, social, ledger.centers[0]))
@@ -68,7 +70,7 @@ def payroll_and_depreciation(ledger: Ledger, months: list[tuple[int, int]]) -> N
         e = ledger.entry(
             books.GENERAL, date.fromordinal(end), 70, f"Afschrijving {month:02d}-{year}"
         )
-        lines = []
+        lines = []  # the same list type as above
         for code, value in ledger.assets.items():
             amount = value // life[code]
             lines += [(depreciation, amount, ledger.centers[0]), (ledger.gl[code], -amount, None)]
@@ -81,15 +83,15 @@ def vat_returns(ledger: Ledger) -> None:
     for line in ledger.tl:
         code = line["GLAccountCode"]
         if code in VAT_ACCOUNTS:
-            quarter = (line["FinancialYear"], (line["FinancialPeriod"] - 1) // 3 + 1)
-            sums[quarter][code] += round(line["AmountDC"] * 100)
+            key = (line["FinancialYear"], (line["FinancialPeriod"] - 1) // 3 + 1)
+            sums[key][code] += round(line["AmountDC"] * 100)
     settle = ledger.gl["1530"]
     for (year, quarter), by_code in sorted(sums.items()):
-        day = date(year + quarter // 4, quarter % 4 * 3 + 1, 1).toordinal() - 1
+        last = date(year + quarter // 4, quarter % 4 * 3 + 1, 1).toordinal() - 1
         e = ledger.entry(
-            books.GENERAL, date.fromordinal(day), 50, f"Btw-aangifte {quarter}e kwartaal {year}"
+            books.GENERAL, date.fromordinal(last), 50, f"Btw-aangifte {quarter}e kwartaal {year}"
         )
-        lines: list[tuple[Row, int, Row | None]] = [
+        lines = [
             (ledger.gl[code], -amount, None) for code, amount in sorted(by_code.items()) if amount
         ]
         due = sum(by_code.values())  # negative: VAT to pay

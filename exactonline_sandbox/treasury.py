@@ -10,6 +10,7 @@ account (1100 bank, 1000 cash). Opening and closing balances run on from month t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,8 @@ from exactonline_sandbox.formats import cents, odata_day
 if TYPE_CHECKING:
     from exactonline_sandbox.ledger import Entry, Ledger
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
 #: The till is topped up from the bank to this amount (cents) when a receipt would empty it.
 TILL = 50000
 CASH_OPENING = 50000
@@ -114,7 +116,7 @@ def _cash_line(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int = 0) -> No
     ledger.child("cashentrylines", e, tl, _line_fields(ledger, e, tl, day, vat, None))
 
 
-def _line_fields(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int, ref: int | None) -> Row:
+def _line_fields(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int, ref: int | None) -> Draft:
     return {
         "Account": tl["Account"],
         "AccountCode": tl["AccountCode"],
