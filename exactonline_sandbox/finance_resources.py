@@ -3,14 +3,9 @@
 Defined by hand, so they win over the generic catalogue resources: each with the catalogue entry
 that names its fields, the store table that holds its rows, and the methods.
 
-Methods: the master data (journals, VAT codes, exchange rates, cost centres and units, payment
-conditions) accepts what Exact documents (`exact-methods.json`): the store's generic PUT and
-DELETE, and POST where the store has a generic one. The entries and their lines are served
-GET-only although Exact documents POST (and PUT/DELETE for sales and purchase entries): a write
-must post balanced transaction lines and move the reporting balances, which the sandbox does not
-do yet, so it answers 405 rather than store an entry outside the ledger. Resources Exact
-documents as GET-only (reporting balance, periods, schemes, classifications, budgets) answer
-405 to any write. The entries' lines are also reachable from their header
+Methods: what Exact documents (`exact-methods.json`), through the store's generic writes. A
+write to an entry is stored as sent and does NOT post transaction lines or move the reporting
+balances: the ledger invariants hold for the seeded books only. The entries' lines are also reachable from their header
 (`SalesEntries(guid'…')/SalesEntryLines`, `$expand`).
 """
 
@@ -24,7 +19,6 @@ if TYPE_CHECKING:
     from exactonline_sandbox.resources import Resource
 
 _M = "Exact.Web.Api.Models."
-_READ_ONLY = frozenset({"GET"})
 
 #: (path, catalogue entry, table, model type, {nav property: child path})
 _REGULAR = [
@@ -69,10 +63,6 @@ _REGULAR = [
 ]  # fmt: skip
 
 
-#: Tables of entries and entry lines (read-only here, see the module docstring).
-_ENTRY_TABLES = ("salesentr", "purchaseentr", "bankentr", "cashentr", "generaljournalentr")
-
-
 def finance_resources(resource: type[Resource]) -> list[Resource]:
     """The financial core's Resources (regular, plus the GL classifications' sync and bulk
     endpoints, the only ones of these the catalogue has)."""
@@ -83,7 +73,7 @@ def finance_resources(resource: type[Resource]) -> list[Resource]:
             table,
             model=_M + model,
             children=children,
-            methods=_READ_ONLY if table.startswith(_ENTRY_TABLES) else methods(name),
+            methods=methods(name),
         )
         for path, name, table, model, children in _REGULAR
     ]

@@ -23,7 +23,9 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 META = "{http://schemas.microsoft.com/ado/2007/08/dataservices/metadata}"
 DATA = "{http://schemas.microsoft.com/ado/2007/08/dataservices}"
 LINES = "financialtransaction/TransactionLines"
-LINE_FIELDS = "ID,Account,AmountDC,PaymentDiscountAmount,Date,Description,EntryNumber,Item,Quantity,VATCode"
+LINE_FIELDS = (
+    "ID,Account,AmountDC,PaymentDiscountAmount,Date,Description,EntryNumber,Item,Quantity,VATCode"
+)
 
 
 # ------------------------------------------------------------------ a client that reads XML
