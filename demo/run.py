@@ -58,7 +58,7 @@ REVERSE_ETL = (
     ("tap-jsonl-sales-invoices", "sales_invoices"),
     ("tap-jsonl-invoice-attachments", "invoice_attachments"),
 )
-# About 2,200 rows per division; demo/data/customers.jsonl changes customers of this company.
+# About 3,400 rows per division; demo/data/customers.jsonl changes customers of this company.
 DEMO_SCALE = 0.2
 MINUTELY_LIMIT = 60
 DAILY_LIMIT = 5000

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from exactonline_sandbox import balances, books, ledger
 from exactonline_sandbox.formats import cents, guid, odata_date, odata_day, pad_code
 from exactonline_sandbox.record import Record
 
@@ -29,7 +30,7 @@ Draft = dict[str, Any]  # a row being built
 EPOCH_END = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 SPAN_SECONDS = 730 * 86400
 
-#: Rows per division at scale 1.0 (about 11,000 over all sync endpoints).
+#: Rows per division at scale 1.0 (about 16,000 over all sync endpoints with the ledger).
 BASE_COUNTS = {
     "customers": 420,
     "suppliers": 80,
@@ -274,8 +275,6 @@ VAT_DESCRIPTION = "BTW 21%"
 VAT_RATE = Decimal("0.21")
 VAT_PERCENT = 21
 SALES_JOURNAL = ("70", "Verkoopboek")
-PURCHASE_JOURNAL = ("60", "Inkoopboek")
-BANK_JOURNAL = ("20", "Bank")
 INVOICE_TYPE = (8020, "Verkoopfactuur")
 DOCUMENT_TYPES = [(10, "Verkoopfactuur"), (20, "Inkoopfactuur"), (55, "Overige"), (40, "Contract")]
 PAYMENT_CONDITION = ("30", "30 dagen")
@@ -338,7 +337,6 @@ class Generator:
         self.scale = scale
         self.user = user
         self.out = DivisionSeed(code=code, name="")
-        self._lines_by_invoice: dict[str, list[Row]] = {}  # while the ledger is generated
 
     def id(self) -> str:
         return guid(self.rng.getrandbits(128))
@@ -649,216 +647,6 @@ class Generator:
         headers.sort(key=lambda r: r["Modified"])
         return headers, lines
 
-    def receivables(
-        self, invoices: list[Row], gl: dict[str, Row], accounts: dict[str, Row]
-    ) -> tuple[list[Row], list[Row]]:
-        """One receivable (LineType 20) per processed invoice, plus its journal lines."""
-        rng = self.rng
-        terms: list[Row] = []
-        tlines: list[Row] = []
-        entry_no = 70000000
-        debtors, vat_gl = gl["1300"], gl["1500"]
-        for inv in invoices:
-            if inv["Status"] != 50:
-                continue
-            entry_no += 1
-            entry_id = self.id()
-            acc = accounts[inv["OrderedBy"]]
-            paid = rng.random() < 0.6
-            created = _epoch_of(inv["Modified"])
-            row = {
-                "ID": self.id(),
-                "LineType": 20,
-                "Account": acc["ID"],
-                "AccountCode": acc["Code"],
-                "AccountName": acc["Name"],
-                "AccountCountry": acc["Country"],
-                "AmountDC": inv["AmountDC"],
-                "AmountFC": inv["AmountFC"],
-                "TransactionAmountDC": inv["AmountDC"],
-                "TransactionAmountFC": inv["AmountFC"],
-                "Currency": "EUR",
-                "RateFC": 1,
-                "Description": inv["Description"],
-                "DueDate": inv["DueDate"],
-                "TransactionDueDate": inv["DueDate"],
-                "EntryDate": inv["InvoiceDate"],
-                "EntryID": entry_id,
-                "TransactionEntryID": entry_id,
-                "EntryNumber": entry_no,
-                "InvoiceDate": inv["InvoiceDate"],
-                "InvoiceNumber": inv["InvoiceNumber"],
-                "Journal": SALES_JOURNAL[0],
-                "JournalDescription": SALES_JOURNAL[1],
-                "GLAccount": debtors["ID"],
-                "GLAccountCode": debtors["Code"],
-                "GLAccountDescription": debtors["Description"],
-                "PaymentCondition": PAYMENT_CONDITION[0],
-                "PaymentConditionDescription": PAYMENT_CONDITION[1],
-                "PaymentDays": 30,
-                "PaymentMethod": "B",
-                "PaymentReference": inv.get("PaymentReference"),
-                "Status": 50 if paid else 20,
-                "TransactionType": 20,
-                "TransactionStatus": 50,
-                "TransactionIsReversal": False,
-                "IsFullyPaid": paid,
-                "YourRef": inv["YourRef"],
-                "Source": 1,
-                "IsBatchBooking": 0,
-            }
-            modified = created
-            if paid:
-                pay_day = _day(created) + timedelta(days=rng.randint(3, 45))
-                row["LastPaymentDate"] = odata_day(pay_day)
-                modified = min(EPOCH_END, created + rng.randint(3, 45) * 86400)
-            terms.append(self.stamp(row, created, modified))
-            # The sales entry: debtors debit, revenue and VAT credit.
-            amounts: list[tuple[Row, int, Row | None]] = [
-                (debtors, _to_cents(inv["AmountDC"]), None)
-            ]
-            for sold in self._lines_of(inv):
-                amounts.append(
-                    (self._gl_by_id[sold["GLAccount"]], -_to_cents(sold["AmountDC"]), sold)
-                )
-            amounts.append((vat_gl, -_to_cents(inv["VATAmountDC"]), None))
-            for n, (account, amount, line) in enumerate(amounts, start=1):
-                tl = {
-                    "ID": self.id(),
-                    "EntryID": entry_id,
-                    "EntryNumber": entry_no,
-                    "LineNumber": n,
-                    "Date": inv["InvoiceDate"],
-                    "DueDate": inv["DueDate"],
-                    "FinancialYear": _day(created).year,
-                    "FinancialPeriod": _day(created).month,
-                    "GLAccount": account["ID"],
-                    "GLAccountCode": account["Code"],
-                    "GLAccountDescription": account["Description"],
-                    "AmountDC": cents(amount),
-                    "AmountFC": cents(amount),
-                    "Currency": "EUR",
-                    "ExchangeRate": 1,
-                    "Description": line["Description"] if line else inv["Description"],
-                    "Account": acc["ID"],
-                    "AccountCode": acc["Code"],
-                    "AccountName": acc["Name"],
-                    "JournalCode": SALES_JOURNAL[0],
-                    "JournalDescription": SALES_JOURNAL[1],
-                    "InvoiceNumber": inv["InvoiceNumber"],
-                    "PaymentReference": inv.get("PaymentReference"),
-                    "YourRef": inv["YourRef"],
-                    "Type": 20,
-                    "Status": 50,
-                    "LineType": 0,
-                    "VATCode": VAT_CODE if line else None,
-                    "VATCodeDescription": VAT_DESCRIPTION if line else None,
-                    "VATPercentage": float(VAT_RATE) if line else None,
-                    "Item": line["Item"] if line else None,
-                    "ItemCode": line["ItemCode"] if line else None,
-                    "ItemDescription": line["ItemDescription"] if line else None,
-                    "Quantity": line["Quantity"] if line else None,
-                }
-                tlines.append(self.stamp(tl, created, created))
-        return terms, tlines
-
-    def _lines_of(self, inv: Row) -> list[Row]:
-        return self._lines_by_invoice.get(inv["InvoiceID"], [])
-
-    def payments(self, suppliers: list[Row], gl: dict[str, Row]) -> tuple[list[Row], list[Row]]:
-        """Purchase invoices to pay (LineType 22) with their purchase journal lines."""
-        rng = self.rng
-        n = count("payments", self.scale)
-        terms: list[Row] = []
-        tlines: list[Row] = []
-        creditors, vat_gl = gl["1600"], gl["1520"]
-        cost_accounts = [r for r in gl.values() if r["Type"] == 121]
-        entry_no = 60000000
-        for when in self.times(n):
-            sup = rng.choice(suppliers)
-            entry_no += 1
-            entry_id = self.id()
-            net = rng.randint(2500, 500000)
-            vat = _vat(net)
-            gross = net + vat
-            day = _day(when)
-            paid = rng.random() < 0.5 and when < EPOCH_END - 20 * 86400
-            inv_no = rng.randint(100000, 999999)
-            row = {
-                "ID": self.id(),
-                "LineType": 22,
-                "Account": sup["ID"],
-                "AccountCode": sup["Code"],
-                "AccountName": sup["Name"],
-                "AccountCountry": sup["Country"],
-                "AmountDC": cents(gross),
-                "AmountFC": cents(gross),
-                "TransactionAmountDC": cents(gross),
-                "TransactionAmountFC": cents(gross),
-                "Currency": "EUR",
-                "RateFC": 1,
-                "Description": f"Factuur {inv_no}",
-                "DueDate": odata_day(day + timedelta(days=30)),
-                "TransactionDueDate": odata_day(day + timedelta(days=30)),
-                "EntryDate": odata_day(day),
-                "EntryID": entry_id,
-                "TransactionEntryID": entry_id,
-                "EntryNumber": entry_no,
-                "InvoiceDate": odata_day(day),
-                "InvoiceNumber": entry_no,
-                "Journal": PURCHASE_JOURNAL[0],
-                "JournalDescription": PURCHASE_JOURNAL[1],
-                "GLAccount": creditors["ID"],
-                "GLAccountCode": creditors["Code"],
-                "GLAccountDescription": creditors["Description"],
-                "PaymentDays": 30,
-                "PaymentMethod": "B",
-                "PaymentReference": f"{inv_no}",
-                "Status": 50 if paid else 20,
-                "TransactionType": 30,
-                "TransactionStatus": 50,
-                "TransactionIsReversal": False,
-                "YourRef": f"{inv_no}",
-                "Source": 1,
-                "IsBatchBooking": 0,
-            }
-            modified = min(EPOCH_END, when + (rng.randint(10, 40) * 86400 if paid else 0))
-            terms.append(self.stamp(row, when, modified))
-            cost = rng.choice(cost_accounts)
-            for n_line, (account, amount) in enumerate(
-                ((creditors, -gross), (cost, net), (vat_gl, vat)), start=1
-            ):
-                tl = {
-                    "ID": self.id(),
-                    "EntryID": entry_id,
-                    "EntryNumber": entry_no,
-                    "LineNumber": n_line,
-                    "Date": odata_day(day),
-                    "DueDate": row["DueDate"],
-                    "FinancialYear": day.year,
-                    "FinancialPeriod": day.month,
-                    "GLAccount": account["ID"],
-                    "GLAccountCode": account["Code"],
-                    "GLAccountDescription": account["Description"],
-                    "AmountDC": cents(amount),
-                    "AmountFC": cents(amount),
-                    "Currency": "EUR",
-                    "ExchangeRate": 1,
-                    "Description": row["Description"],
-                    "Account": sup["ID"],
-                    "AccountCode": sup["Code"],
-                    "AccountName": sup["Name"],
-                    "JournalCode": PURCHASE_JOURNAL[0],
-                    "JournalDescription": PURCHASE_JOURNAL[1],
-                    "InvoiceNumber": entry_no,
-                    "Type": 30,
-                    "Status": 50,
-                    "LineType": 0,
-                    "VATCode": VAT_CODE if account is cost else None,
-                }
-                tlines.append(self.stamp(tl, when, when))
-        return terms, tlines
-
     def orders(self, customers: list[Row], items: list[Row]) -> tuple[list[Row], list[Row]]:
         rng = self.rng
         n = count("orders", self.scale)
@@ -1021,8 +809,7 @@ class Generator:
         out = self.out.tables
         if group == "glaccounts":
             self._use(group)
-            out["glaccounts"] = rows = self.gl_accounts()
-            self._gl_by_id = {r["ID"]: r for r in rows}
+            out["glaccounts"] = self.gl_accounts()
         elif group == "accounts":
             gl = self._ledger_gl()
             self._use(group)
@@ -1041,21 +828,8 @@ class Generator:
             gl = self._ledger_gl()
             self._use(group)
             out["invoices"], out["invoicelines"] = self.invoices(customers, items, gl)
-        elif group == "ledger":
-            gl = self._ledger_gl()
-            accounts = self.table("accounts")
-            invoices = self.table("invoices")
-            self._lines_by_invoice = {}
-            for line in self.table("invoicelines"):
-                self._lines_by_invoice.setdefault(line["InvoiceID"], []).append(line)
-            suppliers = [r for r in accounts if r["IsSupplier"]]
-            self._use(group)
-            by_id = {r["ID"]: r for r in accounts}
-            receivables, sales_tl = self.receivables(invoices, gl, by_id)
-            payments, purchase_tl = self.payments(suppliers, gl)
-            out["paymentterms"] = sorted(receivables + payments, key=_modified_ms)
-            out["transactionlines"] = sorted(sales_tl + purchase_tl, key=_modified_ms)
-            self._lines_by_invoice = {}
+        elif group in _FINANCE:
+            out.update(_FINANCE[group].tables(self))  # books.py, ledger.py, balances.py
         elif group == "orders":
             customers = [r for r in self.table("accounts") if r["Status"] == "C"]
             items = self.table("items")
@@ -1084,12 +858,19 @@ TABLE_GROUPS = {
     "items": "items",
     "invoices": "invoices",
     "invoicelines": "invoices",
-    "paymentterms": "ledger",
-    "transactionlines": "ledger",
     "orders": "orders",
     "orderlines": "orders",
     "documents": "documents",
     "attachments": "documents",
+}
+#: The financial core is generated by its own modules, one group each.
+_FINANCE = {"books": books, "ledger": ledger, "balances": balances}
+TABLE_GROUPS.update((t, group) for group, mod in _FINANCE.items() for t in mod.TABLES)
+#: Row keys of those tables: entry headers by EntryID, currencies by Code, the rest by ID.
+FINANCE_KEYS = {
+    t: "EntryID" if t.endswith("entries") else "Code" if t == "currencies" else "ID"
+    for mod in _FINANCE.values()
+    for t in mod.TABLES
 }
 
 
@@ -1136,11 +917,6 @@ def _vat(amount: int) -> int:
 
 def _day(epoch: float) -> date:
     return datetime.fromtimestamp(epoch, UTC).date()
-
-
-def _epoch_of(odata: str) -> float:
-    """Seconds for a `/Date(ms)/` wall-clock value (close enough for ordering generated data)."""
-    return int(odata[6:-2]) / 1000
 
 
 def _pdf_bytes(subject: str, att_id: str) -> bytes:

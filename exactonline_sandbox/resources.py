@@ -311,7 +311,9 @@ def _build() -> dict[str, Resource]:
             by_path["salesorder/SalesOrderLines"],
         ),
     ]
-    return {r.path: r for r in regular + sync + bulk}
+    from exactonline_sandbox.finance_resources import finance_resources
+
+    return {r.path: r for r in regular + sync + bulk + finance_resources(Resource)}
 
 
 RESOURCES: dict[str, Resource] = _build()

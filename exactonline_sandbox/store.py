@@ -78,6 +78,7 @@ _TABLE_KEYS = {
     "attachments": "ID",
     "deleted": "ID",
     "divisions": "Code",
+    **data.FINANCE_KEYS,  # the financial core (books.py, ledger.py, balances.py)
 }
 
 

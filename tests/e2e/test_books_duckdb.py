@@ -183,7 +183,10 @@ def check_marts_agree_with_the_sandbox(sandbox: Sandbox, divisions: list[int], d
                 division,
             )
         }
-        assert closing == {code: amount for code, amount in balance.items() if amount}
+        # (accounts the ledger clears, such as the VAT accounts after a return, close at zero)
+        assert {code: amount for code, amount in closing.items() if amount} == {
+            code: amount for code, amount in balance.items() if amount
+        }
 
         for mart, line_type in (("ar_aging", 20), ("ap_aging", 22)):
             open_items = [
@@ -206,7 +209,7 @@ def check_marts_agree_with_the_sandbox(sandbox: Sandbox, divisions: list[int], d
 def reporting_balances(sandbox: Sandbox, divisions: list[int]) -> list[list[Any]]:
     """Rows shaped as Exact's financial/ReportingBalance (the catalogue's fields, lower-cased as
     target-duckdb loads them), summed here from the sandbox's transaction lines: the stream is
-    not extracted yet, and the sandbox does not serve it."""
+    not extracted yet (the sandbox serves financial/ReportingBalance, built the same way)."""
     rows: list[list[Any]] = []
     for division in divisions:
         gl = {r["ID"]: r for r in sandbox.rows(division, "sync/Financial/GLAccounts")}

@@ -64,3 +64,16 @@ def big_api() -> Iterator[Api]:
     with Sandbox(seed=5, scale=10.5, divisions=1, **OPEN_LIMITS) as sb:
         grant = sb.grant()
         yield Api(sb, grant["divisions"][0], sb.access_token(grant))
+
+
+@pytest.fixture
+def api(sandbox: Sandbox, grant: dict[str, Any]) -> dict[str, Any]:
+    """The first division of the shared sandbox, with a fresh grant's access token."""
+    token = sandbox.access_token(grant)
+    division = grant["divisions"][0]
+    return {
+        "sb": sandbox,
+        "division": division,
+        "base": f"{sandbox.url}/api/v1/{division}",
+        "headers": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    }

@@ -5,22 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 import requests
 
 from exactonline_sandbox.harness import Sandbox
-
-
-@pytest.fixture
-def api(sandbox: Sandbox, grant: dict[str, Any]) -> dict[str, Any]:
-    token = sandbox.access_token(grant)
-    division = grant["divisions"][0]
-    return {
-        "sb": sandbox,
-        "division": division,
-        "base": f"{sandbox.url}/api/v1/{division}",
-        "headers": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
-    }
 
 
 def call(api: dict[str, Any], method: str, path: str, **kwargs: Any) -> requests.Response:

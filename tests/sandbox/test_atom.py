@@ -23,7 +23,9 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 META = "{http://schemas.microsoft.com/ado/2007/08/dataservices/metadata}"
 DATA = "{http://schemas.microsoft.com/ado/2007/08/dataservices}"
 LINES = "financialtransaction/TransactionLines"
-LINE_FIELDS = "ID,Account,AmountDC,AmountVATFC,Date,Description,EntryNumber,Item,Quantity,VATCode"
+LINE_FIELDS = (
+    "ID,Account,AmountDC,PaymentDiscountAmount,Date,Description,EntryNumber,Item,Quantity,VATCode"
+)
 
 
 # ------------------------------------------------------------------ a client that reads XML
@@ -145,7 +147,7 @@ def test_properties_are_typed_and_nulls_marked_as_in_exacts_atom(api: dict[str, 
     assert types["AmountDC"] == "Edm.Double"
     assert types["EntryNumber"] == "Edm.Int32"
     assert types["Description"] is None, "a string carries no m:type"
-    vat = props["AmountVATFC"]  # never filled in the generated lines
+    vat = props["PaymentDiscountAmount"]  # never filled in the generated lines (ledger.py)
     assert vat.get(f"{META}null") == "true" and vat.text is None
     assert vat.get(f"{META}type") == "Edm.Double", "a null is typed when the type is known"
     category = entry.find(f"{ATOM}category")

@@ -1,0 +1,467 @@
+"""The division's ledger: every financial entry, its lines, and the transaction lines they post.
+
+One generation group (`data.TABLE_GROUPS`: "ledger") books, in this order:
+
+* sales: one sales entry per processed invoice (journal 70, EntryNumber = InvoiceNumber as in
+  Exact), debtors debit, revenue and VAT credit, and its receivable (payment term LineType 20);
+* purchases: purchase entries from suppliers (journal 60), one to three cost lines with the
+  Dutch VAT code the cost usually carries (21%, 9%, exempt, or reverse charge: VAT to pay and to
+  claim both booked), and the payable (LineType 22);
+* cash (journal 10): small expenses paid from the till, topped up from the bank;
+* memoriaal (journal 90): the opening balance, monthly payroll and depreciation, and the
+  quarterly VAT return that clears the VAT accounts into 1530;
+* bank (journal 20): one statement per month with the customers' receipts (credit 1300), the
+  supplier payments (debit 1600), salaries, VAT payments, bank costs and cash withdrawals.
+
+Every entry balances, every line of an entry (sales, purchase, bank, cash, general journal) is
+also a transaction line (same ID), and debtors/creditors reconcile with the open payment terms:
+GL 1300 sums to the open receivables, GL 1600 to minus the open payables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from exactonline_sandbox import books
+from exactonline_sandbox.formats import cents, odata_date, odata_day
+from exactonline_sandbox.record import Record, shape_of
+
+if TYPE_CHECKING:
+    from exactonline_sandbox.data import Generator
+
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
+END_DAY = date(2025, 12, 31)  # the last day of the seed data (data.EPOCH_END is midnight after)
+
+#: Every transaction line has these fields, in this order (one shared row shape).
+TL_FIELDS = (
+    "ID", "EntryID", "EntryNumber", "LineNumber", "Date", "DueDate", "FinancialYear",
+    "FinancialPeriod", "GLAccount", "GLAccountCode", "GLAccountDescription", "AmountDC",
+    "AmountFC", "AmountVATFC", "AmountVATBaseFC", "Currency", "ExchangeRate", "Description",
+    "Account", "AccountCode", "AccountName", "JournalCode", "JournalDescription",
+    "InvoiceNumber", "PaymentReference", "YourRef", "Type", "Status", "LineType", "VATCode",
+    "VATCodeDescription", "VATPercentage", "VATType", "CostCenter", "CostCenterDescription",
+    "CostUnit", "CostUnitDescription", "Item", "ItemCode", "ItemDescription", "Quantity",
+)  # fmt: skip
+
+#: The audit fields `_Gen.stamp` adds, then the store's Timestamp slot (`data.freeze`).
+STAMP_FIELDS = ("Created", "Modified", "Creator", "CreatorFullName", "Modifier",
+                "ModifierFullName", "Division", "Timestamp")  # fmt: skip
+TL_SHAPE = shape_of(TL_FIELDS + STAMP_FIELDS)
+
+#: Purchase cost accounts (seed chart descriptions) and the VAT code their bills carry.
+PURCHASE_COSTS = [
+    ("Energie", "2"), ("Telefoon", "2"), ("Internet", "2"), ("Verzekeringen", "10"),
+    ("Autokosten", "2"), ("Brandstof", "2"), ("Advieskosten", "2"), ("Accountantskosten", "2"),
+    ("Reclame", "2"), ("Website", "2"), ("Software", "2"), ("Opleidingen", "10"),
+    ("Schoonmaak", "5"), ("Onderhoud", "5"), ("Inkoopkosten", "2"), ("Inkoopkosten", "2"),
+    ("Inkoopkosten", "1"), ("Vrachtkosten", "2"), ("Kleine aanschaffingen", "2"),
+    ("Abonnementen", "1"), ("Huur", "0"), ("Contributies", "10"),
+]  # fmt: skip
+CASH_COSTS = [("Kantinekosten", "1"), ("Porti", "10"), ("Representatie", "2"),
+              ("Kantoorbenodigdheden", "2"), ("Reiskosten", "1")]  # fmt: skip
+#: Rows per division at scale 1.0 (purchase bills, till receipts, employees, fixed assets).
+BASE = {"purchases": 500, "cash": 300, "employees": 12, "assets": 4}
+MINIMUM = {"purchases": 2, "cash": 2, "employees": 1, "assets": 1}
+TYPE_NAMES = {20: "Verkoopboeking", 30: "Inkoopboeking", 10: "Beginbalans", 90: "Overige"}
+
+
+def amount_vat(net: int, code: str) -> int:
+    """VAT in cents of a net amount at the code's rate, rounded half away from zero."""
+    pct = round(books.VAT_RATES[code] * 100)
+    vat = (abs(net) * pct + 50) // 100
+    return vat if net >= 0 else -vat
+
+
+@dataclass
+class Entry:
+    """What the lines of one entry share."""
+
+    id: str
+    number: int
+    journal: Row
+    day: date
+    type: int
+    when: float  # Created (and Modified) of its rows
+    description: str
+    account: Row | None = None
+    invoice_number: int | None = None
+    due: str | None = None
+    your_ref: str | None = None
+    payment_reference: str | None = None
+    lines: int = 0
+
+
+class Ledger:
+    """Books the entries of one division (see the module docstring)."""
+
+    def __init__(self, g: Generator, masters: dict[str, list[Row]]) -> None:
+        self.g = g
+        self.rng = g.rng
+        # Plain dicts of the master rows: read for every line, much cheaper than Records.
+        chart = [dict(r) for r in masters["glaccounts"]]
+        self.gl = {r["Code"]: r for r in chart}
+        self.gl_by_id = {r["ID"]: r for r in chart}
+        self.by_desc = {r["Description"]: r for r in chart}
+        self.journals = {r["Code"]: dict(r) for r in masters["journals"]}
+        self.vat = {r["Code"].strip(): dict(r) for r in masters["vatcodes"]}
+        self.centers = [dict(r) for r in masters["costcenters"]]
+        self.units = [dict(r) for r in masters["costunits"]]
+        self.tl: list[Row] = []
+        self.out: dict[str, list[Row]] = defaultdict(list)
+        self.numbers: dict[tuple[int, str], int] = defaultdict(int)
+        #: Bank movements to book: (day, offset G/L, amount on it in cents, account, text, ref).
+        self.bank: list[tuple[date, Row, int, Row | None, str, int | None]] = []
+        self.bank_opening = 0  # cents, set by the opening balance
+        self.assets: dict[str, int] = {}  # fixed asset account code -> value in cents
+        self._template = dict.fromkeys(TL_FIELDS)
+        self._stamps: dict[float, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ building blocks
+
+    def count(self, kind: str) -> int:
+        return max(MINIMUM[kind], round(BASE[kind] * self.g.scale))
+
+    def entry(self, journal: str, day: date, typ: int, description: str, **kw: Any) -> Entry:
+        key = (day.year, journal)
+        self.numbers[key] += 1
+        number = (
+            kw.pop("number", None) or int(f"{day.year % 100}{journal}") * 10000 + self.numbers[key]
+        )
+        when = _instant(day) + self.rng.random() * 8 * 3600
+        return Entry(self.g.id(), number, self.journals[journal], day, typ, when, description, **kw)
+
+    def line(self, e: Entry, gl: Row, amount: int, **kw: Any) -> Draft:
+        """One transaction line of entry `e` on `gl` (amount in cents, debit positive); its
+        Record goes to the transaction lines, its fields come back as a dict."""
+        e.lines += 1
+        acc = kw.pop("account", e.account)
+        vat_code = kw.pop("vat", None)
+        vat = self.vat[vat_code] if vat_code is not None else None
+        center, unit = kw.pop("center", None), kw.pop("unit", None)
+        row = self._template.copy()
+        money = cents(amount)
+        row.update(
+            {
+                "ID": self.g.id(),
+                "EntryID": e.id,
+                "EntryNumber": e.number,
+                "LineNumber": e.lines,
+                "Date": odata_day(e.day),
+                "DueDate": e.due,
+                "FinancialYear": e.day.year,
+                "FinancialPeriod": e.day.month,
+                "GLAccount": gl["ID"],
+                "GLAccountCode": gl["Code"],
+                "GLAccountDescription": gl["Description"],
+                "AmountDC": money,
+                "AmountFC": money,
+                "Currency": "EUR",
+                "ExchangeRate": 1.0,
+                "Description": kw.pop("description", None) or e.description,
+                "JournalCode": e.journal["Code"],
+                "JournalDescription": e.journal["Description"],
+                "InvoiceNumber": e.invoice_number,
+                "PaymentReference": e.payment_reference,
+                "YourRef": e.your_ref,
+                "Type": e.type,
+                "Status": 50,
+                "LineType": 0,
+            }
+        )
+        if acc is not None:
+            row.update(Account=acc["ID"], AccountCode=acc["Code"], AccountName=acc["Name"])
+        if vat is not None:
+            row.update(
+                VATCode=vat["Code"],
+                VATCodeDescription=vat["Description"],
+                VATPercentage=vat["Percentage"],
+            )
+        if center is not None:
+            row.update(CostCenter=center["Code"], CostCenterDescription=center["Description"])
+        if unit is not None:
+            row.update(CostUnit=unit["Code"], CostUnitDescription=unit["Description"])
+        row.update(kw)
+        row.update(self._stamp(e.when))
+        # The Record `data.freeze` would make, without hashing the field names for every line.
+        assert len(row) == len(TL_SHAPE.names), sorted(set(row) - set(TL_SHAPE.names))
+        self.tl.append(Record(TL_SHAPE, (*row.values(), None)))
+        return row  # the fields as a plain dict: cheaper to read than the Record
+
+    def _stamp(self, when: float) -> dict[str, Any]:
+        """The audit fields of rows created at `when` (shared by the lines of an entry)."""
+        stamp = self._stamps.get(when)
+        if stamp is None:
+            g, u = self.g, self.g.user
+            created = odata_date(when)
+            stamp = self._stamps[when] = {
+                "Created": created, "Modified": created, "Creator": u.id,
+                "CreatorFullName": u.full_name, "Modifier": u.id, "ModifierFullName": u.full_name,
+                "Division": g.code, "Timestamp": None,
+            }  # fmt: skip
+        return stamp
+
+    def header(self, table: str, e: Entry, row: Draft) -> None:
+        self.out[table].append(self.g.stamp(row, e.when, e.when))
+
+    def child(self, table: str, e: Entry, tl: Row, row: Draft) -> None:
+        """An entry line that is transaction line `tl` seen through an entry endpoint."""
+        base: Draft = {
+            "ID": tl["ID"],
+            "EntryID": e.id,
+            "LineNumber": tl["LineNumber"],
+            "Description": tl["Description"],
+            "GLAccount": tl["GLAccount"],
+            "GLAccountCode": tl["GLAccountCode"],
+            "GLAccountDescription": tl["GLAccountDescription"],
+            "AmountDC": tl["AmountDC"],
+            "AmountFC": tl["AmountFC"],
+            "VATCode": tl["VATCode"],
+            "VATCodeDescription": tl["VATCodeDescription"],
+            "VATPercentage": tl["VATPercentage"],
+            "CostCenter": tl["CostCenter"],
+            "CostCenterDescription": tl["CostCenterDescription"],
+            "CostUnit": tl["CostUnit"],
+            "CostUnitDescription": tl["CostUnitDescription"],
+        }
+        base.update(row)
+        self.out[table].append(self.g.stamp(base, e.when, e.when))
+
+    def center_for(self, account: Row) -> Row:
+        """The cost centre that spends on an account (stable per account)."""
+        return self.centers[int(account["ID"][:8], 16) % len(self.centers)]
+
+    def unit_for(self, item_id: str | None) -> Row | None:
+        if not item_id:
+            return None
+        return self.units[int(item_id[:8], 16) % len(self.units)]
+
+    # ------------------------------------------------------------------ sales
+
+    def sales(self, invoices: list[Row], lines: dict[str, list[Row]], accounts: dict) -> None:
+        """One sales entry and one receivable per processed invoice."""
+        rng = self.rng
+        debtors, vat_gl = self.gl["1300"], self.gl["1500"]
+        for inv in invoices:
+            if inv["Status"] != 50:
+                continue
+            acc = accounts[inv["OrderedBy"]]
+            day = _day_of(inv["InvoiceDate"])
+            e = self.entry(
+                books.SALES, day, 20, inv["Description"], account=acc,
+                number=inv["InvoiceNumber"], invoice_number=inv["InvoiceNumber"],
+                due=inv["DueDate"], your_ref=inv["YourRef"],
+                payment_reference=inv.get("PaymentReference"),
+            )  # fmt: skip
+            e.when = _epoch(inv["Modified"])
+            paid = rng.random() < 0.6
+            pay_day = day + timedelta(days=rng.randint(3, 45))
+            paid = paid and pay_day <= END_DAY
+            gross, vat_total = _c(inv["AmountDC"]), _c(inv["VATAmountDC"])
+            self.line(e, debtors, gross, description=inv["Description"])
+            for inv_line in lines.get(inv["InvoiceID"], []):
+                net = _c(inv_line["AmountDC"])
+                code = inv_line["VATCode"].strip()
+                tl = self.line(
+                    e, self.gl_by_id[inv_line["GLAccount"]], -net, vat=code,
+                    description=inv_line["Description"], unit=self.unit_for(inv_line["Item"]),
+                    Item=inv_line["Item"], ItemCode=inv_line["ItemCode"],
+                    ItemDescription=inv_line["ItemDescription"], Quantity=inv_line["Quantity"],
+                    AmountVATFC=cents(-_c(inv_line["VATAmountDC"])), AmountVATBaseFC=cents(-net),
+                    VATType="V",
+                )  # fmt: skip
+                self.child("salesentrylines", e, tl, {
+                    "AmountDC": cents(net), "AmountFC": cents(net), "Quantity": inv_line["Quantity"],
+                    "Type": 20, "VATAmountDC": inv_line["VATAmountDC"],
+                    "VATAmountFC": inv_line["VATAmountDC"], "VATBaseAmountDC": cents(net),
+                    "VATBaseAmountFC": cents(net), "Division": self.g.code,
+                })  # fmt: skip
+            self.line(e, vat_gl, -vat_total, vat="2", VATType="A")
+            self.header("salesentries", e, {
+                "EntryID": e.id, "EntryNumber": e.number, "InvoiceNumber": e.number,
+                "EntryDate": inv["InvoiceDate"], "DueDate": inv["DueDate"],
+                "Customer": acc["ID"], "CustomerName": acc["Name"], "Currency": "EUR", "Rate": 1.0,
+                "AmountDC": inv["AmountDC"], "AmountFC": inv["AmountFC"],
+                "VATAmountDC": inv["VATAmountDC"], "VATAmountFC": inv["VATAmountFC"],
+                "Description": inv["Description"], "Journal": books.SALES,
+                "JournalDescription": e.journal["Description"],
+                "PaymentCondition": inv["PaymentCondition"],
+                "PaymentConditionDescription": inv["PaymentConditionDescription"],
+                "PaymentConditionPaymentMethod": "B", "PaymentReference": e.payment_reference,
+                "ReportingYear": day.year, "ReportingPeriod": day.month, "Reversal": False,
+                "Status": 50, "StatusDescription": "Verwerkt", "Type": 20,
+                "TypeDescription": TYPE_NAMES[20], "YourRef": inv["YourRef"],
+                "IsExtraDuty": False,
+            })  # fmt: skip
+            self.term(e, 20, acc, inv["AmountDC"], paid, pay_day, inv.get("PaymentReference"))
+
+    def term(
+        self,
+        e: Entry,
+        line_type: int,
+        acc: Row,
+        amount: float,
+        paid: bool,
+        pay_day: date,
+        reference: str | None,
+    ) -> None:
+        """The receivable (20) or payable (22) of an entry; a paid one is settled by the bank."""
+        gl = self.gl["1300" if line_type == 20 else "1600"]
+        modified = max(e.when, _instant(pay_day) + 12 * 3600) if paid else e.when
+        row: Draft = {
+            "ID": self.g.id(), "LineType": line_type, "Account": acc["ID"],
+            "AccountCode": acc["Code"], "AccountName": acc["Name"],
+            "AccountCountry": acc["Country"], "AmountDC": amount, "AmountFC": amount,
+            "TransactionAmountDC": amount, "TransactionAmountFC": amount, "Currency": "EUR",
+            "RateFC": 1, "Description": e.description, "DueDate": e.due,
+            "TransactionDueDate": e.due, "EntryDate": odata_day(e.day), "EntryID": e.id,
+            "TransactionEntryID": e.id, "EntryNumber": e.number, "InvoiceDate": odata_day(e.day),
+            "InvoiceNumber": e.invoice_number, "Journal": e.journal["Code"],
+            "JournalDescription": e.journal["Description"], "GLAccount": gl["ID"],
+            "GLAccountCode": gl["Code"], "GLAccountDescription": gl["Description"],
+            "PaymentCondition": "30", "PaymentConditionDescription": "30 dagen",
+            "PaymentDays": 30, "PaymentMethod": "B", "PaymentReference": reference,
+            "Status": 50 if paid else 20, "TransactionType": e.type, "TransactionStatus": 50,
+            "TransactionIsReversal": False, "YourRef": e.your_ref, "Source": 1,
+            "IsBatchBooking": 0,
+        }  # fmt: skip
+        if line_type == 20:
+            row["IsFullyPaid"] = paid
+            if paid:
+                row["LastPaymentDate"] = odata_day(pay_day)
+        self.out["paymentterms"].append(self.g.stamp(row, e.when, modified))
+        if paid:
+            sign = -1 if line_type == 20 else 1  # a receipt credits 1300, a payment debits 1600
+            self.bank.append((pay_day, gl, sign * _c(amount), acc, e.description, e.invoice_number))
+
+    # ------------------------------------------------------------------ purchases
+
+    def purchases(self, suppliers: list[Row]) -> None:
+        rng = self.rng
+        creditors, claim, to_pay = self.gl["1600"], self.gl["1520"], self.gl["1500"]
+        for when in sorted(self.g.times(self.count("purchases"))):
+            day = _day(when)
+            sup = rng.choice(suppliers)
+            bill = rng.randint(100000, 999999)
+            e = self.entry(
+                books.PURCHASE, day, 30, f"Factuur {bill}", account=sup,
+                due=odata_day(day + timedelta(days=30)), your_ref=str(bill),
+                payment_reference=str(bill),
+            )  # fmt: skip
+            e.when = when
+            e.invoice_number = e.number
+            costs = [rng.choice(PURCHASE_COSTS) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
+            amounts = [
+                (self.by_desc[name], code, rng.randint(2500, 300000)) for name, code in costs
+            ]
+            gross = sum(
+                net + (0 if code == "5" else amount_vat(net, code)) for _a, code, net in amounts
+            )
+            vat_total = sum(amount_vat(net, code) for _a, code, net in amounts if code != "5")
+            self.line(e, creditors, -gross)
+            for account, code, net in amounts:
+                vat = amount_vat(net, code)
+                center = self.center_for(account)
+                tl = self.line(
+                    e,
+                    account,
+                    net,
+                    vat=code,
+                    center=center,
+                    AmountVATFC=cents(vat),
+                    AmountVATBaseFC=cents(net),
+                    VATType="I",
+                )
+                self.child("purchaseentrylines", e, tl, {
+                    "Quantity": 1.0, "Type": 30, "VATAmountDC": cents(vat), "VATAmountFC": cents(vat),
+                    "VATBaseAmountDC": cents(net), "VATBaseAmountFC": cents(net),
+                    "Division": self.g.code,
+                })  # fmt: skip
+                if vat:
+                    self.line(e, claim, vat, vat=code, VATType="O")
+                    if code == "5":  # reverse charge: the buyer owes the VAT it also claims
+                        self.line(e, to_pay, -vat, vat=code, VATType="P")
+            self.header("purchaseentries", e, {
+                "EntryID": e.id, "EntryNumber": e.number, "InvoiceNumber": e.number,
+                "EntryDate": odata_day(day), "DueDate": e.due, "Supplier": sup["ID"],
+                "SupplierName": sup["Name"], "Currency": "EUR", "Rate": 1.0,
+                "AmountDC": cents(gross), "AmountFC": cents(gross),
+                "VATAmountDC": cents(vat_total), "VATAmountFC": cents(vat_total),
+                "Description": e.description, "Journal": books.PURCHASE,
+                "JournalDescription": e.journal["Description"], "PaymentCondition": "30",
+                "PaymentConditionDescription": "30 dagen", "PaymentConditionPaymentMethod": "B",
+                "PaymentReference": e.payment_reference, "ReportingYear": day.year,
+                "ReportingPeriod": day.month, "Reversal": False, "Status": 50,
+                "StatusDescription": "Verwerkt", "Type": 30, "TypeDescription": TYPE_NAMES[30],
+                "YourRef": e.your_ref,
+            })  # fmt: skip
+            pay_day = day + timedelta(days=rng.randint(10, 40))
+            paid = rng.random() < 0.5 and pay_day <= END_DAY
+            self.term(e, 22, sup, cents(gross), paid, pay_day, e.payment_reference)
+
+
+#: The tables this group generates (data.TABLE_GROUPS), each in ascending Modified order.
+TABLES = (
+    "paymentterms", "transactionlines", "salesentries", "salesentrylines", "purchaseentries",
+    "purchaseentrylines", "bankentries", "bankentrylines", "cashentries", "cashentrylines",
+    "generaljournalentries", "generaljournalentrylines",
+)  # fmt: skip
+
+
+def tables(g: Generator) -> dict[str, list[Row]]:
+    """Book the whole ledger of `g`'s division (the "ledger" generation group)."""
+    from exactonline_sandbox import memoriaal, treasury
+
+    masters = {name: g.table(name) for name in ("glaccounts", "journals", "vatcodes",
+               "costcenters", "costunits")}  # fmt: skip
+    accounts = g.table("accounts")
+    invoices = g.table("invoices")
+    lines: dict[str, list[Row]] = defaultdict(list)
+    for line in g.table("invoicelines"):
+        lines[line["InvoiceID"]].append(line)
+    g._use("ledger")
+    ledger = Ledger(g, masters)
+    memoriaal.opening_balance(ledger)
+    parties = [dict(r) for r in accounts]
+    ledger.sales(invoices, lines, {r["ID"]: r for r in parties})
+    ledger.purchases([r for r in parties if r["IsSupplier"]])
+    treasury.cash(ledger)
+    months = sorted(
+        {(y, m) for y in range(books.FIRST_YEAR, END_DAY.year + 1) for m in range(1, 13)}
+    )
+    memoriaal.payroll_and_depreciation(ledger, months)
+    memoriaal.vat_returns(ledger)
+    treasury.bank(ledger)
+    out = {name: sorted(ledger.out[name], key=_modified) for name in TABLES}
+    out["transactionlines"] = sorted(ledger.tl, key=_modified)
+    return out
+
+
+def _modified(row: Row) -> int:
+    return int(row["Modified"][6:-2])
+
+
+def _c(value: float) -> int:
+    """Cents of a stored money value."""
+    return round(value * 100)
+
+
+def _day(epoch: float) -> date:
+    return datetime.fromtimestamp(epoch, UTC).date()
+
+
+def _instant(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def _epoch(odata: str) -> float:
+    """Seconds of a generated `/Date(ms)/` value (wall clock; close enough for ordering)."""
+    return int(odata[6:-2]) / 1000
+
+
+def _day_of(odata: str) -> date:
+    return _day(_epoch(odata))

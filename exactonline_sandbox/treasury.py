@@ -1,0 +1,161 @@
+"""Bank and cash entries of the ledger: one statement per month per journal.
+
+A statement (BankEntry, CashEntry) holds lines; each line names the offset G/L account (debtors
+for a customer's receipt, creditors for a supplier payment, a cost account for a till receipt)
+with the amount as booked on that account (debit positive), and posts two transaction lines:
+that offset line (same ID as the entry line) and the opposite amount on the journal's own G/L
+account (1100 bank, 1000 cash). Opening and closing balances run on from month to month.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from exactonline_sandbox import books
+from exactonline_sandbox.formats import cents, odata_day
+
+if TYPE_CHECKING:
+    from exactonline_sandbox.ledger import Entry, Ledger
+
+Row = Mapping[str, Any]  # a generated (read-only) row
+Draft = dict[str, Any]  # a row being built
+#: The till is topped up from the bank to this amount (cents) when a receipt would empty it.
+TILL = 50000
+CASH_OPENING = 50000
+
+
+def cash(ledger: Ledger) -> None:
+    """Small expenses paid from the till (with their VAT), and the top-ups from the bank."""
+    from exactonline_sandbox.ledger import CASH_COSTS, _day, amount_vat
+
+    rng = ledger.rng
+    g = ledger.g
+    claim, till, transfer = ledger.gl["1520"], ledger.gl["1000"], ledger.gl["2000"]
+    by_month: dict[tuple[int, int], list[tuple[date, Row, str, int]]] = defaultdict(list)
+    for when in g.times(ledger.count("cash")):
+        day = _day(when)
+        name, code = rng.choice(CASH_COSTS)
+        by_month[(day.year, day.month)].append(
+            (day, ledger.by_desc[name], code, rng.randint(250, 12000))
+        )
+    balance = CASH_OPENING
+    for (year, month), receipts in sorted(by_month.items()):
+        e = _statement(ledger, books.CASH, year, month)
+        opening = balance
+        for day, account, code, net in sorted(receipts, key=lambda r: r[0]):
+            vat = amount_vat(net, code)
+            if balance < net + vat:
+                top_up = TILL - balance + net + vat
+                tl = _pair(ledger, e, transfer, -top_up, till, day, "Kasopname bank")
+                _cash_line(ledger, e, tl, day)
+                ledger.bank.append((day, transfer, top_up, None, "Kasopname", None))
+                balance += top_up
+            tl = ledger.line(
+                e, account, net, vat=code, center=ledger.center_for(account),
+                description=f"Kasbon {account['Description'].lower()}", Date=odata_day(day),
+                AmountVATFC=cents(vat), AmountVATBaseFC=cents(net), VATType="I",
+            )  # fmt: skip
+            _cash_line(ledger, e, tl, day, vat)
+            if vat:
+                ledger.line(e, claim, vat, vat=code, Date=odata_day(day), VATType="O")
+            ledger.line(e, till, -(net + vat), Date=odata_day(day))
+            balance -= net + vat
+        _header(ledger, "cashentries", e, opening, balance)
+
+
+def bank(ledger: Ledger) -> None:
+    """Every bank movement the other entries asked for, plus the monthly bank costs."""
+    rng = ledger.rng
+    costs = ledger.by_desc["Bankkosten"]
+    moves = list(ledger.bank)
+    months = sorted({(d.year, d.month) for d, *_ in moves})
+    for year, month in months:
+        fee = rng.randint(1500, 4500)
+        moves.append((_month_end(year, month), costs, fee, None, "Bankkosten", None))
+    by_month: dict[tuple[int, int], list] = defaultdict(list)
+    for move in moves:
+        by_month[(move[0].year, move[0].month)].append(move)
+    bank_gl = ledger.gl["1100"]
+    balance = ledger.bank_opening
+    for (year, month), lines in sorted(by_month.items()):
+        e = _statement(ledger, books.BANK, year, month)
+        opening = balance
+        for day, offset, amount, account, text, ref in sorted(lines, key=lambda m: m[0]):
+            tl = ledger.line(
+                e, offset, amount, account=account, description=text, Date=odata_day(day),
+                InvoiceNumber=ref,
+                center=ledger.center_for(offset) if offset["Type"] == 121 else None,
+            )  # fmt: skip
+            ledger.line(e, bank_gl, -amount, account=account, description=text, Date=odata_day(day))
+            ledger.child("bankentrylines", e, tl, _line_fields(ledger, e, tl, day, 0, ref))
+            balance -= amount
+        _header(ledger, "bankentries", e, opening, balance)
+
+
+def _statement(ledger: Ledger, journal: str, year: int, month: int) -> Entry:
+    end = _month_end(year, month)
+    e = ledger.entry(
+        journal, end, 40, f"{ledger.journals[journal]['Description']} {month:02d}-{year}"
+    )
+    e.when = min(e.when, _last_instant())
+    return e
+
+
+def _pair(
+    ledger: Ledger, e: Entry, offset: Row, amount: int, own: Row, day: date, text: str
+) -> Row:
+    tl = ledger.line(e, offset, amount, description=text, Date=odata_day(day))
+    ledger.line(e, own, -amount, description=text, Date=odata_day(day))
+    return tl
+
+
+def _cash_line(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int = 0) -> None:
+    ledger.child("cashentrylines", e, tl, _line_fields(ledger, e, tl, day, vat, None))
+
+
+def _line_fields(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int, ref: int | None) -> Draft:
+    return {
+        "Account": tl["Account"],
+        "AccountCode": tl["AccountCode"],
+        "AccountName": tl["AccountName"],
+        "AmountVATFC": cents(vat),
+        "Date": odata_day(day),
+        "EntryNumber": e.number,
+        "ExchangeRate": 1.0,
+        "OurRef": ref,
+        "VATType": tl["VATType"],
+        "Division": ledger.g.code,
+    }
+
+
+def _header(ledger: Ledger, table: str, e: Entry, opening: int, closing: int) -> None:
+    ledger.header(
+        table,
+        e,
+        {
+            "EntryID": e.id,
+            "EntryNumber": e.number,
+            "Currency": "EUR",
+            "FinancialYear": e.day.year,
+            "FinancialPeriod": e.day.month,
+            "JournalCode": e.journal["Code"],
+            "JournalDescription": e.journal["Description"],
+            "OpeningBalanceFC": cents(opening),
+            "ClosingBalanceFC": cents(closing),
+            "Status": 50,
+            "StatusDescription": "Verwerkt",
+        },
+    )
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _last_instant() -> float:
+    from exactonline_sandbox.data import EPOCH_END
+
+    return EPOCH_END - 3600
