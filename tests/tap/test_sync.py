@@ -475,7 +475,8 @@ def test_with_a_budget_below_one_call_per_stream_later_runs_start_with_the_unfin
     # every run would spend its budget re-checking the same first streams and never reach
     # transaction_lines (the ninth call; customers and the invoice streams come after it).
     # One call at a time: with parallel calls, which reads the 8 calls reach first is not fixed.
-    sb = sandbox_factory(scale=0.4, divisions=1, daily_limit=8)
+    # Scale 0.1: the unfinished reads (transaction lines 2 pages, invoices 1) fit in a day.
+    sb = sandbox_factory(scale=0.1, divisions=1, daily_limit=8)
     runner = tap_runner(sb)
     division = runner.grant["divisions"][0]
     first = runner.run(divisions=[division], parallel_calls=1)
