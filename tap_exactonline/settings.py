@@ -73,6 +73,18 @@ TAP_SETTINGS = th.PropertiesList(
         ),
         title="Parallel calls",
     ),
+    th.Property(
+        "retry_unavailable",
+        th.BooleanType,
+        default=False,
+        description=(
+            "A stream that answered 401 or 403 in a division whose other data is readable (a "
+            "module or scope the company lacks: payroll, manufacturing, HRM...) is skipped "
+            "there and remembered in the state, so later runs make no call for it (errors count "
+            "against Exact's error limit). true: try such streams again (once per run)."
+        ),
+        title="Retry unavailable streams",
+    ),
 )
 DEFAULT_PARALLEL_CALLS = 8
 
@@ -147,6 +159,7 @@ class TapSettings:
     start_date: datetime | None
     deletes: bool
     parallel_calls: int = DEFAULT_PARALLEL_CALLS
+    retry_unavailable: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -158,4 +171,5 @@ class TapSettings:
             start_date=parse_start_date(config.get("start_date")),
             deletes=True if deletes is None else bool(deletes),
             parallel_calls=parse_parallel_calls(config.get("parallel_calls")),
+            retry_unavailable=bool(config.get("retry_unavailable") or False),
         )

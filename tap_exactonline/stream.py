@@ -35,7 +35,7 @@ from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
 from tap_exactonline.records import RecordShaper, iso_utc
 from tap_exactonline.schemas import DELETED_AT
-from tap_exactonline.session import PARTITION_KEY
+from tap_exactonline.session import PARTITION_KEY, UNFINISHED
 from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from tap_exactonline.session import Session
 
 BOOKMARK = "replication_key_value"
-UNFINISHED = "unfinished"
-"""Partition-state flag: the last read of this partition was cut off (set at its start)."""
 
 
 def _as_int(value: Any) -> int | None:
@@ -168,6 +166,8 @@ class ExactSyncStream(ExactStream):
         assert context is not None, "sync streams always run per division"
         division = int(context[PARTITION_KEY])
         state = self.get_context_state(context)
+        if self.session.skips(self, division, state):
+            return
         bookmark = _as_int(state.get(BOOKMARK))
         memory = self._key_memory(state)
         if bookmark is not None and self._rebuilds(state):
@@ -198,7 +198,7 @@ class ExactSyncStream(ExactStream):
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
         except (ApiError, TransportError) as exc:
-            self.session.fail(self.name, division, exc)
+            self.session.fail(self.name, division, exc, state)
 
     def _page_records(
         self,

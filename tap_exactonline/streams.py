@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from exactonline_api.entities import entity
+from tap_exactonline.catalogue_streams import sync_specs, table_specs
 from tap_exactonline.deletes import Tombstones
-from tap_exactonline.spec import StreamSpec
+from tap_exactonline.modified import ModifiedStream
+from tap_exactonline.spec import SYNC, StreamSpec
 from tap_exactonline.stream import DivisionsStream, ExactSyncStream
 
 # sync/Cashflow/PaymentTerms holds payments (LineType 22, money paid out) and receivables
@@ -209,6 +211,8 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         deleted_types=(6,),
         description="Document metadata (no attachment content).",
     ),
+    *sync_specs(),
+    *table_specs(),
 )
 
 DIVISIONS_SPEC = StreamSpec(
@@ -227,6 +231,9 @@ def _stream_class(spec: StreamSpec, base: type) -> type:
 
 
 STREAM_TYPES: tuple[type, ...] = (
-    *(_stream_class(spec, ExactSyncStream) for spec in STREAM_TABLE),
+    *(
+        _stream_class(spec, ExactSyncStream if spec.mode == SYNC else ModifiedStream)
+        for spec in STREAM_TABLE
+    ),
     _stream_class(DIVISIONS_SPEC, DivisionsStream),
 )
