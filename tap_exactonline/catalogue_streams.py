@@ -275,3 +275,29 @@ def sync_specs() -> tuple[StreamSpec, ...]:
 
 def table_specs() -> tuple[StreamSpec, ...]:
     return tuple(_table_spec(name) for name in FINANCE_TABLES)
+
+
+OPT_IN_MODULES = ("sync/Payroll/", "sync/HRM/", "sync/Manufacturing/")
+"""Modules few companies have (and personal data): their streams are selected only on request."""
+SAME_DATA_AS = {
+    "quotation_rows": "quotations + quotation_lines",
+    "sales_order_rows": "sales_orders + sales_order_lines",
+}
+"""Line-per-row variants of header and line streams that are selected by default."""
+
+
+def not_by_default(spec: StreamSpec) -> str | None:
+    """Why a stream is not selected by default (None: it is).
+
+    The default selection is what an incremental run with nothing changed reads for at most
+    one call per stream and division: full-table streams (one call per 60 rows on every run),
+    modules most companies lack, and duplicates of other streams are opt-in.
+    """
+    if spec.mode == FULL:
+        return "full table on every run"
+    if spec.path.startswith(OPT_IN_MODULES):
+        return f"{spec.path.split('/')[1]} module"
+    if spec.name in SAME_DATA_AS:
+        return f"same data as {SAME_DATA_AS[spec.name]}"
+    return None
+

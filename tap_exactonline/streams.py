@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from exactonline_api.entities import entity
-from tap_exactonline.catalogue_streams import sync_specs, table_specs
+from tap_exactonline.catalogue_streams import not_by_default, sync_specs, table_specs
 from tap_exactonline.deletes import Tombstones
 from tap_exactonline.modified import ModifiedStream
 from tap_exactonline.spec import SYNC, StreamSpec
@@ -227,7 +227,15 @@ DIVISIONS_SPEC = StreamSpec(
 def _stream_class(spec: StreamSpec, base: type) -> type:
     """A named subclass per spec, so singer-sdk sees one class per stream."""
     class_name = "".join(part.capitalize() for part in spec.name.split("_")) + "Stream"
-    return type(class_name, (base,), {"spec": spec, "__doc__": spec.description})
+    return type(
+        class_name,
+        (base,),
+        {
+            "spec": spec,
+            "__doc__": spec.description,
+            "selected_by_default": not_by_default(spec) is None,
+        },
+    )
 
 
 STREAM_TYPES: tuple[type, ...] = (
