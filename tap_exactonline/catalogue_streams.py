@@ -300,4 +300,3 @@ def not_by_default(spec: StreamSpec) -> str | None:
     if spec.name in SAME_DATA_AS:
         return f"same data as {SAME_DATA_AS[spec.name]}"
     return None
-
