@@ -103,6 +103,7 @@ class SandboxConfig:
     strict_accept: bool = False
     faults: dict[str, Any] | None = None
     invoice_deletes: str = INVOICE_KEYED
+    missing_modules: str = ""  # exactonline_sandbox.modules: divisions lacking modules (403)
 
 
 @dataclass
@@ -228,6 +229,7 @@ class SandboxServer:
                 division_scales=config.division_scales,
                 clock=self.clock,
                 invoice_deletes=config.invoice_deletes,
+                missing_modules=config.missing_modules,
             )
         self.company = company
         self.company_lock = threading.Lock()

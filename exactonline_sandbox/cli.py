@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         "does not document which)",
     )
     serve.add_argument(
+        "--missing-modules",
+        default="",
+        help="divisions that lack modules, answering 403 on every endpoint of them: "
+        "DIVISION=MODULE[,MODULE...] items separated by ';', DIVISION a division code or #N "
+        "(the N-th division), e.g. '#2=payroll,manufacturing' (exactonline_sandbox.modules)",
+    )
+    serve.add_argument(
         "--row-cache-mb",
         type=int,
         default=rowcache.DEFAULT_BUDGET // (1024 * 1024),
@@ -169,6 +176,14 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from exactonline_sandbox.data import division_codes
+    from exactonline_sandbox.modules import MissingModules, ModuleSpecError
+
+    try:
+        MissingModules.parse(args.missing_modules, division_codes(args.seed, args.divisions))
+    except ModuleSpecError as exc:
+        print(f"exactonline-sandbox: --missing-modules: {exc}", file=sys.stderr)
+        return 2
     config = SandboxConfig(
         seed=args.seed,
         scale=args.scale,
@@ -186,6 +201,7 @@ def serve(args: argparse.Namespace) -> int:
         strict_accept=args.strict_accept,
         faults=faults,
         invoice_deletes=args.invoice_deletes,
+        missing_modules=args.missing_modules,
     )
     rowcache.configure(args.row_cache_mb * 1024 * 1024)  # before the company's readers exist
     # A page allocates thousands of short-lived containers (row dicts, cache entries); at the

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from exactonline_api.entities import Entity, entity
+from exactonline_sandbox.catalogue import TableSpec, generic_resources
 
 Row = dict[str, Any]
 
@@ -175,7 +176,9 @@ def _build() -> dict[str, Resource]:
             deleted_type=4,
         ),
         Resource("logistics/Items", "Item", "items", model=m + "Item", methods=_W, deleted_type=9),
-        Resource("financial/GLAccounts", "GLAccount", "glaccounts", model=m + "GLAccount"),
+        Resource(
+            "financial/GLAccounts", "GLAccount", "glaccounts", model=m + "GLAccount", methods=_W
+        ),
         Resource(
             "financialtransaction/TransactionLines",
             "TransactionLine",
@@ -188,7 +191,7 @@ def _build() -> dict[str, Resource]:
             "SalesOrder",
             "orders",
             model=m + "SalesOrder",
-            methods=frozenset({"GET", "POST", "PUT"}),
+            methods=_W,
             children={"SalesOrderLines": "salesorder/SalesOrderLines"},
         ),
         Resource(
@@ -196,6 +199,7 @@ def _build() -> dict[str, Resource]:
             "SalesOrderLine",
             "orderlines",
             model=m + "SalesOrderLine",
+            methods=_W,  # exact-methods.json; a POSTed line names its order (OrderID)
             needs_select_or_top1=True,
         ),
         Resource("system/Divisions", "SystemDivision", "divisions", model=m + "System.Division"),
@@ -317,6 +321,11 @@ def _build() -> dict[str, Resource]:
 
 
 RESOURCES: dict[str, Resource] = _build()
+#: Every other catalogue entry, served generically from tables of generated rows (catalogue.py,
+#: generic_rows.py); the hand-made resources above win.
+_GENERIC, GENERIC_TABLES = generic_resources(RESOURCES)
+RESOURCES.update((path, Resource(**args)) for path, args in _GENERIC.items())
+GENERIC_TABLES: dict[str, TableSpec]
 _LOWER = {p.lower(): r for p, r in RESOURCES.items()}
 
 _PATH_RE = re.compile(

@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from exactonline_api.entities import entity
-from exactonline_sandbox import data
+from exactonline_sandbox import catalogue_writes, data, generic_rows
 from exactonline_sandbox.formats import (
     AMSTERDAM,
     date_ms,
@@ -36,8 +37,10 @@ from exactonline_sandbox.formats import (
     wall_literal_ms,
 )
 from exactonline_sandbox.listing import Context, Reader
+from exactonline_sandbox.modules import MissingModules, forbidden_message
 from exactonline_sandbox.query import QueryError
 from exactonline_sandbox.resources import (
+    GENERIC_TABLES,
     RESOURCES,
     Resource,
     endpoint_name,
@@ -172,12 +175,14 @@ class Division:
         self.name = name
         self.seed = seed
         self.tables: dict[str, Table] = _LazyTables(self)
-        self.counter = FIRST_TIMESTAMP + len(_TABLE_KEYS) * TIMESTAMP_STRIDE
+        tables = len(_TABLE_KEYS) + len(GENERIC_TABLES)  # catalogue tables: generic_rows.py
+        self.counter = FIRST_TIMESTAMP + tables * TIMESTAMP_STRIDE
         self.reader = Reader(self.tables)
 
     def load_table(self, name: str) -> Table:
         if name not in _TABLE_KEYS:
-            raise KeyError(name)
+            at = len(_TABLE_KEYS) + generic_rows.index(name)  # KeyError for unknown names
+            return generic_rows.load(self, name, FIRST_TIMESTAMP + at * TIMESTAMP_STRIDE)
         table = Table(_TABLE_KEYS[name])
         if self.seed is not None and name in data.TABLE_GROUPS:
             first = FIRST_TIMESTAMP + list(_TABLE_KEYS).index(name) * TIMESTAMP_STRIDE
@@ -209,6 +214,7 @@ class Company:
         division_scales: tuple[float, ...] = (),
         clock: Callable[[], float] = time.time,
         invoice_deletes: str = INVOICE_KEYED,
+        missing_modules: str = "",
     ) -> None:
         if divisions < 1:
             raise ValueError("divisions must be at least 1")
@@ -223,6 +229,7 @@ class Company:
         self.user = data.make_user(seed)
         self.user_id = self.user.id
         self.division_codes: list[int] = data.division_codes(seed, divisions)
+        self.missing_modules = MissingModules.parse(missing_modules, self.division_codes)
         self._lock = threading.RLock()
         self._files: dict[str, tuple[str, bytes]] = {}
         self._divisions: dict[int, Division] = {}
@@ -350,6 +357,8 @@ class Company:
             if target is None:
                 raise SandboxError(404, f"Resource not found for the segment '{path}'.")
             res = target.resource
+            if (module := self.missing_modules.lacks(division, res.path)) is not None:
+                raise SandboxError(403, forbidden_message(module, division))
             if is_bad_key(target.key):
                 raise SandboxError(400, "Bad Request - Error in query syntax.")
             if method not in res.methods:
@@ -548,8 +557,8 @@ class Company:
             "documents/Documents": self._post_document,
             "documents/DocumentAttachments": self._post_attachment,
         }.get(res.path)
-        if handler is None:
-            raise SandboxError(405, "Method not allowed")
+        if handler is None:  # no hand-made rules: the catalogue's fields, stored as sent
+            handler = partial(catalogue_writes.post, self)
         key = handler(div, res, body)
         return self._respond_one(div, res, key, ctx)
 

@@ -73,7 +73,7 @@ def test_item_code_must_be_unique_and_present(company: Company) -> None:
 
 def test_read_only_endpoints_refuse_writes_with_405(company: Company) -> None:
     for method, path in (
-        ("POST", "financial/GLAccounts"),
+        ("POST", "financialtransaction/TransactionLines"),  # GET only (exact-methods.json)
         ("POST", "sync/CRM/Accounts"),
         ("DELETE", "cashflow/Receivables(guid'11111111-2222-4333-8444-555555555555')"),
     ):

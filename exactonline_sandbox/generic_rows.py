@@ -1,0 +1,382 @@
+"""Rows of the catalogue tables (catalogue.py), generated lazily per division and table.
+
+A table is generated on its first read, from `random.Random(f"{seed}:{division}:{table}")`, so
+its rows never depend on which other tables were read before (same seed, scale and division:
+same rows, IDs included). `BASE_ROWS` rows at scale 1 (at least `MIN_ROWS`).
+
+Values follow the catalogue's field types and names: GUID keys, codes, `/Date(ms)/` days for
+date-named fields, `Created`/`Modified` ascending with the row order (so with the Timestamp
+order; several rows share a `Modified` at larger scales, as real data does), decimals for
+floats (money with two places, percentages, quantities), enumerations taken from the field's
+description where it lists them ("10 = Open, 20 = ..."), `Division` = the division code,
+`Creator`/`Modifier` = the sandbox user. A field naming another entity (`Account`, `Item`,
+`GLAccount`, `Employee`, `Project`, `Warehouse`, `EmployeeID`, ...) holds the key of an existing
+row of that entity's table, and its companions (`AccountCode`, `AccountName`, `ItemDescription`)
+that row's values; a field whose description calls it a code (`Journal`) holds the row's `Code`.
+Tables that are themselves referenced ("master" tables) reference only hand-made tables, which
+keeps generation free of cycles and independent of the order of reads.
+
+Speed: values are built column by column, mostly by cycling short shuffled pools of distinct
+lengths (C-level `islice(cycle(...))`), and stored as compact `Record`s: a million rows of
+a 40-field table take a few seconds.
+
+Hook: `register(table, source)` makes a table's rows come from `source(ctx)` instead (a list
+of dicts in ascending `Modified` order, each with the table's key; `Timestamp` is set here).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from itertools import cycle, islice, repeat
+from typing import Any, Protocol
+
+from exactonline_api.entities import Field
+from exactonline_sandbox import data
+from exactonline_sandbox.catalogue import TableSpec
+from exactonline_sandbox.formats import cents, guid, odata_date, odata_day, pad_code
+from exactonline_sandbox.record import Record, shape_of
+from exactonline_sandbox.resources import GENERIC_TABLES
+from exactonline_sandbox.table import Table
+
+BASE_ROWS = 100
+MIN_ROWS = 3
+
+#: Hand-made tables a generic field may reference, by the entity name fields use.
+EXPLICIT_REFERENCES = {
+    "account": "accounts",
+    "contact": "contacts",
+    "item": "items",
+    "glaccount": "glaccounts",
+    "document": "documents",
+}
+#: Field names that reference accounts without saying so.
+ACCOUNT_ALIASES = frozenset(
+    {"supplier", "customer", "orderedby", "invoiceto", "deliverto", "creditor", "debtor"}
+)
+_COMPANIONS = ("Code", "Name", "Description", "FullName", "HID")
+_PRIMES = (7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83)
+_ENUM_NUM = re.compile(r"(?<![\w.])(-?\d{1,6})\s*(?:=|-|:)\s*[A-Za-z]")
+_ENUM_CHAR = re.compile(r"(?<![\w'])([A-Z])\s*=\s*[A-Za-z]")
+_DATE_HINTS = ("Date", "Since", "Until", "Birth", "Expiry", "Deadline")
+_NOTE_HINTS = ("Note", "Remark", "CustomField", "FreeText", "Memo", "Comment")
+
+
+class Division(Protocol):
+    """What generation needs of a store division (store.Division)."""
+
+    code: int
+    seed: data.Generator | None
+    tables: Mapping[str, Table]
+
+
+@dataclass
+class RowContext:
+    """What a row source gets: the table, its division, a seeded random source, a row count."""
+
+    spec: TableSpec
+    division: int
+    rng: random.Random
+    count: int
+    user: data.User
+    tables: Mapping[str, Table]  # the division's tables (reading one generates it)
+
+
+RowSource = Callable[[RowContext], list[dict[str, Any]]]
+ROW_SOURCES: dict[str, RowSource] = {}
+
+
+def register(table: str, source: RowSource) -> None:
+    """Let `source` make the rows of catalogue table `table` (see the module docstring)."""
+    if table not in GENERIC_TABLES:
+        raise KeyError(f"{table} is not a catalogue table")
+    ROW_SOURCES[table] = source
+
+
+@cache
+def index(name: str) -> int:
+    """The table's position among the catalogue tables (its Timestamp range)."""
+    return sorted(GENERIC_TABLES).index(name)
+
+
+def load(division: Division, name: str, first_ts: int) -> Table:
+    """Generate catalogue table `name` of `division` (rows get Timestamps from `first_ts`)."""
+    spec = GENERIC_TABLES[name]
+    table = Table(spec.key)
+    seed = division.seed
+    if seed is not None:
+        rng = random.Random(f"{seed.seed}:{division.code}:{name}")
+        count = max(MIN_ROWS, round(BASE_ROWS * seed.scale))
+        ctx = RowContext(spec, division.code, rng, count, seed.user, division.tables)
+        source = ROW_SOURCES.get(name)
+        if source is not None:
+            rows = source(ctx)
+            table.load(rows, first_ts)  # type: ignore[arg-type]
+        else:
+            keys, records = generate(ctx, first_ts)
+            table.load_records(keys, records, first_ts)
+    dict.__setitem__(division.tables, name, table)  # type: ignore[index]
+    return table
+
+
+def generate(ctx: RowContext, first_ts: int) -> tuple[list[Any], list[Record]]:
+    """The table's rows as (keys, records), Timestamps from `first_ts` in row order."""
+    spec, n, rng = ctx.spec, ctx.count, ctx.rng
+    fields = list(spec.fields)
+    if spec.key not in {f.name for f in fields}:
+        fields.insert(0, Field(spec.key, "string", "row key"))
+    columns: dict[str, list[Any]] = {}
+    names = {f.name for f in fields}
+    # References first: they also fill their companions (AccountCode, AccountName ...).
+    for f in fields:
+        if f.name == spec.key or f.name in columns:
+            continue
+        target = reference_table(spec, f)
+        if target is not None:
+            _reference(ctx, f, target, names, columns)
+    if "Created" in names or "Modified" in names:
+        columns["Created"], columns["Modified"] = _times(ctx)
+    for f in fields:
+        if f.name not in columns:
+            columns[f.name] = _column(ctx, f, n, rng)
+    order = tuple(f.name for f in fields)
+    shape = shape_of((*order, "Timestamp"))
+    stamps = range(first_ts, first_ts + n)
+    records = [
+        Record(shape, values)
+        for values in zip(*(columns[name] for name in order), stamps, repeat(None, n), strict=True)
+    ]
+    return columns[spec.key], records
+
+
+# ---------------------------------------------------------------------------------- references
+
+
+@cache
+def _entity_tables() -> dict[str, str]:
+    """Generic tables by the lower-case entity name a field would use (`employee`)."""
+    out: dict[str, str] = {}
+    for name, spec in GENERIC_TABLES.items():
+        if spec.key in ("ID",) or spec.key.endswith(("ID", "Id")):
+            out.setdefault(spec.entity_name.lower(), name)
+    return out
+
+
+def _target_of(field_name: str) -> str | None:
+    """The table a field named like an entity points at (explicit or generic), if any."""
+    low = field_name.lower()
+    stems = [low]
+    for suffix in ("id", "guid"):
+        if low.endswith(suffix) and len(low) > len(suffix):
+            stems.append(low[: -len(suffix)])
+    for stem in stems:
+        if stem in ACCOUNT_ALIASES:
+            return "accounts"
+        if stem in EXPLICIT_REFERENCES:
+            return EXPLICIT_REFERENCES[stem]
+        if stem in _entity_tables():
+            return _entity_tables()[stem]
+    return None
+
+
+@cache
+def _masters() -> frozenset[str]:
+    """Generic tables some other table references: they reference hand-made tables only."""
+    found: set[str] = set()
+    for name, spec in GENERIC_TABLES.items():
+        for f in spec.fields:
+            if f.type == "string" and f.name != spec.key:
+                target = _target_of(f.name)
+                if target in GENERIC_TABLES and target != name:
+                    found.add(target)
+    return frozenset(found)
+
+
+def reference_table(spec: TableSpec, f: Field) -> str | None:
+    """The table whose rows field `f` of `spec` references, or None (see the docstring)."""
+    if f.type != "string":
+        return None
+    target = _target_of(f.name)
+    if target is None or target == spec.name:
+        return None
+    if target in GENERIC_TABLES and spec.name in _masters():
+        return None
+    return target
+
+
+def _reference(
+    ctx: RowContext, f: Field, target: str, names: set[str], columns: dict[str, list[Any]]
+) -> None:
+    table = ctx.tables[target]
+    rows = list(table.by_key())
+    n = ctx.count
+    if not rows:
+        columns[f.name] = [None] * n
+        return
+    picks = list(range(len(rows)))
+    ctx.rng.shuffle(picks)
+    picks = picks[:4096] if len(picks) > 4096 else picks
+    chosen = [rows[i] for i in islice(cycle(picks), n)]
+    by_code = "code" in f.description.lower() and "id" not in f.description.lower().split()
+    source = "Code" if by_code and "Code" in rows[0] else table.key
+    columns[f.name] = [r.get(source) for r in chosen]
+    for suffix in _COMPANIONS:
+        companion = f.name + suffix
+        if companion in names and companion not in columns and suffix in rows[0]:
+            columns[companion] = [r.get(suffix) for r in chosen]
+
+
+# ---------------------------------------------------------------------------------- values
+
+
+def _cycled(pool: list[Any], n: int, rng: random.Random) -> list[Any]:
+    """`n` values cycling a shuffled pool cut to a prime length (columns vary independently)."""
+    pool = list(pool)
+    rng.shuffle(pool)
+    size = rng.choice(_PRIMES)
+    pool = (pool * (size // max(len(pool), 1) + 1))[:size] if len(pool) < size else pool[:size]
+    return list(islice(cycle(pool), n))
+
+
+def _keys(ctx: RowContext, f: Field) -> list[Any]:
+    n, rng = ctx.count, ctx.rng
+    if f.type == "int":
+        return list(range(1, n + 1))
+    if f.name in ("ID", "Id") or f.name.endswith(("ID", "Id")) or f.type != "string":
+        stem = guid(rng.getrandbits(128))[:24]
+        salt = rng.getrandbits(48)
+        # i -> i * odd + salt (mod 2^48) is a bijection: unique, GUID-shaped, not in row order.
+        return [f"{stem}{(i * 0x9E3779B97F4B + salt) & 0xFFFFFFFFFFFF:012x}" for i in range(n)]
+    return [f"{ctx.spec.name[:3].upper()}{i:06d}" for i in range(1, n + 1)]
+
+
+def _times(ctx: RowContext) -> tuple[list[str], list[str]]:
+    """(Created, Modified) per row: Modified ascending with the rows, Created at or before it."""
+    n, rng = ctx.count, ctx.rng
+    size = min(n, 4096)
+    start = data.EPOCH_END - data.SPAN_SECONDS
+    moments = sorted(round(start + rng.random() * data.SPAN_SECONDS, 3) for _ in range(size))
+    modified = [odata_date(t) for t in moments]
+    created = [odata_date(t - rng.random() * 30 * 86400) for t in moments]
+    picks = [i * size // n for i in range(n)]
+    return [created[i] for i in picks], [modified[i] for i in picks]
+
+
+def _days(rng: random.Random) -> list[str]:
+    start = data.EPOCH_END - data.SPAN_SECONDS
+    return [odata_day(data._day(start + rng.random() * data.SPAN_SECONDS)) for _ in range(97)]
+
+
+def _enumeration(f: Field, pattern: re.Pattern[str]) -> list[Any]:
+    found = pattern.findall(f.description)
+    values = list(dict.fromkeys(int(v) if pattern is _ENUM_NUM else v for v in found))
+    return values if len(values) >= 2 else []
+
+
+def _int_pool(f: Field, rng: random.Random) -> list[Any] | None:
+    name = f.name
+    enum = _enumeration(f, _ENUM_NUM)
+    if enum:
+        return enum
+    if "Year" in name:
+        return [2024, 2025]
+    if "Period" in name or name.endswith("Month"):
+        return list(range(1, 13))
+    if "Week" in name:
+        return list(range(1, 53))
+    if name.endswith(("Days", "Hours", "Count")):
+        return list(range(0, 31))
+    if name.startswith(("Is", "Has", "Allow", "Block")) or name in ("Active", "Main"):
+        return [0, 1]
+    if name.endswith(("Number", "HID", "Hid", "Sequence")) or name == "HID":
+        return None  # sequential
+    return list(range(1, 6))
+
+
+def _float_pool(f: Field, rng: random.Random) -> list[Any]:
+    name = f.name
+    if "Percentage" in name or "Rate" in name or name.endswith("Perc"):
+        return [0.0, 0.09, 0.21] if "VAT" in name or "Vat" in name else [0.0, 0.05, 0.1, 0.25]
+    if "Quantity" in name or name.endswith(("Hours", "Days")):
+        return [float(rng.randint(1, 40)) for _ in range(30)]
+    return [cents(rng.randint(100, 500_000)) for _ in range(60)]
+
+
+def _string_pool(f: Field, ctx: RowContext) -> list[Any] | None:
+    name, rng = f.name, ctx.rng
+    if name == "Code" or name.endswith(("Number", "Reference", "Ref")):
+        return None  # unique per row
+    if any(h in name for h in _DATE_HINTS) or name in ("Approved", "Start", "End"):
+        return _days(rng)
+    if name.endswith(("ID", "Id", "Guid")) or name in ("Creator", "Modifier", "CreatedBy"):
+        if name in ("Creator", "Modifier", "CreatedBy", "ModifiedBy"):
+            return [ctx.user.id]
+        return [guid(rng.getrandbits(128)) for _ in range(23)]
+    if name.endswith("FullName"):
+        return (
+            [ctx.user.full_name]
+            if name.startswith(("Creator", "Modifier", "Created"))
+            else [f"{a} {b}" for a, b in zip(data._FIRST, data._LAST, strict=True)]
+        )
+    if any(h in name for h in _NOTE_HINTS):
+        return [None, None, None, "Zie bijlage", "Graag voor het einde van de maand"]
+    letters = _enumeration(f, _ENUM_CHAR)
+    if letters:
+        return letters
+    if name in ("Currency",) or name.endswith("Currency"):
+        return ["EUR"]
+    if "Country" in name:
+        return ["NL", "BE", "DE"]
+    if "Language" in name:
+        return ["NL", "EN"]
+    if "Email" in name:
+        return [f"{a.lower()}@voorbeeld.nl" for a in data._FIRST]
+    if "Phone" in name or "Mobile" in name or "Fax" in name:
+        return [f"0{rng.randint(10, 79)}-{rng.randint(1000000, 9999999)}" for _ in range(29)]
+    if name == "City" or name.endswith("City"):
+        return [c for c, _, _ in data._CITIES]
+    if "Postcode" in name:
+        return [f"{pc} AB" for _, pc, _ in data._CITIES]
+    if "Address" in name or "Street" in name:
+        return [f"{s} {rng.randint(1, 250)}" for s in data._STREETS]
+    if "Url" in name or "Website" in name:
+        return [f"https://www.{s.lower()}.nl" for s in data._TRADES]
+    if name.endswith("Name") or name.endswith("Description") or name in ("Name", "Subject"):
+        return [f"{p} {v}" for p in data._PRODUCTS for v in data._VARIANTS[:3]]
+    if name == "Unit" or name.endswith("Unit"):
+        return [u for u, _ in data._UNITS]
+    return [f"{w[:6].upper()}" for w in data._PRODUCTS]
+
+
+def _column(ctx: RowContext, f: Field, n: int, rng: random.Random) -> list[Any]:
+    name = f.name
+    if name == ctx.spec.key:
+        return _keys(ctx, f)
+    if name == "Division" and f.type == "int":
+        return [ctx.division] * n
+    if f.type == "bool":
+        return _cycled([True, False, False], n, rng)
+    if f.type == "int":
+        pool = _int_pool(f, rng)
+        return list(range(1, n + 1)) if pool is None else _cycled(pool, n, rng)
+    if f.type == "float":
+        return _cycled(_float_pool(f, rng), n, rng)
+    pool = _string_pool(f, ctx)
+    if pool is None:
+        width = 6 if n < 1_000_000 else 8
+        codes = [f"{i:0{width}d}" for i in range(1, n + 1)]
+        return (
+            [pad_code(c) for c in codes] if name == "Code" and "Account" in ctx.spec.name else codes
+        )
+    return _cycled(pool, n, rng)
+
+
+def generic_tables() -> Iterable[str]:
+    """Every catalogue table name (sorted: the order of their Timestamp ranges)."""
+    return sorted(GENERIC_TABLES)
+
+
+__all__ = ["ROW_SOURCES", "RowContext", "generate", "index", "load", "reference_table", "register"]
