@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import machine
+from benchmarks.breadth import run_breadth
 from benchmarks.budget import Compression, run_budget
 from benchmarks.extraction import run_extraction, stream_endpoints
 from benchmarks.parallel import run_parallel
@@ -39,6 +40,7 @@ SECTIONS = (
     "tokens",
     "sandbox_throughput",
     "tap_profile",
+    "breadth",
 )
 
 
@@ -68,6 +70,7 @@ class Profile:
     memory_scale: float
     start_date_scale: float
     sizes_scale: float
+    breadth_scale: float = 1.0
 
 
 PROFILES = {
@@ -118,6 +121,7 @@ PROFILES = {
         memory_scale=0.05,
         start_date_scale=0.2,
         sizes_scale=0.1,
+        breadth_scale=0.05,
     ),
 }
 
@@ -145,6 +149,7 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         "tokens": lambda: run_tokens(workdir, hour_seconds=p.token_hour_seconds),
         "sandbox_throughput": lambda: _sandbox_throughput(p.throughput_scale),
         "tap_profile": lambda: run_tap_profile(workdir, scale=p.profile_scale),
+        "breadth": lambda: run_breadth(workdir, scale=p.breadth_scale),
         "parallel": lambda: run_parallel(
             workdir,
             latency_ms=p.latency_ms,
