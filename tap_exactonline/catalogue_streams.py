@@ -224,9 +224,23 @@ FINANCE_TABLES: dict[str, tuple[str, str]] = {
 _DELETED_ALIASES = {"Attachments": "DocumentAttachments"}
 _ENTITY_TYPE = re.compile(r"(\d+)\s*=\s*([A-Za-z]+)")
 
-# Fields left out of `accounts`: the logo (a picture, and its URLs) keeps the query string under
-# IIS's default 2,048 bytes (see `streams._NOT_CUSTOMER_FIELDS`).
-_NOT_ACCOUNT_FIELDS = frozenset({"Logo", "LogoFileName", "LogoThumbnailUrl", "LogoUrl"})
+# Fields left out of `accounts`, to keep its query string under IIS's default 2,048 bytes (see
+# `streams._NOT_CUSTOMER_FIELDS`): the logo (a picture and its URLs), and the descriptions of
+# rows other streams hold (join `payment_conditions`, `currencies`, `vat_codes` on the code).
+_NOT_ACCOUNT_FIELDS = frozenset(
+    {
+        "Logo",
+        "LogoFileName",
+        "LogoThumbnailUrl",
+        "LogoUrl",
+        "PaymentConditionPurchaseDescription",
+        "PaymentConditionSalesDescription",
+        "PurchaseCurrencyDescription",
+        "SalesCurrencyDescription",
+        "PurchaseVATCodeDescription",
+        "SalesVATCodeDescription",
+    }
+)
 
 
 @cache
@@ -251,6 +265,7 @@ def _sync_spec(sync_entity: str) -> StreamSpec:
     fields = None
     if sync_entity == "SyncAccount":
         scalars = select_fields(entity(sync_entity))
+        assert _NOT_ACCOUNT_FIELDS <= {f.name for f in scalars}, "not in the catalogue"
         fields = tuple(f.name for f in scalars if f.name not in _NOT_ACCOUNT_FIELDS)
     return StreamSpec(
         name,

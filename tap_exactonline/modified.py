@@ -89,7 +89,6 @@ class ModifiedWindow:
     def store(self, state: dict) -> None:
         if self.high is None:
             return
-        state["replication_key"] = "Modified"
         state[BOOKMARK] = iso_utc(self.high)
         state[WINDOW_STATE_KEY] = dict(self.keys)
 

@@ -14,7 +14,7 @@ from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.catalogue_streams import not_by_default, sync_specs, table_specs
 from tap_exactonline.spec import FULL
 from tap_exactonline.streams import DIVISIONS_SPEC, STREAM_TABLE
-from tests.tap.conftest import TapRunner, discovered_catalog
+from tests.tap.conftest import TapRunner, discovered_catalog, every_stream
 
 CATALOGUE_SPECS = (*sync_specs(), *table_specs())
 UNAVAILABLE_LINE = re.compile(r"Unavailable streams \(skipped\): (.*)")
@@ -53,7 +53,7 @@ def test_every_stream_full_syncs_the_sandbox_rows_and_an_unchanged_run_costs_a_c
     runner = tap_runner(sb)
     divisions = runner.grant["divisions"]
 
-    full = runner.run(divisions=divisions)
+    full = runner.run(divisions=divisions, streams=every_stream())
 
     assert full.returncode == 0, full.stderr[-3000:]
     for spec in CATALOGUE_SPECS:
@@ -64,7 +64,7 @@ def test_every_stream_full_syncs_the_sandbox_rows_and_an_unchanged_run_costs_a_c
             assert keys(full, spec.name, division, key) == rows, (spec.name, division)
 
     sb.reset_stats()
-    again = runner.run(divisions=divisions, state=full.state)
+    again = runner.run(divisions=divisions, state=full.state, streams=every_stream())
 
     assert again.returncode == 0, again.stderr[-3000:]
     full_tables = {s.name for s in STREAM_TABLE if s.mode == FULL}
