@@ -52,3 +52,12 @@ def catalogue_sandbox() -> Iterator[Sandbox]:
 def catalogue_api(catalogue_sandbox: Sandbox) -> Api:
     grant = catalogue_sandbox.grant()
     return Api(catalogue_sandbox, grant["divisions"][0], catalogue_sandbox.access_token(grant))
+
+
+@pytest.fixture(scope="module")
+def big_api() -> Iterator[Api]:
+    """One division large enough that generic tables span several pages (1050 rows; lazy:
+    only the tables a test reads are generated)."""
+    with Sandbox(seed=5, scale=10.5, divisions=1, **OPEN_LIMITS) as sb:
+        grant = sb.grant()
+        yield Api(sb, grant["divisions"][0], sb.access_token(grant))
