@@ -61,6 +61,7 @@ ACCOUNT_ALIASES = frozenset(
 _COMPANIONS = ("Code", "Name", "Description", "FullName", "HID")
 _PRIMES = (7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83)
 _ENUM_NUM = re.compile(r"(?<![\w.])(-?\d{1,6})\s*(?:=|-|:)\s*[A-Za-z]")
+_ENUM_NUM_AFTER = re.compile(r"[A-Za-z]\s*=\s*(-?\d{1,6})(?![\w.])")
 _ENUM_CHAR = re.compile(r"(?<![\w'])([A-Z])\s*=\s*[A-Za-z]")
 _ODD = 0x9E3779B97F4B  # odd: i -> i * _ODD (mod 2^48) is a bijection
 _MASK48 = (1 << 48) - 1
@@ -288,9 +289,14 @@ def _days(rng: random.Random) -> list[str]:
 
 
 def _enumeration(f: Field, pattern: re.Pattern[str]) -> list[Any]:
-    found = pattern.findall(f.description)
-    values = list(dict.fromkeys(int(v) if pattern is _ENUM_NUM else v for v in found))
-    return values if len(values) >= 2 else []
+    """The values a description lists (`10 = Open, 20 = ...`, or `Visit=1, Postal=2`)."""
+    patterns = (pattern, _ENUM_NUM_AFTER) if pattern is _ENUM_NUM else (pattern,)
+    for p in patterns:
+        found = p.findall(f.description)
+        values = list(dict.fromkeys(int(v) if p is not _ENUM_CHAR else v for v in found))
+        if len(values) >= 2:
+            return values
+    return []
 
 
 def _int_pool(f: Field, rng: random.Random) -> list[Any] | None:
