@@ -13,8 +13,9 @@ description where it lists them ("10 = Open, 20 = ..."), `Division` = the divisi
 `GLAccount`, `Employee`, `Project`, `Warehouse`, `EmployeeID`, ...) holds the key of an existing
 row of that entity's table, and its companions (`AccountCode`, `AccountName`, `ItemDescription`)
 that row's values; a field whose description calls it a code (`Journal`) holds the row's `Code`.
-Tables that are themselves referenced ("master" tables) reference only hand-made tables, which
-keeps generation free of cycles and independent of the order of reads.
+Tables that are themselves referenced ("master" tables) reference hand-made tables and masters
+of a lower level only (`_levels`), which keeps generation free of cycles and independent of the
+order of reads.
 
 Speed: values are built column by column, mostly by cycling short shuffled pools of distinct
 lengths (C-level `islice(cycle(...))`), and stored as compact `Record`s: a million rows of
@@ -57,6 +58,10 @@ EXPLICIT_REFERENCES = {
 #: Field names that reference accounts without saying so.
 ACCOUNT_ALIASES = frozenset(
     {"supplier", "customer", "orderedby", "invoiceto", "deliverto", "creditor", "debtor"}
+)
+#: References Exact answers with the referenced row's Code (whatever the description says).
+CODE_REFERENCES = frozenset(
+    {"Unit", "VATCode", "Journal", "PaymentCondition", "CostCenter", "CostUnit"}
 )
 _COMPANIONS = ("Code", "Name", "Description", "FullName", "HID")
 _PRIMES = (7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83)
@@ -199,17 +204,39 @@ def _target_of(field_name: str) -> str | None:
     return None
 
 
+def _generic_targets(spec: TableSpec) -> set[str]:
+    """The other catalogue tables fields of `spec` name."""
+    found = set()
+    for f in spec.fields:
+        if f.type == "string" and f.name != spec.key:
+            target = _target_of(f.name)
+            if target in GENERIC_TABLES and target != spec.name:
+                found.add(target)
+    return found
+
+
 @cache
-def _masters() -> frozenset[str]:
-    """Generic tables some other table references: they reference hand-made tables only."""
-    found: set[str] = set()
-    for name, spec in GENERIC_TABLES.items():
-        for f in spec.fields:
-            if f.type == "string" and f.name != spec.key:
-                target = _target_of(f.name)
-                if target in GENERIC_TABLES and target != name:
-                    found.add(target)
-    return frozenset(found)
+def _levels() -> dict[str, int]:
+    """A level for each referenced ("master") catalogue table: level 0 references no other
+    catalogue table, level k only tables of lower levels. A master references catalogue
+    tables of lower levels only (others get unlinked values), which rules out cycles and
+    makes a table's rows independent of the order tables are read in."""
+    masters = set().union(*(_generic_targets(s) for s in GENERIC_TABLES.values()))
+    levels: dict[str, int] = {}
+    level = 0
+    while True:
+        ready = sorted(
+            m
+            for m in masters - levels.keys()
+            if _generic_targets(GENERIC_TABLES[m]) <= levels.keys()
+        )
+        if not ready:
+            break
+        levels.update(dict.fromkeys(ready, level))
+        level += 1
+    for m in sorted(masters - levels.keys()):  # in a cycle: above every level, linked below it
+        levels[m] = level
+    return levels
 
 
 def reference_table(spec: TableSpec, f: Field) -> str | None:
@@ -219,7 +246,8 @@ def reference_table(spec: TableSpec, f: Field) -> str | None:
     target = _target_of(f.name)
     if target is None or target == spec.name:
         return None
-    if target in GENERIC_TABLES and spec.name in _masters():
+    own = _levels().get(spec.name)
+    if target in GENERIC_TABLES and own is not None and _levels()[target] >= own:
         return None
     return target
 
@@ -237,13 +265,21 @@ def _reference(
     ctx.rng.shuffle(picks)
     picks = picks[:4096] if len(picks) > 4096 else picks
     chosen = [rows[i] for i in islice(cycle(picks), n)]
-    by_code = "code" in f.description.lower() and "id" not in f.description.lower().split()
-    source = "Code" if by_code and "Code" in rows[0] else table.key
+    source = "Code" if _holds_code(f) and "Code" in rows[0] else table.key
     columns[f.name] = [r.get(source) for r in chosen]
     for suffix in _COMPANIONS:
         companion = f.name + suffix
         if companion in names and companion not in columns and suffix in rows[0]:
             columns[companion] = [r.get(suffix) for r in chosen]
+
+
+def _holds_code(f: Field) -> bool:
+    """A reference holding the row's Code, not its ID: `Journal` ("The journal code"), `Unit`,
+    `VATCode`, `CostCenter` (codes in Exact's answers)."""
+    if f.name.endswith(("ID", "Id")):
+        return False
+    text = f.description.lower()
+    return f.name in CODE_REFERENCES or "code" in text or "abbreviation" in text
 
 
 # ---------------------------------------------------------------------------------- values

@@ -62,6 +62,18 @@ def test_a_reference_field_holds_the_key_of_an_existing_row(catalogue_api: Api) 
     assert contracts
     for row in contracts:
         assert full[row["Employee"]] == row["EmployeeFullName"]
+    # A referenced table references the tables below it as well (no cycles, any read order).
+    employments, _ = collect(catalogue_api, "payroll/Employments", **{"$select": "Employee"})
+    assert employments and {r["Employee"] for r in employments} <= full.keys()
+
+
+def test_a_reference_exact_answers_with_a_code_holds_the_code_of_an_existing_row(
+    catalogue_api: Api,
+) -> None:
+    journals, _ = collect(catalogue_api, "financial/Journals", **{"$select": "ID,Code"})
+    entries, _ = collect(catalogue_api, "purchaseentry/PurchaseEntries", **{"$select": "Journal"})
+    assert entries
+    assert {e["Journal"] for e in entries} <= {j["Code"] for j in journals}
 
 
 def test_a_generic_entity_is_read_by_its_key(catalogue_api: Api) -> None:
