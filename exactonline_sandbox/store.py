@@ -418,6 +418,8 @@ class Company:
         )
         if res is None:
             raise SandboxError(400, f"Bad Request - '{endpoint[1:-1]}' is not a sync endpoint.")
+        if (module := self.missing_modules.lacks(division, res.path)) is not None:
+            raise SandboxError(403, forbidden_message(module, division))
         ctx = Context(self._host, division)
         ser = div.reader.serializer(res, ["Timestamp", "Modified"], ctx, metadata=False)
         stamps = [ser(r) for r in div.reader.all_rows(res)]

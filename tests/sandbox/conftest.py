@@ -24,9 +24,12 @@ class Api:
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(
-            method, f"{self.base}/{path}", headers=self.headers, timeout=60, **kwargs
-        )
+        """`path` below `/api/v1/{division}/`; `beta/x` goes to `/api/v1/beta/{division}/x`,
+        where Exact serves its beta resources."""
+        url = f"{self.base}/{path}"
+        if path.startswith("beta/"):
+            url = f"{self.sb.url}/api/v1/beta/{self.division}/{path.removeprefix('beta/')}"
+        return requests.request(method, url, headers=self.headers, timeout=60, **kwargs)
 
     def get(self, path: str, **params: str) -> requests.Response:
         return self.call("GET", path, params=params)

@@ -84,3 +84,14 @@ def test_a_generic_entity_is_read_by_its_key(catalogue_api: Api) -> None:
     assert one.status_code == 200
     assert one.json()["d"]["City"] == address["City"]
     assert set(one.json()["d"]) - {"__metadata"} == set(entities.entity("Address").field_names)
+
+
+def test_a_beta_resource_is_served_where_exact_serves_it(catalogue_api: Api) -> None:
+    url = entities.entity("PayrollComponent").url
+    assert url == "beta/{division}/payroll/PayrollComponents"
+    resp = catalogue_api.call("GET", "beta/payroll/PayrollComponents", params={"$select": "ID"})
+    assert resp.request.url.startswith(
+        f"{catalogue_api.sb.url}/api/v1/beta/{catalogue_api.division}/"
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["d"]["results"]

@@ -36,6 +36,16 @@ def test_the_division_without_the_module_gets_403_the_other_its_rows(
     assert "not available" in message and str(second) in message
 
 
+def test_sync_timestamp_of_a_missing_module_is_refused_too(
+    catalogue_sandbox: Sandbox, catalogue_api: Api
+) -> None:
+    second = catalogue_sandbox.grant()["divisions"][1]
+    query = {"modified": "datetime'2025-01-01T00:00:00'", "endPoint": "'sync/Payroll/Employees'"}
+    path = "read/sync/Sync/SyncTimestamp"
+    assert catalogue_api.call("GET", path, params=query).status_code == 200
+    assert catalogue_api.other(second).call("GET", path, params=query).status_code == 403
+
+
 def test_other_modules_of_that_division_still_answer(catalogue_sandbox: Sandbox) -> None:
     grant = catalogue_sandbox.grant()
     api = Api(catalogue_sandbox, grant["divisions"][1], catalogue_sandbox.access_token(grant))
