@@ -177,7 +177,6 @@ def _resource_args(e: entities.Entity, table: str, key: str | None, dtype: int |
         "table": table,
         "kind": kind,
         "model": _model(e.name, e.url),
-        "methods": entities.methods(e.name),
         "deleted_type": dtype if kind != "sync" else None,
     }
     if kind != "sync" and key is not None and key != e.primary_key:
