@@ -119,6 +119,8 @@ def load(division: Division, name: str, first_ts: int) -> Table:
     if seed is not None:
         rng = random.Random(f"{seed.seed}:{division.code}:{name}")
         count = max(MIN_ROWS, round(BASE_ROWS * seed.scale))
+        if spec.key == "Division":  # settings of the division: one row
+            count = 1
         ctx = RowContext(spec, division.code, rng, count, seed.user, division.tables)
         source = ROW_SOURCES.get(name)
         if source is not None:
@@ -296,6 +298,10 @@ def _cycled(pool: list[Any], n: int, rng: random.Random) -> list[Any]:
 
 def _keys(ctx: RowContext, f: Field) -> list[Any]:
     n, rng = ctx.count, ctx.rng
+    if f.name == "Division":
+        return [ctx.division] * n
+    if f.type == "int" and "Year" in f.name:  # the last n years up to the data's last
+        return list(range(2026 - n, 2026))
     if f.type == "int":
         return list(range(1, n + 1))
     if f.name in ("ID", "Id") or f.name.endswith(("ID", "Id")) or f.type != "string":

@@ -93,3 +93,10 @@ def test_every_catalogue_resource_is_served() -> None:
     served = {r.catalogue for r in RESOURCES.values()}
     missing = {n for n in entities.names() if n not in served}
     assert missing == {"Me", "SyncTimestamp"}  # answered by their own handlers
+
+
+def test_a_table_keyed_by_the_division_holds_one_row_of_it() -> None:
+    company = Company(seed=8, scale=2, divisions=1)
+    assert entities.entity("ManufacturingSetting").primary_key == "Division"
+    settings = rows(company, "manufacturing/ManufacturingSettings")
+    assert [r["Division"] for r in settings] == [company.division_codes[0]]
