@@ -95,3 +95,13 @@ def test_a_beta_resource_is_served_where_exact_serves_it(catalogue_api: Api) -> 
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["d"]["results"]
+
+
+def test_collection_fields_are_deferred_and_complex_fields_null(catalogue_api: Api) -> None:
+    types = {f.name: f.type for f in entities.entity("Project").fields}
+    assert types["InvoiceTerms"] == "InvoiceTerm[]"
+    assert types["BudgetedHoursPerHourType"] == "ProjectHourBudget"
+    project = catalogue_api.get("project/Projects").json()["d"]["results"][0]
+    own = f"{catalogue_api.base}/project/Projects(guid'{project['ID']}')"
+    assert project["InvoiceTerms"] == {"__deferred": {"uri": f"{own}/InvoiceTerms"}}
+    assert project["BudgetedHoursPerHourType"] is None
