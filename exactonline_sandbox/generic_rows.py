@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import cycle, islice, repeat
@@ -436,11 +436,6 @@ def _column(ctx: RowContext, f: Field, n: int, rng: random.Random) -> list[Any]:
             [pad_code(c) for c in codes] if name == "Code" and "Account" in ctx.spec.name else codes
         )
     return _cycled(pool, n, rng)
-
-
-def generic_tables() -> Iterable[str]:
-    """Every catalogue table name (sorted: the order of their Timestamp ranges)."""
-    return sorted(GENERIC_TABLES)
 
 
 __all__ = ["ROW_SOURCES", "RowContext", "generate", "index", "load", "reference_table", "register"]
