@@ -16,8 +16,9 @@ members read the hand-made table (its rows lack the fields only the generic memb
 answer null). A table's `sync/Deleted` EntityType comes from the catalogue's own list in
 `SyncDeleted.EntityType` ("2= Accounts 3= Addresses ..."), matched on the last path segment.
 
-`beta/{division}/...` entries (15) are served below `/api/v1/beta/{division}/` as Exact does (and
-below `/api/v1/{division}/beta/...`, where their `__next` and `__metadata` links point); `current/Me`, `sync/Deleted` and `read/sync/Sync/SyncTimestamp` stay hand-made.
+`beta/{division}/...` entries (15) are served below `/api/v1/beta/{division}/` as Exact does
+(and below `/api/v1/{division}/beta/...`, where their `__next` and `__metadata` links point).
+`current/Me`, `sync/Deleted` and `read/sync/Sync/SyncTimestamp` stay hand-made.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class TableSpec:
     key: str
     fields: tuple[Field, ...]
     deleted_type: int | None
-    entity_name: str  # the catalogue entry references name (regular, else sync, else bulk)
+    entity_name: str  # the entry whose name fields use to refer to these rows (regular first)
 
 
 def served_path(url: str) -> str:
