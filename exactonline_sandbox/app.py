@@ -401,6 +401,11 @@ class SandboxServer:
         path = request.path_params["path"]
         return await self._api(request, division, self.endpoint_name(path), self._do_handle)
 
+    async def beta_api(self, request: Request) -> Response:
+        """`/api/v1/beta/{division}/...`: the catalogue's beta resources (paths `beta/...`)."""
+        request.path_params["path"] = "beta/" + request.path_params["path"]
+        return await self.division_api(request)
+
     async def attachment(self, request: Request) -> Response:
         division = self.current_division
         raw_division = request.query_params.get("_Division_")
@@ -743,6 +748,7 @@ def create_app(
         Route("/api/oauth2/auth", sandbox.auth, methods=["GET", "POST"]),
         Route("/api/oauth2/token", sandbox.token, methods=["POST"]),
         Route("/api/v1/current/Me", sandbox.me, methods=["GET"]),
+        Route("/api/v1/beta/{division:int}/{path:path}", sandbox.beta_api, methods=api_methods),
         Route("/api/v1/{division:int}/{path:path}", sandbox.division_api, methods=api_methods),
         Route("/docs/SysAttachment.aspx", sandbox.attachment, methods=["GET"]),
         Route("/_sandbox/grants", cp(sandbox.cp_grants), methods=["POST"]),

@@ -16,7 +16,9 @@ members read the hand-made table (its rows lack the fields only the generic memb
 answer null). A table's `sync/Deleted` EntityType comes from the catalogue's own list in
 `SyncDeleted.EntityType` ("2= Accounts 3= Addresses ..."), matched on the last path segment.
 
-`beta/{division}/...` entries (15, below `/api/v1/beta/{division}/`) are not served yet; `current/Me`, `sync/Deleted` and `read/sync/Sync/SyncTimestamp` stay hand-made.
+`beta/{division}/...` entries (15) are served below `/api/v1/beta/{division}/` as Exact does
+(and below `/api/v1/{division}/beta/...`, where their `__next` and `__metadata` links point).
+`current/Me`, `sync/Deleted` and `read/sync/Sync/SyncTimestamp` stay hand-made.
 """
 
 from __future__ import annotations
@@ -45,7 +47,13 @@ class TableSpec:
     key: str
     fields: tuple[Field, ...]
     deleted_type: int | None
-    entity_name: str  # the catalogue entry references name (regular, else sync, else bulk)
+    entity_name: str  # the entry whose name fields use to refer to these rows (regular first)
+
+
+def served_path(url: str) -> str:
+    """The resource path of a catalogue url: `beta/{division}/payroll/X` -> `beta/payroll/X`
+    (Exact serves those below `/api/v1/beta/{division}/`; the server routes them here)."""
+    return url.replace("{division}/", "")
 
 
 def module_of(path: str) -> str:
@@ -88,7 +96,8 @@ def _model(name: str, url: str) -> str:
         parts = parts[1:]
     service = parts[0][:1].upper() + parts[0][1:] if len(parts) > 1 else ""
     prefix = "Sync." if kind_of(url) == "sync" else ""
-    return f"{_MODEL_ROOT}{prefix}{service + '.' if service else ''}{name}"
+    entity_name = name.removeprefix("Bulk")  # a bulk answer holds the regular entity
+    return f"{_MODEL_ROOT}{prefix}{service + '.' if service else ''}{entity_name}"
 
 
 def _simple(fields: tuple[Field, ...]) -> list[Field]:
@@ -108,25 +117,26 @@ def generic_resources(
     for name in entities.names():
         if name in _NOT_GENERIC:
             continue
-        url = entity(name).url
-        if url.startswith("beta/"):  # below /api/v1/beta/{division}/: not routed (yet)
-            continue
-        groups.setdefault(group_path(url), []).append(name)
+        groups.setdefault(group_path(served_path(entity(name).url)), []).append(name)
     out: dict[str, dict] = {}
     tables: dict[str, TableSpec] = {}
     for gpath, names in sorted(groups.items()):
         ents = [entity(n) for n in names]
-        generic = [e for e in ents if e.url.lower() not in explicit_low]
+        generic = [e for e in ents if served_path(e.url).lower() not in explicit_low]
         if not generic:
             continue
-        made = [explicit_low[e.url.lower()] for e in ents if e.url.lower() in explicit_low]
+        made = [
+            explicit_low[served_path(e.url).lower()]
+            for e in ents
+            if served_path(e.url).lower() in explicit_low
+        ]
         if made:
             # Part of a hand-made group: read its table (the first hand-made non-sync member's).
             base = next((m for m in made if getattr(m, "kind", "") != "sync"), made[0])
             table = base.table  # type: ignore[attr-defined]
             key = None if getattr(base, "kind", "") == "sync" else base.key  # type: ignore[attr-defined]
             for e in generic:
-                out[e.url] = _resource_args(e, table, key, None)
+                out[served_path(e.url)] = _resource_args(e, table, key, None)
             continue
         by_kind = {kind_of(e.url): e for e in ents}
         main = by_kind.get("regular") or by_kind.get("sync") or by_kind["bulk"]
@@ -140,9 +150,8 @@ def generic_resources(
         dtype = deleted_types().get(last) if "sync" in by_kind else None
         tables[table_name] = TableSpec(table_name, key, tuple(union.values()), dtype, main.name)
         for e in ents:
-            if e.url.lower() in explicit_low:
-                continue
-            out[e.url] = _resource_args(e, table_name, key, dtype)
+            if served_path(e.url).lower() not in explicit_low:
+                out[served_path(e.url)] = _resource_args(e, table_name, key, dtype)
     return out, tables
 
 
@@ -164,12 +173,11 @@ def _table_key(by_kind: Mapping[str, entities.Entity], union: Mapping[str, Field
 def _resource_args(e: entities.Entity, table: str, key: str | None, dtype: int | None) -> dict:
     kind = kind_of(e.url)
     args: dict = {
-        "path": e.url,
+        "path": served_path(e.url),
         "catalogue": e.name,
         "table": table,
         "kind": kind,
         "model": _model(e.name, e.url),
-        "methods": entities.methods(e.name),
         "deleted_type": dtype if kind != "sync" else None,
     }
     if kind != "sync" and key is not None and key != e.primary_key:

@@ -13,8 +13,9 @@ description where it lists them ("10 = Open, 20 = ..."), `Division` = the divisi
 `GLAccount`, `Employee`, `Project`, `Warehouse`, `EmployeeID`, ...) holds the key of an existing
 row of that entity's table, and its companions (`AccountCode`, `AccountName`, `ItemDescription`)
 that row's values; a field whose description calls it a code (`Journal`) holds the row's `Code`.
-Tables that are themselves referenced ("master" tables) reference only hand-made tables, which
-keeps generation free of cycles and independent of the order of reads.
+Tables that are themselves referenced ("master" tables) reference hand-made tables and masters
+of a lower level only (`_levels`), which keeps generation free of cycles and independent of the
+order of reads.
 
 Speed: values are built column by column, mostly by cycling short shuffled pools of distinct
 lengths (C-level `islice(cycle(...))`), and stored as compact `Record`s: a million rows of
@@ -26,9 +27,10 @@ of dicts in ascending `Modified` order, each with the table's key; `Timestamp` i
 
 from __future__ import annotations
 
+import gc
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import cycle, islice, repeat
@@ -57,10 +59,17 @@ EXPLICIT_REFERENCES = {
 ACCOUNT_ALIASES = frozenset(
     {"supplier", "customer", "orderedby", "invoiceto", "deliverto", "creditor", "debtor"}
 )
+#: References Exact answers with the referenced row's Code (whatever the description says).
+CODE_REFERENCES = frozenset(
+    {"Unit", "VATCode", "Journal", "PaymentCondition", "CostCenter", "CostUnit"}
+)
 _COMPANIONS = ("Code", "Name", "Description", "FullName", "HID")
 _PRIMES = (7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83)
 _ENUM_NUM = re.compile(r"(?<![\w.])(-?\d{1,6})\s*(?:=|-|:)\s*[A-Za-z]")
+_ENUM_NUM_AFTER = re.compile(r"[A-Za-z]\s*=\s*(-?\d{1,6})(?![\w.])")
 _ENUM_CHAR = re.compile(r"(?<![\w'])([A-Z])\s*=\s*[A-Za-z]")
+_ODD = 0x9E3779B97F4B  # odd: i -> i * _ODD (mod 2^48) is a bijection
+_MASK48 = (1 << 48) - 1
 _DATE_HINTS = ("Date", "Since", "Until", "Birth", "Expiry", "Deadline")
 _NOTE_HINTS = ("Note", "Remark", "CustomField", "FreeText", "Memo", "Comment")
 
@@ -110,6 +119,8 @@ def load(division: Division, name: str, first_ts: int) -> Table:
     if seed is not None:
         rng = random.Random(f"{seed.seed}:{division.code}:{name}")
         count = max(MIN_ROWS, round(BASE_ROWS * seed.scale))
+        if spec.key == "Division":  # settings of the division: one row
+            count = 1
         ctx = RowContext(spec, division.code, rng, count, seed.user, division.tables)
         source = ROW_SOURCES.get(name)
         if source is not None:
@@ -123,7 +134,22 @@ def load(division: Division, name: str, first_ts: int) -> Table:
 
 
 def generate(ctx: RowContext, first_ts: int) -> tuple[list[Any], list[Record]]:
-    """The table's rows as (keys, records), Timestamps from `first_ts` in row order."""
+    """The table's rows as (keys, records), Timestamps from `first_ts` in row order.
+
+    The cyclic garbage collector is paused meanwhile: a million new tuples would otherwise
+    set off thousands of collections that walk every live row (10x slower), and these rows
+    hold no reference cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(ctx, first_ts)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _generate(ctx: RowContext, first_ts: int) -> tuple[list[Any], list[Record]]:
     spec, n, rng = ctx.spec, ctx.count, ctx.rng
     fields = list(spec.fields)
     if spec.key not in {f.name for f in fields}:
@@ -145,10 +171,8 @@ def generate(ctx: RowContext, first_ts: int) -> tuple[list[Any], list[Record]]:
     order = tuple(f.name for f in fields)
     shape = shape_of((*order, "Timestamp"))
     stamps = range(first_ts, first_ts + n)
-    records = [
-        Record(shape, values)
-        for values in zip(*(columns[name] for name in order), stamps, repeat(None, n), strict=True)
-    ]
+    values = zip(*(columns[name] for name in order), stamps, repeat(None, n), strict=True)
+    records = list(map(Record, repeat(shape, n), values))
     return columns[spec.key], records
 
 
@@ -182,17 +206,39 @@ def _target_of(field_name: str) -> str | None:
     return None
 
 
+def _generic_targets(spec: TableSpec) -> set[str]:
+    """The other catalogue tables fields of `spec` name."""
+    found = set()
+    for f in spec.fields:
+        if f.type == "string" and f.name != spec.key:
+            target = _target_of(f.name)
+            if target in GENERIC_TABLES and target != spec.name:
+                found.add(target)
+    return found
+
+
 @cache
-def _masters() -> frozenset[str]:
-    """Generic tables some other table references: they reference hand-made tables only."""
-    found: set[str] = set()
-    for name, spec in GENERIC_TABLES.items():
-        for f in spec.fields:
-            if f.type == "string" and f.name != spec.key:
-                target = _target_of(f.name)
-                if target in GENERIC_TABLES and target != name:
-                    found.add(target)
-    return frozenset(found)
+def _levels() -> dict[str, int]:
+    """A level for each referenced ("master") catalogue table: level 0 references no other
+    catalogue table, level k only tables of lower levels. A master references catalogue
+    tables of lower levels only (others get unlinked values), which rules out cycles and
+    makes a table's rows independent of the order tables are read in."""
+    masters = set().union(*(_generic_targets(s) for s in GENERIC_TABLES.values()))
+    levels: dict[str, int] = {}
+    level = 0
+    while True:
+        ready = sorted(
+            m
+            for m in masters - levels.keys()
+            if _generic_targets(GENERIC_TABLES[m]) <= levels.keys()
+        )
+        if not ready:
+            break
+        levels.update(dict.fromkeys(ready, level))
+        level += 1
+    for m in sorted(masters - levels.keys()):  # in a cycle: above every level, linked below it
+        levels[m] = level
+    return levels
 
 
 def reference_table(spec: TableSpec, f: Field) -> str | None:
@@ -202,7 +248,8 @@ def reference_table(spec: TableSpec, f: Field) -> str | None:
     target = _target_of(f.name)
     if target is None or target == spec.name:
         return None
-    if target in GENERIC_TABLES and spec.name in _masters():
+    own = _levels().get(spec.name)
+    if target in GENERIC_TABLES and own is not None and _levels()[target] >= own:
         return None
     return target
 
@@ -220,13 +267,21 @@ def _reference(
     ctx.rng.shuffle(picks)
     picks = picks[:4096] if len(picks) > 4096 else picks
     chosen = [rows[i] for i in islice(cycle(picks), n)]
-    by_code = "code" in f.description.lower() and "id" not in f.description.lower().split()
-    source = "Code" if by_code and "Code" in rows[0] else table.key
+    source = "Code" if _holds_code(f) and "Code" in rows[0] else table.key
     columns[f.name] = [r.get(source) for r in chosen]
     for suffix in _COMPANIONS:
         companion = f.name + suffix
         if companion in names and companion not in columns and suffix in rows[0]:
             columns[companion] = [r.get(suffix) for r in chosen]
+
+
+def _holds_code(f: Field) -> bool:
+    """A reference holding the row's Code, not its ID: `Journal` ("The journal code"), `Unit`,
+    `VATCode`, `CostCenter` (codes in Exact's answers)."""
+    if f.name.endswith(("ID", "Id")):
+        return False
+    text = f.description.lower()
+    return f.name in CODE_REFERENCES or "code" in text or "abbreviation" in text
 
 
 # ---------------------------------------------------------------------------------- values
@@ -243,14 +298,19 @@ def _cycled(pool: list[Any], n: int, rng: random.Random) -> list[Any]:
 
 def _keys(ctx: RowContext, f: Field) -> list[Any]:
     n, rng = ctx.count, ctx.rng
+    if f.name == "Division":
+        return [ctx.division] * n
+    if f.type == "int" and "Year" in f.name:  # the last n years up to the data's last
+        return list(range(2026 - n, 2026))
     if f.type == "int":
         return list(range(1, n + 1))
     if f.name in ("ID", "Id") or f.name.endswith(("ID", "Id")) or f.type != "string":
         stem = guid(rng.getrandbits(128))[:24]
         salt = rng.getrandbits(48)
         # i -> i * odd + salt (mod 2^48) is a bijection: unique, GUID-shaped, not in row order.
-        return [f"{stem}{(i * 0x9E3779B97F4B + salt) & 0xFFFFFFFFFFFF:012x}" for i in range(n)]
-    return [f"{ctx.spec.name[:3].upper()}{i:06d}" for i in range(1, n + 1)]
+        mixed = map(_MASK48.__and__, range(salt, salt + n * _ODD, _ODD))
+        return list(map(f"{stem}%012x".__mod__, mixed))
+    return list(map(f"{ctx.spec.name[:3].upper()}%06d".__mod__, range(1, n + 1)))
 
 
 def _times(ctx: RowContext) -> tuple[list[str], list[str]]:
@@ -271,9 +331,14 @@ def _days(rng: random.Random) -> list[str]:
 
 
 def _enumeration(f: Field, pattern: re.Pattern[str]) -> list[Any]:
-    found = pattern.findall(f.description)
-    values = list(dict.fromkeys(int(v) if pattern is _ENUM_NUM else v for v in found))
-    return values if len(values) >= 2 else []
+    """The values a description lists (`10 = Open, 20 = ...`, or `Visit=1, Postal=2`)."""
+    patterns = (pattern, _ENUM_NUM_AFTER) if pattern is _ENUM_NUM else (pattern,)
+    for p in patterns:
+        found = p.findall(f.description)
+        values = list(dict.fromkeys(int(v) if p is not _ENUM_CHAR else v for v in found))
+        if len(values) >= 2:
+            return values
+    return []
 
 
 def _int_pool(f: Field, rng: random.Random) -> list[Any] | None:
@@ -366,17 +431,11 @@ def _column(ctx: RowContext, f: Field, n: int, rng: random.Random) -> list[Any]:
         return _cycled(_float_pool(f, rng), n, rng)
     pool = _string_pool(f, ctx)
     if pool is None:
-        width = 6 if n < 1_000_000 else 8
-        codes = [f"{i:0{width}d}" for i in range(1, n + 1)]
+        codes = list(map("%06d".__mod__, range(1, n + 1)))
         return (
             [pad_code(c) for c in codes] if name == "Code" and "Account" in ctx.spec.name else codes
         )
     return _cycled(pool, n, rng)
-
-
-def generic_tables() -> Iterable[str]:
-    """Every catalogue table name (sorted: the order of their Timestamp ranges)."""
-    return sorted(GENERIC_TABLES)
 
 
 __all__ = ["ROW_SOURCES", "RowContext", "generate", "index", "load", "reference_table", "register"]

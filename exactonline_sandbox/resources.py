@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from exactonline_api.entities import Entity, entity
+from exactonline_api.entities import Entity, entity, methods
 from exactonline_sandbox.catalogue import TableSpec, generic_resources
 
 Row = dict[str, Any]
@@ -33,7 +33,8 @@ class Resource:
     table: str  # store table name
     kind: str = "regular"  # "regular" | "bulk" | "sync"
     model: str = ""  # __metadata type
-    methods: frozenset[str] = frozenset({"GET"})
+    #: The methods it accepts; by default those Exact documents for it (exact-methods.json).
+    methods: frozenset[str] = frozenset()
     line_type: int | None = None  # payment terms subset (20 receivables, 22 payments)
     join: str | None = None  # header table whose fields the rows repeat (sync views of lines)
     join_key: str = ""  # the row field naming the header
@@ -45,6 +46,10 @@ class Resource:
     #: and writable, served only when named in `$select` (a full row is the catalogue's).
     extra_fields: dict[str, str] = field(default_factory=dict)
     key_field: str | None = None  # the row key, when the catalogue's names no field of the rows
+
+    def __post_init__(self) -> None:
+        if not self.methods:
+            object.__setattr__(self, "methods", methods(self.catalogue))
 
     @cached_property
     def entity(self) -> Entity:
@@ -92,9 +97,6 @@ class Resource:
         return self.line_type is None or row.get("LineType") == self.line_type
 
 
-_W = frozenset({"GET", "POST", "PUT", "DELETE"})
-
-
 def _bulk(path: str, catalogue: str, base: Resource) -> Resource:
     # The catalogue keys every bulk entity by `ID`, but bulk invoice and order headers have no
     # `ID` field: like their regular endpoints they are keyed by InvoiceID / OrderID.
@@ -118,13 +120,10 @@ def _build() -> dict[str, Resource]:
             "Account",
             "accounts",
             model=m + "Account",
-            methods=_W,
             deleted_type=2,
             extra_fields={"IsPurchase": "bool"},
         ),
-        Resource(
-            "crm/Contacts", "Contact", "contacts", model=m + "Contact", methods=_W, deleted_type=5
-        ),
+        Resource("crm/Contacts", "Contact", "contacts", model=m + "Contact", deleted_type=5),
         Resource(
             "cashflow/Payments",
             "Payment",
@@ -146,7 +145,6 @@ def _build() -> dict[str, Resource]:
             "SalesInvoice",
             "invoices",
             model=m + "SalesInvoice",
-            methods=_W,
             deleted_type=13,
             children={"SalesInvoiceLines": "salesinvoice/SalesInvoiceLines"},
         ),
@@ -156,7 +154,6 @@ def _build() -> dict[str, Resource]:
             "invoicelines",
             model=m + "SalesInvoiceLine",
             # exact-methods.json: GET, POST, PUT, DELETE (an open invoice's lines one by one)
-            methods=_W,
             needs_select_or_top1=True,
         ),
         Resource(
@@ -164,7 +161,6 @@ def _build() -> dict[str, Resource]:
             "Document",
             "documents",
             model=m + "Document",
-            methods=_W,
             deleted_type=6,
         ),
         Resource(
@@ -172,13 +168,10 @@ def _build() -> dict[str, Resource]:
             "DocumentAttachment",
             "attachments",
             model=m + "DocumentAttachment",
-            methods=_W,
             deleted_type=4,
         ),
-        Resource("logistics/Items", "Item", "items", model=m + "Item", methods=_W, deleted_type=9),
-        Resource(
-            "financial/GLAccounts", "GLAccount", "glaccounts", model=m + "GLAccount", methods=_W
-        ),
+        Resource("logistics/Items", "Item", "items", model=m + "Item", deleted_type=9),
+        Resource("financial/GLAccounts", "GLAccount", "glaccounts", model=m + "GLAccount"),
         Resource(
             "financialtransaction/TransactionLines",
             "TransactionLine",
@@ -191,7 +184,6 @@ def _build() -> dict[str, Resource]:
             "SalesOrder",
             "orders",
             model=m + "SalesOrder",
-            methods=_W,
             children={"SalesOrderLines": "salesorder/SalesOrderLines"},
         ),
         Resource(
@@ -199,7 +191,7 @@ def _build() -> dict[str, Resource]:
             "SalesOrderLine",
             "orderlines",
             model=m + "SalesOrderLine",
-            methods=_W,  # exact-methods.json; a POSTed line names its order (OrderID)
+            # writes as exact-methods.json documents: a POSTed line names its order (OrderID)
             needs_select_or_top1=True,
         ),
         Resource("system/Divisions", "SystemDivision", "divisions", model=m + "System.Division"),
@@ -323,9 +315,9 @@ def _build() -> dict[str, Resource]:
 RESOURCES: dict[str, Resource] = _build()
 #: Every other catalogue entry, served generically from tables of generated rows (catalogue.py,
 #: generic_rows.py); the hand-made resources above win.
+GENERIC_TABLES: dict[str, TableSpec]
 _GENERIC, GENERIC_TABLES = generic_resources(RESOURCES)
 RESOURCES.update((path, Resource(**args)) for path, args in _GENERIC.items())
-GENERIC_TABLES: dict[str, TableSpec]
 _LOWER = {p.lower(): r for p, r in RESOURCES.items()}
 
 _PATH_RE = re.compile(

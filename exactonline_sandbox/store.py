@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -28,8 +28,6 @@ from exactonline_sandbox.formats import (
     AMSTERDAM,
     date_ms,
     guid,
-    input_date,
-    is_guid,
     money,
     odata_date,
     odata_day,
@@ -48,6 +46,7 @@ from exactonline_sandbox.resources import (
     parse_path,
 )
 from exactonline_sandbox.table import Table
+from exactonline_sandbox.write_values import READ_ONLY, BadValue, convert
 
 Row = dict[str, Any]
 
@@ -79,60 +78,6 @@ _TABLE_KEYS = {
     "deleted": "ID",
     "divisions": "Code",
 }
-
-#: Fields a client may not set: keys, computed totals, audit fields.
-_READ_ONLY = frozenset(
-    {
-        "ID",
-        "InvoiceID",
-        "OrderID",
-        "Timestamp",
-        "Created",
-        "Creator",
-        "CreatorFullName",
-        "Modified",
-        "Modifier",
-        "ModifierFullName",
-        "Division",
-        "InvoiceNumber",
-        "OrderNumber",
-        "AmountDC",
-        "AmountFC",
-        "AmountFCExclVat",
-        "VATAmountDC",
-        "VATAmountFC",
-        "VATAmount",
-        "FileSize",
-        "Url",
-        "HID",
-        "StatusDescription",
-        "TypeDescription",
-    }
-)
-_MONEY_HINTS = ("Amount", "Price", "Cost", "CreditLine")
-_DATE_NAMES = frozenset(
-    {
-        "StartDate",
-        "EndDate",
-        "InvoiceDate",
-        "OrderDate",
-        "DueDate",
-        "DeliveryDate",
-        "DocumentDate",
-        "EntryDate",
-        "Date",
-        "ControlledDate",
-        "EstablishedDate",
-        "BirthDate",
-        "ExpiryDate",
-        "CustomerSince",
-        "StatusSince",
-        "LastPaymentDate",
-        "DiscountDueDate",
-        "IdentificationDate",
-        "Approved",
-    }
-)
 
 
 class SandboxError(Exception):
@@ -418,6 +363,8 @@ class Company:
         )
         if res is None:
             raise SandboxError(400, f"Bad Request - '{endpoint[1:-1]}' is not a sync endpoint.")
+        if (module := self.missing_modules.lacks(division, res.path)) is not None:
+            raise SandboxError(403, forbidden_message(module, division))
         ctx = Context(self._host, division)
         ser = div.reader.serializer(res, ["Timestamp", "Modified"], ctx, metadata=False)
         stamps = [ser(r) for r in div.reader.all_rows(res)]
@@ -512,7 +459,7 @@ class Company:
                 continue
             if name not in types:
                 if name in res.extra_fields:
-                    out[name] = _convert(name, res.extra_fields[name], value, res.model)
+                    out[name] = _converted(name, res.extra_fields[name], value, res.model)
                     continue
                 raise SandboxError(
                     400,
@@ -521,9 +468,9 @@ class Company:
                 )
             if name in res.nav_fields:
                 continue
-            if name in _READ_ONLY and name not in allow:
+            if name in READ_ONLY and name not in allow:
                 continue
-            out[name] = _convert(name, types[name], value, res.model)
+            out[name] = _converted(name, types[name], value, res.model)
         return out
 
     def _delete_logged(self, div: Division, entity_type: int, key: str) -> None:
@@ -1137,51 +1084,11 @@ class Company:
         return rows
 
 
-def _convert(name: str, ftype: str, value: Any, model: str) -> Any:
-    """A body value in stored form, or a 400 like Exact's deserializer when it does not fit."""
-
-    def bad() -> SandboxError:
-        return SandboxError(
-            400,
-            f"Error processing request stream. The value of property '{name}' on type "
-            f"'{model}' is not valid.",
-        )
-
-    if value is None:
-        return None
-    if ftype == "bool":
-        if isinstance(value, bool):
-            return value
-        raise bad()
-    if ftype == "int":
-        if isinstance(value, bool):
-            raise bad()
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise bad()
-    if ftype == "float":
-        if isinstance(value, bool):
-            raise bad()
-        try:
-            dec = Decimal(str(value))
-        except InvalidOperation as exc:
-            raise bad() from exc
-        if any(h in name for h in _MONEY_HINTS):
-            return money(dec)
-        return int(dec) if dec == dec.to_integral_value() else float(dec)
-    if ftype == "string":
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise bad()
-        if name in _DATE_NAMES or name.endswith("Date"):
-            try:
-                return input_date(value)
-            except ValueError as exc:
-                raise bad() from exc
-        text = str(value)
-        return text.lower() if is_guid(text) else text
-    return value
+def _converted(name: str, ftype: str, value: Any, model: str) -> Any:
+    try:
+        return convert(name, ftype, value, model)
+    except BadValue as exc:
+        raise SandboxError(400, str(exc)) from exc
 
 
 __all__ = ["Company", "Result", "SandboxError"]

@@ -24,9 +24,12 @@ class Api:
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(
-            method, f"{self.base}/{path}", headers=self.headers, timeout=60, **kwargs
-        )
+        """`path` below `/api/v1/{division}/`; `beta/x` goes to `/api/v1/beta/{division}/x`,
+        where Exact serves its beta resources."""
+        url = f"{self.base}/{path}"
+        if path.startswith("beta/"):
+            url = f"{self.sb.url}/api/v1/beta/{self.division}/{path.removeprefix('beta/')}"
+        return requests.request(method, url, headers=self.headers, timeout=60, **kwargs)
 
     def get(self, path: str, **params: str) -> requests.Response:
         return self.call("GET", path, params=params)
@@ -52,3 +55,12 @@ def catalogue_sandbox() -> Iterator[Sandbox]:
 def catalogue_api(catalogue_sandbox: Sandbox) -> Api:
     grant = catalogue_sandbox.grant()
     return Api(catalogue_sandbox, grant["divisions"][0], catalogue_sandbox.access_token(grant))
+
+
+@pytest.fixture(scope="module")
+def big_api() -> Iterator[Api]:
+    """One division large enough that generic tables span several pages (1050 rows; lazy:
+    only the tables a test reads are generated)."""
+    with Sandbox(seed=5, scale=10.5, divisions=1, **OPEN_LIMITS) as sb:
+        grant = sb.grant()
+        yield Api(sb, grant["divisions"][0], sb.access_token(grant))

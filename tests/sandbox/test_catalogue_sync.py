@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from exactonline_api import entities
-from tests.sandbox.conftest import OPEN_LIMITS, Api
+from tests.sandbox.conftest import Api
 
 #: Every sync endpoint the catalogue documents, but sync/Deleted (tested with the deletes).
 SYNC = sorted(
@@ -54,17 +54,6 @@ def test_every_sync_endpoint_refuses_a_call_without_select(catalogue_api: Api, p
         resp.json()["error"]["message"]["value"]
         == "Please add a $select statement to the query string."
     )
-
-
-@pytest.fixture(scope="module")
-def big_api() -> Any:
-    """One division large enough that generic tables span several pages (lazy: only the
-    tables a test reads are generated)."""
-    from exactonline_sandbox.harness import Sandbox
-
-    with Sandbox(seed=5, scale=10.5, divisions=1, **OPEN_LIMITS) as sb:
-        grant = sb.grant()
-        yield Api(sb, grant["divisions"][0], sb.access_token(grant))
 
 
 def test_a_generic_sync_endpoint_pages_by_1000_rows_through_next(big_api: Api) -> None:
