@@ -8,8 +8,14 @@ keeps, next to the bookmark (the highest `Modified` emitted), the keys emitted i
 second with their `Modified` (`ModifiedWindow`). The next read drops a row only when that key
 was emitted with that very `Modified`: rows that share the bookmark's value but were not emitted
 yet (the rest of a page cut off by a daily limit or a crash) are emitted, and a row changed again
-within the same second is emitted again. Nothing is lost and an unchanged table costs one call
-(unless more than a page of rows share the bookmark's second).
+within the same second is emitted again. Nothing is lost.
+
+So that an unchanged table costs one call even when thousands of rows share the bookmark's
+second (an import, a budget entered at once), a read whose pages came in order also keeps the
+key of its last row, and the next read goes on after (bookmark, key) with the `$skiptoken`
+Exact's own `__next` links carry when ordered by `Modified` (`odata.modified_skiptoken`:
+`datetime'<ms>',guid'<key>'`; Exact orders equal values by key). Keys that are not GUIDs
+(`currencies`, keyed by Code) read the second again instead.
 
 A page's checkpoint is only taken while the pages arrive in `Modified` order (what `$orderby`
 asks for); if one ever starts below what was seen, only the end of the read moves the bookmark.
@@ -24,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
-from exactonline_api.odata import datetime_literal, parse_date
+from exactonline_api.odata import datetime_literal, modified_skiptoken, parse_date
 from exactonline_api.wording import counted
 from tap_exactonline.records import iso_utc
 from tap_exactonline.session import PARTITION_KEY, UNFINISHED
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
 
 WINDOW_STATE_KEY = "modified_keys"
 """Partition-state key: {key: Modified} of the rows emitted in the bookmark's second."""
+LAST_KEY_STATE_KEY = "modified_after_key"
+"""Partition-state key: the key of the last row read at the bookmark (the `$skiptoken`'s)."""
 
 
 def _second(moment: datetime) -> datetime:
@@ -60,6 +68,9 @@ class ModifiedWindow:
 
     high: datetime | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    last_key: str | None = None
+    """The key of the last row read at `high`, when the pages came in order (else None)."""
+    ordered: bool = True
 
     @classmethod
     def from_state(cls, state: dict) -> ModifiedWindow:
@@ -70,7 +81,10 @@ class ModifiedWindow:
         except ValueError:
             high = None
         known = {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
-        return cls(high, known if high is not None else {})
+        last = state.get(LAST_KEY_STATE_KEY)
+        if high is None:
+            return cls()
+        return cls(high, known, str(last) if isinstance(last, str) and last else None)
 
     def emitted(self, key: str, modified: datetime) -> bool:
         """True when this key was emitted with this very `Modified` (a re-read of the window)."""
@@ -85,23 +99,45 @@ class ModifiedWindow:
             self.high = modified
         if self.high is not None and modified >= _second(self.high):
             self.keys[key] = iso_utc(modified)
+        if modified == self.high:
+            self.last_key = key if self.ordered else None
+
+    def skiptoken(self) -> str | None:
+        """Where the next read goes on (None: from the bookmark's second)."""
+        if self.high is None or self.last_key is None:
+            return None
+        try:
+            return modified_skiptoken(self.high, self.last_key)
+        except ValueError:
+            return None  # not a GUID key
 
     def store(self, state: dict) -> None:
         if self.high is None:
             return
         state[BOOKMARK] = iso_utc(self.high)
         state[WINDOW_STATE_KEY] = dict(self.keys)
+        if self.last_key is not None:
+            state[LAST_KEY_STATE_KEY] = self.last_key
+        else:
+            state.pop(LAST_KEY_STATE_KEY, None)
 
 
 def modified_params(
-    select: Sequence[str], since: datetime | None, *, by_modified: bool
+    select: Sequence[str],
+    since: datetime | None,
+    *,
+    by_modified: bool,
+    skiptoken: str | None = None,
 ) -> dict[str, str]:
-    """Query of one read: the fields and, for a `Modified` read, its filter and order."""
+    """Query of one read: the fields and, for a `Modified` read, its filter, order and where
+    it goes on (`ModifiedWindow.skiptoken`)."""
     params = {"$select": ",".join(select)}
     if by_modified:
         if since is not None:
             params["$filter"] = f"Modified ge {datetime_literal(_second(since))}"
         params["$orderby"] = "Modified"
+        if since is not None and skiptoken is not None:
+            params["$skiptoken"] = skiptoken
     return params
 
 
@@ -114,15 +150,14 @@ class ModifiedStream(ExactSyncStream):
     def by_modified(self) -> bool:
         return self.spec.mode == MODIFIED
 
-    def _since(self, division: int) -> datetime | None:
-        state = self.get_context_state({PARTITION_KEY: division})
-        high = ModifiedWindow.from_state(state).high
-        return high if high is not None else self.session.settings.start_date
-
     def _params(self, division: int) -> dict[str, str]:
         select = [f.name for f in self.spec.field_list]
-        since = self._since(division) if self.by_modified else None
-        return modified_params(select, since, by_modified=self.by_modified)
+        if not self.by_modified:
+            return modified_params(select, None, by_modified=False)
+        window = ModifiedWindow.from_state(self.get_context_state({PARTITION_KEY: division}))
+        if window.high is None:
+            return modified_params(select, self.session.settings.start_date, by_modified=True)
+        return modified_params(select, window.high, by_modified=True, skiptoken=window.skiptoken())
 
     def planned_read(self, division: int) -> tuple[str, dict[str, str], tuple[str, ...]]:
         return self.spec.path, self._params(division), (self.name,)
@@ -154,6 +189,7 @@ class ModifiedStream(ExactSyncStream):
         window = ModifiedWindow.from_state(state) if self.by_modified else ModifiedWindow()
         key_name = self.spec.key[0]
         ordered = True
+        previous: datetime | None = None
         emitted = read = calls = 0
         for rows in pages:
             start = window.high
@@ -161,11 +197,16 @@ class ModifiedStream(ExactSyncStream):
                 modified = modified_of(row) if self.by_modified else None
                 key = str(row.get(key_name))
                 if modified is not None:
-                    if start is not None and modified < _second(start):
-                        ordered = False
-                    if window.emitted(key, modified):
-                        continue
+                    if (start is not None and modified < _second(start)) or (
+                        previous is not None and modified < previous
+                    ):
+                        ordered = window.ordered = False
+                        window.last_key = None  # no safe place to go on from
+                    previous = modified
+                    already = window.emitted(key, modified)
                     window.see(key, modified)
+                    if already:
+                        continue
                 emitted += 1
                 yield self.shaper(row, division)
             # every record of the page is written: the SDK asked for the next one

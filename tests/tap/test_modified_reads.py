@@ -7,9 +7,12 @@ size. The CLI tests against the sandbox (test_breadth.py) cover the same through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from exactonline_api.odata import AMSTERDAM, parse_date
 from tap_exactonline.modified import WINDOW_STATE_KEY, ModifiedWindow, modified_params
@@ -36,7 +39,8 @@ def table(count: int, at: datetime, step_ms: int = 0) -> list[dict[str, Any]]:
 
 
 def exact_pages(rows: list[dict[str, Any]], params: dict[str, str], size: int) -> Iterator[list]:
-    """What Exact answers: the `Modified ge` filter (Amsterdam literal), ordered, in pages."""
+    """What Exact answers: the `Modified ge` filter (Amsterdam literal), ordered by Modified
+    then key, after the `$skiptoken` (Amsterdam wall clock with ms, key), in pages."""
     chosen = rows
     flt = params.get("$filter")
     if flt is not None:
@@ -45,18 +49,39 @@ def exact_pages(rows: list[dict[str, Any]], params: dict[str, str], size: int) -
         chosen = [r for r in rows if parse_date(r["Modified"]) >= since]
     assert params.get("$orderby") == "Modified"
     chosen = sorted(chosen, key=lambda r: (parse_date(r["Modified"]), r["ID"]))
+    token = params.get("$skiptoken")
+    if token is not None:
+        match = re.fullmatch(r"datetime'([^']+)',guid'([0-9a-f-]{36})'", token)
+        assert match, token
+        after = datetime.fromisoformat(match[1]).replace(tzinfo=AMSTERDAM)
+        chosen = [r for r in chosen if (parse_date(r["Modified"]), r["ID"]) > (after, match[2])]
     for start in range(0, len(chosen), size):
         yield chosen[start : start + size]
 
 
+CALLS: list[dict[str, str]] = []
+
+
 def read(
-    tap: TapExactOnline, rows: list, state: dict, size: int, pages: int | None = None
+    tap: TapExactOnline,
+    rows: list,
+    state: dict,
+    size: int,
+    pages: int | None = None,
+    *,
+    skiptoken: bool = True,
 ) -> list[dict]:
     """One run of `journals` over `rows` from `state`; `pages` cuts the run after that many."""
     stream = tap.streams["journals"]
-    since = ModifiedWindow.from_state(state).high
-    params = modified_params(["ID", "Modified", "Description"], since, by_modified=True)
-    answer = list(exact_pages(rows, params, size))
+    window = ModifiedWindow.from_state(state)
+    params = modified_params(
+        ["ID", "Modified", "Description"],
+        window.high,
+        by_modified=True,
+        skiptoken=window.skiptoken() if skiptoken else None,
+    )
+    CALLS.append(params)
+    answer = list(exact_pages(rows, params, size)) or [[]]  # an empty answer is one call
     if pages is not None:
         answer = answer[:pages]
     records = []
@@ -65,20 +90,35 @@ def read(
     return records
 
 
+@pytest.mark.parametrize("skiptoken", [True, False], ids=["skiptoken", "second-again"])
 def test_rows_sharing_one_modified_value_across_a_page_boundary_survive_a_cut_run(
-    tap: TapExactOnline,
+    tap: TapExactOnline, skiptoken: bool
 ) -> None:
     at = datetime(2026, 3, 29, 0, 59, 59, 500000, tzinfo=UTC)  # the night summer time starts
     rows = table(150, at)  # 150 rows, one Modified value: three pages of 60
     state: dict = {}
 
-    first = read(tap, rows, state, size=60, pages=1)  # cut after the first page
-    second = read(tap, rows, state, size=60)
+    first = read(tap, rows, state, size=60, pages=1, skiptoken=skiptoken)  # cut after a page
+    second = read(tap, rows, state, size=60, skiptoken=skiptoken)
 
     keys = [r["ID"] for r in first + second]
     assert len(first) == 60
     assert sorted(keys) == sorted(r["ID"] for r in rows)  # every row, none twice
     assert len(state[WINDOW_STATE_KEY]) == 150
+
+
+def test_an_unchanged_table_costs_one_call_however_many_rows_share_the_bookmark(
+    tap: TapExactOnline,
+) -> None:
+    rows = table(150, datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=UTC))
+    state: dict = {}
+    read(tap, rows, state, size=60)
+    CALLS.clear()
+
+    assert read(tap, rows, state, size=60) == []
+
+    assert len(CALLS) == 1 and len(list(exact_pages(rows, CALLS[0], 60))) == 0
+    assert CALLS[0]["$skiptoken"] == f"datetime'2026-06-01T14:00:00.25',guid'{rows[-1]['ID']}'"
 
 
 def test_an_unchanged_table_gives_no_record_and_a_changed_row_in_the_same_second_comes_again(
