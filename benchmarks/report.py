@@ -252,7 +252,7 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "## 1. Extraction cost: full sync",
             "",
             f"One division, sandbox scale {ext['scale']:g}: {full['rows']:,} rows over the "
-            f"endpoints of the default selection (ground truth from the sandbox), {full['records_emitted']:,} records "
+            f"endpoints the tap read (ground truth from the sandbox), {full['records_emitted']:,} records "
             f"emitted. API calls {full['api_calls']} (minimum {full['minimum_calls']}: "
             "sum of ceil(rows / rows a call) per read of each endpoint, 1,000 rows a call on "
             "sync and bulk endpoints and 60 on regular ones, one call for an empty one, plus "

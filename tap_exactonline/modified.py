@@ -33,9 +33,9 @@ from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.odata import datetime_literal, modified_skiptoken, parse_date
 from exactonline_api.wording import counted
 from tap_exactonline.records import iso_utc
-from tap_exactonline.session import PARTITION_KEY, UNFINISHED
+from tap_exactonline.session import PARTITION_KEY
 from tap_exactonline.spec import MODIFIED
-from tap_exactonline.stream import BOOKMARK, ExactSyncStream
+from tap_exactonline.stream import BOOKMARK, UNFINISHED, ExactSyncStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -168,10 +168,10 @@ class ModifiedStream(ExactSyncStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         assert context is not None, "table streams run per division"
+        if self.session.skips(self, context):
+            return
         division = int(context[PARTITION_KEY])
         state = self.get_context_state(context)
-        if self.session.skips(self, division, state):
-            return
         state[UNFINISHED] = True
         fetcher = self.session.fetcher
         params = self._params(division)
@@ -181,7 +181,8 @@ class ModifiedStream(ExactSyncStream):
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
         except (ApiError, TransportError) as exc:
-            self.session.fail(self.name, division, exc, state)
+            if self.session.fail(self.name, division, exc, state):
+                state.pop(UNFINISHED, None)
 
     def _records(
         self, pages: Iterator[list[dict[str, Any]]], division: int, state: dict

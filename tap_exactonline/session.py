@@ -45,8 +45,6 @@ DELETED_CONSUMER = "sync/Deleted"
 UNAVAILABLE = "unavailable"
 """Partition-state key: the stream is not available in this division (a module it lacks)."""
 UNAVAILABLE_STATUSES = frozenset({401, 403})
-UNFINISHED = "unfinished"
-"""Partition-state flag: the last read of this partition was cut off (set at its start)."""
 
 
 def unavailable_text(unavailable: dict[tuple[str, int], str]) -> str:
@@ -336,9 +334,12 @@ class Session:
         state = stream.get_context_state({PARTITION_KEY: division})
         return bool(state.get(UNAVAILABLE))
 
-    def skips(self, stream: RunStream, division: int, state: dict) -> bool:
-        """True when `stream` is not read in `division` this run: a module it lacks (remembered
-        in its partition state, no call), unless `retry_unavailable` asks to try again."""
+    def skips(self, stream: RunStream, context: Any) -> bool:
+        """True when `stream` is not read in the partition (`context`) this run: a module its
+        division lacks (remembered in the partition state, no call), unless
+        `retry_unavailable` asks to try again."""
+        division = int(context[PARTITION_KEY])
+        state = stream.get_context_state(context)
         if not state.get(UNAVAILABLE):
             return False
         if self.settings.retry_unavailable:
@@ -359,17 +360,17 @@ class Session:
 
     # Failures and the end of the run ---------------------------------------------------------
 
-    def fail(self, stream: str, division: int, exc: ExactError, state: dict | None = None) -> None:
+    def fail(self, stream: str, division: int, exc: ExactError, state: dict | None = None) -> bool:
         """A read of `stream` in `division` failed: log it once, go on, fail the run at the end.
 
         A module or scope the division lacks (`_lacks_module`) does not fail the run: the
-        stream is skipped there with one warning and `state` remembers it, so later runs make
-        no call for it (each such error counts against Exact's error limit).
+        stream is skipped there with one warning and its partition `state` remembers it, so
+        later runs make no call for it (each such error counts against Exact's error limit);
+        then True.
         """
         if state is not None and self._lacks_module(division, exc):
             reason = f"HTTP {exc.status}" if isinstance(exc, ApiError) else str(exc)
             state[UNAVAILABLE] = reason
-            state.pop(UNFINISHED, None)
             self.unavailable[(stream, division)] = reason
             self.log.warning(
                 "%s division %s: not available (%s: a module or scope the division lacks); "
@@ -378,11 +379,12 @@ class Session:
                 division,
                 reason,
             )
-            return
+            return True
         self.failures[(stream, division)] = exc
         self.log.error(
             "%s division %s failed, the other divisions go on: %s", stream, division, exc
         )
+        return False
 
     def stream_done(self) -> None:
         """Called once per stream after all synced (`log_sync_costs`); the last ends the run."""

@@ -35,7 +35,7 @@ from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
 from tap_exactonline.records import RecordShaper, iso_utc
 from tap_exactonline.schemas import DELETED_AT
-from tap_exactonline.session import PARTITION_KEY, UNFINISHED
+from tap_exactonline.session import PARTITION_KEY
 from tap_exactonline.spec import StreamSpec
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from tap_exactonline.session import Session
 
 BOOKMARK = "replication_key_value"
+UNFINISHED = "unfinished"
+"""Partition-state flag: the last read of this partition was cut off (set at its start)."""
 
 
 def _as_int(value: Any) -> int | None:
@@ -164,10 +166,10 @@ class ExactSyncStream(ExactStream):
         failure is kept for the end of the run, and the other divisions go on.
         """
         assert context is not None, "sync streams always run per division"
+        if self.session.skips(self, context):
+            return  # a module the division lacks (remembered; `retry_unavailable`)
         division = int(context[PARTITION_KEY])
         state = self.get_context_state(context)
-        if self.session.skips(self, division, state):
-            return
         bookmark = _as_int(state.get(BOOKMARK))
         memory = self._key_memory(state)
         if bookmark is not None and self._rebuilds(state):
@@ -198,7 +200,8 @@ class ExactSyncStream(ExactStream):
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
         except (ApiError, TransportError) as exc:
-            self.session.fail(self.name, division, exc, state)
+            if self.session.fail(self.name, division, exc, self.get_context_state(context)):
+                state.pop(UNFINISHED, None)  # a module the division lacks: not cut off
 
     def _page_records(
         self,
