@@ -128,16 +128,18 @@ def modified_params(
     *,
     by_modified: bool,
     skiptoken: str | None = None,
+    ordered: bool = True,
 ) -> dict[str, str]:
-    """Query of one read: the fields and, for a `Modified` read, its filter, order and where
-    it goes on (`ModifiedWindow.skiptoken`)."""
+    """Query of one read: the fields and, for a `Modified` read, its filter, order (unless
+    not `ordered`) and where it goes on (`ModifiedWindow.skiptoken`)."""
     params = {"$select": ",".join(select)}
     if by_modified:
         if since is not None:
             params["$filter"] = f"Modified ge {datetime_literal(_second(since))}"
-        params["$orderby"] = "Modified"
-        if since is not None and skiptoken is not None:
-            params["$skiptoken"] = skiptoken
+        if ordered:
+            params["$orderby"] = "Modified"
+            if since is not None and skiptoken is not None:
+                params["$skiptoken"] = skiptoken
     return params
 
 
@@ -150,14 +152,24 @@ class ModifiedStream(ExactSyncStream):
     def by_modified(self) -> bool:
         return self.spec.mode == MODIFIED
 
+    @property
+    def guid_key(self) -> bool:
+        """Keyed by a GUID (`ID`, `EntryID`): Exact's `Modified` order goes on after
+        `datetime'...',guid'<key>'`. Other keys (`currencies`: Code) are read in Exact's own
+        order, their bookmark moved at the end of each read (small tables)."""
+        key = self.spec.key[0]
+        return key == "ID" or key.endswith("ID")
+
     def _params(self, division: int) -> dict[str, str]:
         select = [f.name for f in self.spec.field_list]
         if not self.by_modified:
             return modified_params(select, None, by_modified=False)
         window = ModifiedWindow.from_state(self.get_context_state({PARTITION_KEY: division}))
-        if window.high is None:
-            return modified_params(select, self.session.settings.start_date, by_modified=True)
-        return modified_params(select, window.high, by_modified=True, skiptoken=window.skiptoken())
+        since = window.high if window.high is not None else self.session.settings.start_date
+        token = window.skiptoken() if window.high is not None else None
+        return modified_params(
+            select, since, by_modified=True, skiptoken=token, ordered=self.guid_key
+        )
 
     def planned_read(self, division: int) -> tuple[str, dict[str, str], tuple[str, ...]]:
         return self.spec.path, self._params(division), (self.name,)
@@ -189,7 +201,8 @@ class ModifiedStream(ExactSyncStream):
     ) -> Iterator[dict[str, Any]]:
         window = ModifiedWindow.from_state(state) if self.by_modified else ModifiedWindow()
         key_name = self.spec.key[0]
-        ordered = True
+        # a read not asked in `Modified` order moves its bookmark at its end only
+        ordered = window.ordered = self.guid_key
         previous: datetime | None = None
         emitted = read = calls = 0
         for rows in pages:
@@ -224,7 +237,7 @@ class ModifiedStream(ExactSyncStream):
                 counted(calls, "call"),
                 self.session.budget_text(division),
             )
-        if not ordered:
+        if self.guid_key and self.by_modified and not ordered:
             self.logger.warning(
                 "%s division %s: pages were not in Modified order; the bookmark moved only at "
                 "the end of the read",
