@@ -70,7 +70,9 @@ class Profile:
     memory_scale: float
     start_date_scale: float
     sizes_scale: float
-    breadth_scale: float = 1.0
+    breadth_scale: float = 0.5
+    """Generic catalogue tables hold 100 rows per unit of scale; above 0.6 the sandbox pages
+    general/Currencies (keyed by Code) with a GUID skiptoken it then refuses."""
 
 
 PROFILES = {
