@@ -1,9 +1,11 @@
 """OAuth access tokens for every process of one app, with Exact's rotating refresh tokens.
 
 The rules Exact enforces (facts section 2) and how they are met here:
-- a refresh is refused (401 `Access Token not expired`, counted as an error) before the last 30 s
-  of the access token's 600 s life: a process reuses the stored access token and refreshes only
-  once the token is inside that window (the window scales with `expires_in`, a string);
+- a refresh is refused (counted as an error) before the last 30 s of the access token's 600 s
+  life: a process reuses the stored access token and refreshes only once the token is inside that
+  window (the window scales with `expires_in`, a string). Should Exact refuse one anyway, either
+  reading of the refusal (401 `Access Token not expired`, or 400 `Rate limit exceeded:
+  access_token not expired` as several public clients expect) keeps the current token;
 - every refresh rotates the refresh token and kills the old one: refreshes happen only under the
   store lock, after re-reading the store (another process may have refreshed a moment ago), and the
   new state is saved BEFORE the new access token is used;

@@ -8,10 +8,10 @@ Exact's paths:
   GET      /docs/SysAttachment.aspx?ID= attachment bytes (bearer token required)
 
 Decisions a client author must know:
-  * Answers are JSON whatever the `Accept` header says, unless the server runs with
-    `--strict-accept`: then a successful API answer to a request whose Accept does not mention
-    JSON is an Atom XML stub (as Exact answers XML without `Accept: application/json`), so a
-    client that forgets the header fails against the sandbox as it would against Exact.
+  * As Exact, API answers are JSON only when the `Accept` header asks for JSON; otherwise
+    (no header, `*/*`, `application/xml`...) reads and writes answer Atom XML and errors of the
+    store an XML error (atom.py). `--always-json` answers JSON whatever Accept says.
+    Refusals before the store (401 token, 429 limits, injected faults) stay JSON.
   * A division the user does not have answers 403 with Exact's error JSON.
   * `Prefer: return=representation` on a PUT answers 200 with the updated record (else 204).
   * A missing, unknown, revoked or expired bearer token answers 401 with
@@ -61,6 +61,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exactonline_sandbox import atom
 from exactonline_sandbox.clock import SandboxClock
 from exactonline_sandbox.faults import Fault, FaultPlan, FaultSpecError
 from exactonline_sandbox.limits import RateLimiter, Verdict
@@ -100,7 +101,8 @@ class SandboxConfig:
     error_limit: int = 10
     token_daily_limit: int = 200
     code_lifetime: float = 300
-    strict_accept: bool = False
+    always_json: bool = False
+    early_refresh: str = "401"
     faults: dict[str, Any] | None = None
     invoice_deletes: str = INVOICE_KEYED
     missing_modules: str = ""  # exactonline_sandbox.modules: divisions lacking modules (403)
@@ -240,6 +242,7 @@ class SandboxServer:
             refresh_window=config.refresh_window,
             day_seconds=config.day_seconds,
             code_lifetime=config.code_lifetime,
+            early_refresh=config.early_refresh,
         )
         self.limiter = RateLimiter(
             self.clock,
@@ -560,8 +563,8 @@ class SandboxServer:
             except Exception:
                 log.exception("the store failed on %s %s", request.method, endpoint)
                 response = json_response(exact_error("An internal error occurred."), 500)
-        if self.config.strict_accept and response.status_code < 300 and response.body:
-            response = _atom_instead(request, response, endpoint)
+        if not self.config.always_json and atom.wants_atom(request.headers.get("accept")):
+            response = await run_in_threadpool(self._as_atom, request, response)
         self.limiter.record_status(client_id, division, endpoint, response.status_code)
         response.headers.update(rate_headers)
 
@@ -572,6 +575,19 @@ class SandboxServer:
             return _Truncated(response, request.scope.get(TRANSPORT_KEY))
         self.stats.api(response.status_code, endpoint, division, rows)
         return response
+
+    def _as_atom(self, request: Request, response: Response) -> Response:
+        """The Atom XML form of a JSON answer (atom.py), for a client that did not ask for JSON."""
+        xml = atom.translate(
+            response.status_code,
+            response.media_type or "",
+            bytes(response.body),
+            str(request.url),
+            self.clock.now(),
+        )
+        if xml is None:
+            return response
+        return Response(xml[0], status_code=response.status_code, media_type=xml[1])
 
     def _refused(self, verdict: Verdict, endpoint: str, division: int) -> Response:
         self.stats.api(429, endpoint, division)
@@ -666,23 +682,6 @@ class SandboxServer:
 
     async def not_found(self, request: Request) -> Response:
         return json_response(exact_error("The resource you are looking for is not found."), 404)
-
-
-def _atom_instead(request: Request, response: Response, endpoint: str) -> Response:
-    """With --strict-accept, answer as Exact does to a client that did not ask for JSON: Atom
-    XML (here a stub feed, not the data), so a client that forgot the header fails loudly."""
-    if "json" in request.headers.get("accept", "").lower():
-        return response
-    feed = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f'<title type="text">{html.escape(endpoint)}</title>'
-        "<!-- send Accept: application/json to get JSON -->"
-        "</feed>"
-    )
-    return Response(
-        feed, status_code=response.status_code, media_type="application/atom+xml;charset=utf-8"
-    )
 
 
 def _loopback_only(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:

@@ -47,6 +47,7 @@ def _log_config(level: str, access_log: bool) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     # here, not at the top: the harness imports this module and needs none of the store
+    from exactonline_sandbox.oauth import EARLY_REFRESH_ANSWERS
     from exactonline_sandbox.store import INVOICE_DELETE_LOGS, INVOICE_KEYED
 
     parser = argparse.ArgumentParser(
@@ -104,9 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(grammar: exactonline_sandbox.faults)",
     )
     serve.add_argument(
-        "--strict-accept",
-        action="store_true",
-        help="answer Atom XML (a stub) to API calls whose Accept header does not ask for JSON",
+        "--always-json",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="answer JSON whatever the Accept header says (Exact answers Atom XML to a request "
+        "whose Accept does not ask for JSON; so does the sandbox without this flag)",
+    )
+    serve.add_argument(
+        "--early-refresh-answer",
+        choices=tuple(EARLY_REFRESH_ANSWERS),
+        default="401",
+        help="how a refresh before the access token's last --refresh-window seconds is refused: "
+        "401 'Access Token not expired' (the facts file) or 400 'Rate limit exceeded: "
+        "access_token not expired' (what several public clients expect)",
     )
     serve.add_argument(
         "--invoice-deletes",
@@ -198,7 +209,8 @@ def serve(args: argparse.Namespace) -> int:
         error_limit=args.error_limit,
         token_daily_limit=args.token_daily_limit,
         code_lifetime=args.code_lifetime,
-        strict_accept=args.strict_accept,
+        always_json=args.always_json,
+        early_refresh=args.early_refresh_answer,
         faults=faults,
         invoice_deletes=args.invoice_deletes,
         missing_modules=args.missing_modules,

@@ -5,8 +5,10 @@ wrong, so each is enforced literally:
 
 * authorization codes are single-use and expire (`code_lifetime`, sandbox time);
 * `expires_in` is a STRING;
-* a refresh is refused with 401 `Access Token not expired` until the grant's current access token
-  is in its last `refresh_window` seconds (or expired);
+* a refresh is refused until the grant's current access token is in its last `refresh_window`
+  seconds (or expired): 401 `Access Token not expired` (the facts file), or with
+  `early_refresh="400"` 400 `Rate limit exceeded: access_token not expired` (what several public
+  clients test for; which one Exact answers today is not confirmed);
 * every refresh rotates the refresh token; reusing an old one answers 401
   `{"error": "unauthorized_client", "error_description": "Old refresh token used."}`;
 * a refresh token unused for 30 sandbox days (30 x `day_seconds`) expires: 400 `invalid_request`
@@ -31,6 +33,13 @@ from exactonline_sandbox.clock import SandboxClock
 SANDBOX_USERNAME = "demo"
 SANDBOX_PASSWORD = "demo"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+#: The two readings of a refused early refresh: (status, error, error_description).
+EARLY_REFRESH_ANSWERS: dict[str, tuple[int, str, str]] = {
+    "401": (401, "invalid_request", "Access Token not expired"),
+    "400": (400, "invalid_request", "Rate limit exceeded: access_token not expired"),
+}
+EARLY_REFRESH_REASON = "Access Token not expired"  # the stats key, whichever answer is chosen
 
 
 class OAuthError(Exception):
@@ -131,8 +140,12 @@ class OAuthServer:
         day_seconds: float = 86400,
         refresh_token_days: float = 30,
         code_lifetime: float = 300,
+        early_refresh: str = "401",
     ) -> None:
+        if early_refresh not in EARLY_REFRESH_ANSWERS:
+            raise ValueError(f"early_refresh must be one of {', '.join(EARLY_REFRESH_ANSWERS)}")
         self.clock = clock
+        self.early_refresh = EARLY_REFRESH_ANSWERS[early_refresh]
         self.user_id = user_id
         self.token_lifetime = token_lifetime
         self.refresh_window = refresh_window
@@ -313,12 +326,8 @@ class OAuthServer:
             grant.access_expires_at is not None
             and now < grant.access_expires_at - self.refresh_window
         ):
-            raise OAuthError(
-                401,
-                "invalid_request",
-                "Access Token not expired",
-                reason="Access Token not expired",
-            )
+            status, error, description = self.early_refresh
+            raise OAuthError(status, error, description, reason=EARLY_REFRESH_REASON)
         return self._issue_tokens(grant, rotate=True)
 
     # -- bearer tokens ------------------------------------------------------------------------

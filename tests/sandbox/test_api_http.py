@@ -36,29 +36,6 @@ def test_current_me_answers_the_user_and_current_division(api: dict[str, Any], g
     assert user["CurrentDivision"] == grant["divisions"][0]
 
 
-def test_answers_are_json_even_without_accept(api: dict[str, Any]) -> None:
-    headers = {"Authorization": api["headers"]["Authorization"]}
-    resp = requests.get(f"{api['sb'].url}/api/v1/current/Me", headers=headers, timeout=30)
-    assert resp.status_code == 200
-    assert resp.json()["d"]["results"]
-
-
-def test_strict_accept_answers_xml_to_clients_that_do_not_ask_for_json(
-    sandbox_factory: Any,
-) -> None:
-    sb = sandbox_factory(strict_accept=True, divisions=1, scale=0.02)
-    token = sb.access_token(sb.grant())
-    url = f"{sb.url}/api/v1/current/Me"
-    bare = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    assert bare.status_code == 200
-    assert bare.headers["Content-Type"].startswith("application/atom+xml")
-    assert bare.text.startswith("<?xml")
-    asked = requests.get(
-        url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, timeout=30
-    )
-    assert asked.json()["d"]["results"]
-
-
 def test_odata_key_in_the_path_reaches_the_store(api: dict[str, Any]) -> None:
     account = api["sb"].rows(api["division"], "crm/Accounts")[0]
     plain = call(api, "GET", f"crm/Accounts(guid'{account['ID']}')", params={"$select": "ID,Name"})

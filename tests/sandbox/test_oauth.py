@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -165,6 +167,31 @@ def test_early_refresh_is_refused_until_the_last_30_seconds(clocked: Sandbox) ->
     clocked.advance_clock(11)  # inside the last 30 s of 600
     ok = refresh(clocked, grant)
     assert ok.status_code == 200, ok.text
+
+
+def test_early_refresh_answer_flag_gives_the_rate_limit_reading(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(early_refresh_answer="400", divisions=1, scale=0.02)
+    grant = sb.grant()
+    first = refresh(sb, grant)
+    assert first.status_code == 200
+    grant["refresh_token"] = first.json()["refresh_token"]
+    early = refresh(sb, grant)
+    assert early.status_code == 400
+    assert early.json()["error_description"] == "Rate limit exceeded: access_token not expired"
+    # the same refusal, counted the same way, whichever reading is served
+    assert sb.stats()["token_errors"]["Access Token not expired"] == 1
+    sb.advance_clock(571)  # inside the last 30 s of 600: allowed again
+    assert refresh(sb, grant).status_code == 200
+
+
+def test_an_unknown_early_refresh_answer_stops_the_server_with_exit_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "exactonline_sandbox", "serve", "--early-refresh-answer", "418"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert b"--early-refresh-answer: invalid choice: '418'" in proc.stderr
 
 
 def test_refresh_token_unused_for_30_days_expires(clocked: Sandbox) -> None:
