@@ -19,15 +19,33 @@ DIVISIONS_ENDPOINT = "system/Divisions"
 DELETED_ENDPOINT = "sync/Deleted"
 
 
-def pages(rows: int) -> int:
-    """Calls needed to read `rows` rows from a sync endpoint (at least one)."""
-    return max(1, math.ceil(rows / PAGE_ROWS))
+REGULAR_PAGE_ROWS = 60
 
 
-def minimum_calls(rows_by_endpoint: Mapping[str, int], deleted_rows: int) -> int:
-    """Theoretical minimum of a one-division tap run: every endpoint's pages, the division
-    list once, and sync/Deleted's pages."""
-    return sum(pages(n) for n in rows_by_endpoint.values()) + 1 + pages(deleted_rows)
+def page_rows(endpoint: str) -> int:
+    """Rows per call: 1,000 on sync and bulk endpoints, 60 on regular ones."""
+    return PAGE_ROWS if endpoint.startswith(("sync/", "bulk/")) else REGULAR_PAGE_ROWS
+
+
+def pages(rows: int, size: int = PAGE_ROWS) -> int:
+    """Calls needed to read `rows` rows at `size` rows a call (at least one)."""
+    return max(1, math.ceil(rows / size))
+
+
+def minimum_calls(
+    rows_by_endpoint: Mapping[str, int],
+    deleted_rows: int,
+    reads: Mapping[str, int] | None = None,
+    sizes: Mapping[str, int] | None = None,
+) -> int:
+    """Theoretical minimum of a one-division tap run: every endpoint's pages (times the reads
+    the run makes of it, `reads`, default 1; at `sizes` rows a call, default 1,000), the
+    division list once, and sync/Deleted's pages."""
+    reads, sizes = reads or {}, sizes or {}
+    endpoints = sum(
+        pages(n, sizes.get(e, PAGE_ROWS)) * reads.get(e, 1) for e, n in rows_by_endpoint.items()
+    )
+    return endpoints + 1 + pages(deleted_rows)
 
 
 @dataclass(frozen=True)

@@ -23,19 +23,40 @@ from benchmarks.connector import (
     TapOutput,
     run_tap,
 )
-from benchmarks.cost import DELETED_ENDPOINT, DIVISIONS_ENDPOINT, count_429, minimum_calls
+from benchmarks.cost import (
+    DELETED_ENDPOINT,
+    DIVISIONS_ENDPOINT,
+    count_429,
+    minimum_calls,
+    page_rows,
+)
 from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
-from tap_exactonline.streams import STREAM_TABLE
+from tap_exactonline.streams import STREAM_TABLE, STREAM_TYPES
 
 
-def stream_endpoints() -> dict[str, list[str]]:
-    """Each sync endpoint the tap reads, with the streams it feeds (from the tap's table)."""
+def stream_endpoints(every: bool = False) -> dict[str, list[str]]:
+    """Each endpoint the tap reads with its default selection (`every`: with every stream
+    selected), with the streams it feeds (from the tap's table)."""
     table: dict[str, list[str]] = defaultdict(list)
-    for spec in STREAM_TABLE:
-        table[spec.path].append(spec.name)
+    for kind in STREAM_TYPES:
+        if kind.spec.name != "divisions" and (every or kind.selected_by_default):
+            table[kind.spec.path].append(kind.spec.name)
     return dict(table)
+
+
+def endpoint_reads(endpoints: dict[str, list[str]]) -> dict[str, int]:
+    """Reads per run of each endpoint: streams sharing a read (`shared_read`) count once."""
+    specs = {spec.name: spec for spec in STREAM_TABLE}
+    return {
+        path: len({specs[name].shared_read or name for name in names})
+        for path, names in endpoints.items()
+    }
+
+
+def endpoint_sizes(endpoints: dict[str, list[str]]) -> dict[str, int]:
+    return {path: page_rows(path) for path in endpoints}
 
 
 @dataclass
@@ -56,18 +77,22 @@ class GroundTruth:
         return {e: len(r) for e, r in self.rows.items()}
 
     def high_timestamp(self) -> int:
-        stamps = [int(r["Timestamp"]) for rows in self.rows.values() for r in rows]
-        stamps += [int(r["Timestamp"]) for r in self.deleted]
+        stamps = [_stamp(r) for rows in self.rows.values() for r in rows]
+        stamps += [_stamp(r) for r in self.deleted]
         return max(stamps, default=0)
 
     def newer_than(self, timestamp: int) -> tuple[dict[str, int], int]:
         """Rows per endpoint (and deletions) stamped after `timestamp`."""
         changed = {
-            e: sum(1 for r in rows if int(r["Timestamp"]) > timestamp)
-            for e, rows in self.rows.items()
+            e: sum(1 for r in rows if _stamp(r) > timestamp) for e, rows in self.rows.items()
         }
-        deleted = sum(1 for r in self.deleted if int(r["Timestamp"]) > timestamp)
+        deleted = sum(1 for r in self.deleted if _stamp(r) > timestamp)
         return changed, deleted
+
+
+def _stamp(row: dict[str, Any]) -> int:
+    """A row's Timestamp (0 on a regular endpoint's row, which has none)."""
+    return int(row.get("Timestamp") or 0)
 
 
 def process_cpu_seconds(sb: Sandbox) -> float | None:
@@ -97,16 +122,18 @@ def tap_run_summary(
 ) -> dict[str, Any]:
     """Calls per endpoint and in total against the minimum for `rows` (sandbox-counted)."""
     by_endpoint = stats["by_endpoint"]
+    reads, sizes = endpoint_reads(endpoints), endpoint_sizes(endpoints)
     per_endpoint = []
     for endpoint, streams in endpoints.items():
         calls = int(by_endpoint.get(endpoint, 0))
+        one = {endpoint: rows[endpoint]}
         per_endpoint.append(
             {
                 "endpoint": endpoint,
                 "streams": streams,
                 "rows": rows[endpoint],
                 "calls": calls,
-                "minimum": minimum_calls({endpoint: rows[endpoint]}, 0) - 2,
+                "minimum": minimum_calls(one, 0, reads, sizes) - 2,
                 "rows_per_call": rows[endpoint] / calls if calls else 0.0,
             }
         )
@@ -123,7 +150,7 @@ def tap_run_summary(
         )
     known = set(endpoints) | {DELETED_ENDPOINT, DIVISIONS_ENDPOINT}
     other = {e: n for e, n in by_endpoint.items() if e not in known}
-    minimum = minimum_calls(rows, deleted_rows)
+    minimum = minimum_calls(rows, deleted_rows, reads, sizes)
     return {
         "rows": sum(rows.values()),
         "deleted_rows": deleted_rows,

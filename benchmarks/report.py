@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.breadth import render_breadth
+
 GOAL_OVER_MINIMUM = 0.02
 GOAL_SHARE = 0.95
 GOAL_MIN_WINDOWS = 20
@@ -266,9 +268,10 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "## 1. Extraction cost: full sync",
             "",
             f"One division, sandbox scale {ext['scale']:g}: {full['rows']:,} rows over the "
-            f"sync endpoints (ground truth from the sandbox), {full['records_emitted']:,} records "
+            f"endpoints the tap read (ground truth from the sandbox), {full['records_emitted']:,} records "
             f"emitted. API calls {full['api_calls']} (minimum {full['minimum_calls']}: "
-            "sum of ceil(rows/1000) per endpoint, one call for an empty one, plus "
+            "sum of ceil(rows / rows a call) per read of each endpoint, 1,000 rows a call on "
+            "sync and bulk endpoints and 60 on regular ones, one call for an empty one, plus "
             "`system/Divisions` and `sync/Deleted`), token calls "
             f"{full['token_calls']}, 429s {full['status_429']}, rows served "
             f"{full['rows_served']:,}.",
@@ -526,6 +529,8 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "refreshed, under the database's advisory lock; the others used the stored token).",
         ]
     lines += state_size_lines(results.get("state_size"))
+    if results.get("breadth"):
+        lines += render_breadth(results["breadth"])
     lines += ["", "Raw numbers: [results.json](results.json).", ""]
     return "\n".join(lines)
 

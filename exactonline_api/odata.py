@@ -31,6 +31,19 @@ def datetime_literal(dt: datetime | date) -> str:
     return f"datetime'{local.strftime('%Y-%m-%dT%H:%M:%S')}'"
 
 
+def modified_skiptoken(modified: datetime, key: str) -> str:
+    """`datetime'2018-09-21T04:18:55.617',guid'...'`: where a read ordered by `Modified` goes
+    on after the row (`modified`, `key`), in the form of the `$skiptoken` Exact's own `__next`
+    links carry (Amsterdam wall clock with milliseconds, no zone suffix). ValueError when `key`
+    is not a GUID."""
+    local = to_amsterdam_naive(modified)
+    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+    millis = local.microsecond // 1000
+    if millis:
+        text += f".{millis:03d}".rstrip("0")
+    return f"datetime'{text}',{guid_literal(key)}"
+
+
 def guid_literal(value: str | uuid.UUID) -> str:
     """`guid'...'` for a valid GUID (braces and case tolerated), else ValueError."""
     if isinstance(value, uuid.UUID):

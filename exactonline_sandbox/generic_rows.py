@@ -393,7 +393,14 @@ def _string_pool(f: Field, ctx: RowContext) -> list[Any] | None:
     name, rng = f.name, ctx.rng
     if name == "Code" or name.endswith(("Number", "Reference", "Ref")):
         return None  # unique per row
-    if any(h in name for h in _DATE_HINTS) or name in ("Approved", "Start", "End"):
+    # StartTime/EndTime are DateTime in Exact ("stored as DateTime"), as the tap's schemas say
+    if any(h in name for h in _DATE_HINTS) or name in (
+        "Approved",
+        "Start",
+        "End",
+        "StartTime",
+        "EndTime",
+    ):
         return _days(rng)
     if name.endswith(("ID", "Id", "Guid")) or name in ("Creator", "Modifier", "CreatedBy"):
         if name in ("Creator", "Modifier", "CreatedBy", "ModifiedBy"):

@@ -450,7 +450,7 @@ class Reader:
         if res.kind == "sync" and not order:
             token = f"{last['Timestamp']}L"
         elif not order:
-            token = f"{key}" if isinstance(key, int) else f"guid'{key}'"
+            token = _key_literal(key)
         elif len(order) == 1 and order[0].field == "Modified":
             ms = date_ms(last.get("Modified") or "") or 0
             token = f"datetime'{ms_literal(ms)}',guid'{key}'"
@@ -513,12 +513,26 @@ def _ts_token(token: str) -> int:
     return int(text)
 
 
+def _key_literal(key: Any) -> str:
+    """The `$skiptoken` of a last key: `123`, `guid'…'`, or an OData string `'EUR'` (tables keyed
+    by a code, such as general/Currencies)."""
+    if isinstance(key, int):
+        return str(key)
+    text = str(key)
+    if _GUID_TOKEN.match(f"guid'{text}'"):
+        return f"guid'{text}'"
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _key_token(token: str, res: Resource) -> Any:
-    m = _GUID_TOKEN.match(token.strip())
+    text = token.strip()
+    m = _GUID_TOKEN.match(text)
     if m:
         return m.group(1).lower()
-    if token.strip().isdigit():
-        return int(token.strip())
+    if text.isdigit():
+        return int(text)
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
     raise QueryError()
 
 

@@ -91,19 +91,44 @@ def settings_table(markdown: str) -> str:
 
 def streams_table() -> str:
     """The tap's streams as a Markdown table, from the stream table the tap itself uses."""
+    from tap_exactonline.catalogue_streams import not_by_default
     from tap_exactonline.streams import DIVISIONS_SPEC, STREAM_TABLE
 
     rows = [
-        "| stream | endpoint | key | cursor | deletes (sync/Deleted EntityType) | what |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| stream | endpoint | key | cursor | deletes (sync/Deleted EntityType) | selected by "
+        "default | what |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for spec in (*STREAM_TABLE, DIVISIONS_SPEC):
         cursor = f"`{spec.replication_key}`" if spec.replication_key else "none (full table)"
         deletes = ", ".join(str(t) for t in spec.deleted_types) or "no"
         key = ", ".join(f"`{k}`" for k in spec.key)
+        why = not_by_default(spec) if spec is not DIVISIONS_SPEC else None
+        default = f"no ({why})" if why else "yes"
         rows.append(
-            f"| `{spec.name}` | `{spec.path}` | {key} | {cursor} | {deletes} | {spec.description} |"
+            f"| `{spec.name}` | `{spec.path}` | {key} | {cursor} | {deletes} | {default} "
+            f"| {spec.description} |"
         )
+    return "\n".join(rows)
+
+
+def default_selection() -> list[str]:
+    """meltano.yml's `select` of the tap: every stream selected by default, all its fields."""
+    from tap_exactonline.streams import STREAM_TYPES
+
+    return [f"{t.spec.name}.*" for t in STREAM_TYPES if t.selected_by_default]
+
+
+def deleted_types_table() -> str:
+    """sync/Deleted's EntityTypes (as the catalogue documents them) and the streams they reach."""
+    from tap_exactonline.catalogue_streams import deleted_entity_types
+    from tap_exactonline.streams import STREAM_TABLE
+
+    rows = ["| EntityType | Exact's name | stream(s) |", "| --- | --- | --- |"]
+    for number, name in sorted(deleted_entity_types().items()):
+        streams = [f"`{s.name}`" for s in STREAM_TABLE if number in s.deleted_types]
+        reached = ", ".join(streams) or "none: no stream reads this table"
+        rows.append(f"| {number} | {name} | {reached} |")
     return "\n".join(rows)
 
 
@@ -118,6 +143,7 @@ def replace_section(text: str, name: str, body: str) -> str:
 def render_readme(text: str) -> str:
     """The README with its generated sections brought up to date."""
     text = replace_section(text, "tap-exactonline streams", streams_table())
+    text = replace_section(text, "tap-exactonline deleted types", deleted_types_table())
     for name in HUB_HEADERS:
         text = replace_section(
             text, f"{name} settings", settings_table(about_text(name, "markdown"))
@@ -238,6 +264,8 @@ def render(infos: dict[str, dict[str, Any]]) -> dict[Path, str]:
         entry = next(p for p in entries if p["name"] == name)
         for key in ("capabilities", "settings_group_validation", "settings"):
             entry[key] = wanted[key]
+        if name == "tap-exactonline":
+            entry["select"] = default_selection()
     buffer = io.StringIO()
     yaml.dump(project, buffer)
     files[meltano_path] = buffer.getvalue()

@@ -82,9 +82,12 @@ def _number(text: str, kind: str) -> Any:
 
 
 def _typed(value: Any, kind: str) -> Any:
-    """Booleans sent as 0/1 become booleans; NaN/inf (not JSON) become null."""
+    """Booleans sent as 0/1 become booleans, and true/false sent for an integer field 1/0 (a
+    JSON boolean is no schema integer); NaN/inf (not JSON) become null."""
     if kind == "bool" and not isinstance(value, bool) and isinstance(value, int | float):
         return value != 0
+    if kind == "int" and isinstance(value, bool):
+        return int(value)
     if kind == "float" and isinstance(value, float) and not math.isfinite(value):
         return None
     return value

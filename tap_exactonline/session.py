@@ -52,6 +52,21 @@ DELETED_CONSUMER = "sync/Deleted"
 """The fetch plan's name for the one reader of sync/Deleted per division (`DeletedLog`)."""
 
 
+UNAVAILABLE = "unavailable"
+"""Partition-state key: the stream is not available in this division (a module it lacks)."""
+UNAVAILABLE_STATUSES = frozenset({401, 403})
+
+
+def unavailable_text(unavailable: dict[tuple[str, int], str]) -> str:
+    """`division 1: a, b; division 2: c` for the run's end line."""
+    by_division: dict[int, list[str]] = {}
+    for stream, division in sorted(unavailable):
+        by_division.setdefault(division, []).append(stream)
+    return "; ".join(
+        f"division {division}: {', '.join(streams)}" for division, streams in by_division.items()
+    )
+
+
 class RunStream(Protocol):
     """What the session needs of a stream (the base classes in `stream.py`)."""
 
@@ -102,6 +117,8 @@ class Session:
         """What one sync of the run gathers: stops, failures, deletions, the fetcher."""
         self.exhausted: dict[int, DailyLimitReached] = {}
         self.failures: dict[tuple[str, int], ExactError] = {}
+        self.unavailable: dict[tuple[str, int], str] = {}
+        """(stream, division) -> why: reads skipped for a module or scope the division lacks."""
         self.deleted = DeletedLog(
             lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, self.log
         )
@@ -286,7 +303,7 @@ class Session:
             return
         wanted: dict[tuple[str, int], list[SyncStream]] = {}
         for stream in self._sync_streams():
-            if not stream.spec.incremental:
+            if stream.spec.replication_key != "Timestamp":
                 continue
             for division in self.divisions:
                 if stream.bookmark(division) is None:
@@ -356,6 +373,8 @@ class Session:
             for division in self.divisions:
                 if (stream.name, division) in planned:
                     continue  # a sibling's read already serves it
+                if self._remembered_unavailable(stream, division):
+                    continue  # a module the division lacks: no call (`retry_unavailable`)
                 path, params, consumers = stream.planned_read(division)
                 reads.append(Read(division, path, params, consumers, first=stream.waiting()))
                 planned.update((name, division) for name in consumers)
@@ -375,14 +394,67 @@ class Session:
         ]
         return min(values, default=0)
 
+    # Modules a division lacks ----------------------------------------------------------------
+
+    def _remembered_unavailable(self, stream: RunStream, division: int) -> bool:
+        """True when an earlier run found `stream` unavailable in `division` and
+        `retry_unavailable` is off."""
+        if self.settings.retry_unavailable:
+            return False
+        state = stream.get_context_state({PARTITION_KEY: division})
+        return bool(state.get(UNAVAILABLE))
+
+    def skips(self, stream: RunStream, context: Any) -> bool:
+        """True when `stream` is not read in the partition (`context`) this run: a module its
+        division lacks (remembered in the partition state, no call), unless
+        `retry_unavailable` asks to try again."""
+        division = int(context[PARTITION_KEY])
+        state = stream.get_context_state(context)
+        if not state.get(UNAVAILABLE):
+            return False
+        if self.settings.retry_unavailable:
+            state.pop(UNAVAILABLE, None)  # set again if the division still lacks it
+            return False
+        self.unavailable[(stream.name, division)] = str(state[UNAVAILABLE])
+        return True
+
+    def _lacks_module(self, division: int, exc: ExactError) -> bool:
+        """A 401/403 from a division the user can reach (system/Divisions lists it) is a module
+        or scope it lacks; one from a division not listed is a division the user lost."""
+        if not isinstance(exc, ApiError) or exc.status not in UNAVAILABLE_STATUSES:
+            return False
+        try:
+            return division in {int(row["Code"]) for row in self.division_rows()}
+        except (ExactError, KeyError, TypeError, ValueError):
+            return False
+
     # Failures and the end of the run ---------------------------------------------------------
 
-    def fail(self, stream: str, division: int, exc: ExactError) -> None:
-        """A read of `stream` in `division` failed: log it once, go on, fail the run at the end."""
+    def fail(self, stream: str, division: int, exc: ExactError, state: dict | None = None) -> bool:
+        """A read of `stream` in `division` failed: log it once, go on, fail the run at the end.
+
+        A module or scope the division lacks (`_lacks_module`) does not fail the run: the
+        stream is skipped there with one warning and its partition `state` remembers it, so
+        later runs make no call for it (each such error counts against Exact's error limit);
+        then True.
+        """
+        if state is not None and self._lacks_module(division, exc):
+            reason = f"HTTP {exc.status}" if isinstance(exc, ApiError) else str(exc)
+            state[UNAVAILABLE] = reason
+            self.unavailable[(stream, division)] = reason
+            self.log.warning(
+                "%s division %s: not available (%s: a module or scope the division lacks); "
+                "skipped, and skipped by later runs without a call until `retry_unavailable`",
+                stream,
+                division,
+                reason,
+            )
+            return True
         self.failures[(stream, division)] = exc
         self.log.error(
             "%s division %s failed, the other divisions go on: %s", stream, division, exc
         )
+        return False
 
     def stream_done(self) -> None:
         """Called once per stream after all synced (`log_sync_costs`); the last ends the run."""
@@ -400,7 +472,12 @@ class Session:
         self._write_state()
         self.close()
         exhausted, failures, summary = self.exhausted, self.failures, self.summary
+        unavailable = self.unavailable
         self._reset()
+        for (stream, division), reason in sorted(unavailable.items()):
+            summary.stream_unavailable(stream, division, reason)
+        if unavailable:
+            self.log.warning("Unavailable streams (skipped): %s", unavailable_text(unavailable))
         self._report(summary, exhausted, failures)
         if exhausted:
             resets = sorted({e.reset_at for e in exhausted.values()})

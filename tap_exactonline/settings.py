@@ -84,6 +84,18 @@ TAP_SETTINGS = th.PropertiesList(
         ),
         title="Summary file",
     ),
+    th.Property(
+        "retry_unavailable",
+        th.BooleanType,
+        default=False,
+        description=(
+            "A stream that answered 401 or 403 in a division whose other data is readable (a "
+            "module or scope the company lacks: payroll, manufacturing, HRM...) is skipped "
+            "there and remembered in the state, so later runs make no call for it (errors count "
+            "against Exact's error limit). true: try such streams again (once per run)."
+        ),
+        title="Retry unavailable streams",
+    ),
 )
 DEFAULT_PARALLEL_CALLS = 8
 
@@ -159,6 +171,7 @@ class TapSettings:
     deletes: bool
     parallel_calls: int = DEFAULT_PARALLEL_CALLS
     summary_file: Path | None = None
+    retry_unavailable: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -173,4 +186,5 @@ class TapSettings:
             summary_file=None
             if is_empty(config.get("summary_file"))
             else Path(str(config["summary_file"])).expanduser(),
+            retry_unavailable=bool(config.get("retry_unavailable") or False),
         )

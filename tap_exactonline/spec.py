@@ -10,11 +10,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from exactonline_api.entities import Entity, Field, entity
+from exactonline_api.entities import Entity, Field, entity, names
 from tap_exactonline.deletes import Tombstones
 from tap_exactonline.schemas import select_fields, stream_schema
 
 RowFilter = Callable[[Mapping[str, Any]], bool]
+
+SYNC = "sync"
+"""Read from a sync endpoint, incremental on `Timestamp` (deletes from sync/Deleted)."""
+MODIFIED = "modified"
+"""No sync endpoint: read the bulk (or else regular) endpoint by `Modified ge` the bookmark."""
+FULL = "full"
+"""Neither a sync endpoint nor a `Modified` field: the whole table on every run."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class StreamSpec:
     record per value of that field (sales invoice headers from a line-per-row endpoint). With
     `leaving_deletes`, a row that no longer passes `keep` on an incremental run (a customer
     turned prospect) is emitted as a `_sdc_deleted_at` record if the stream remembers emitting
-    it, so it leaves the stream's table.
+    it, so it leaves the stream's table. `mode` is how it reads: `SYNC`, `MODIFIED` or `FULL`.
     """
 
     name: str
@@ -47,6 +54,7 @@ class StreamSpec:
     one_per: str | None = None
     incremental: bool = True
     description: str = ""
+    mode: str = SYNC
 
     @cached_property
     def catalogue(self) -> Entity:
@@ -54,7 +62,10 @@ class StreamSpec:
 
     @property
     def path(self) -> str:
-        """The endpoint below `/api/v1/{division}/`."""
+        """The endpoint below `/api/v1/{division}/`: for a `MODIFIED` read the bulk endpoint
+        where the catalogue has one (1,000 rows a call instead of 60)."""
+        if self.mode == MODIFIED and f"Bulk{self.entity}" in names():
+            return entity(f"Bulk{self.entity}").url
         return self.catalogue.url
 
     @cached_property
@@ -71,6 +82,8 @@ class StreamSpec:
             assert rule.row_key == self.key[0], f"{self.name}: remembers another key"
             assert self.deleted_types, f"{self.name}: a key memory without deletes"
         assert not self.leaving_deletes or rule is not None, f"{self.name}: leaving needs memory"
+        assert self.mode in (SYNC, MODIFIED, FULL), f"{self.name}: unknown mode {self.mode!r}"
+        assert self.mode == SYNC or not self.deleted_types, f"{self.name}: deletes need sync"
 
     @cached_property
     def read_fields(self) -> frozenset[str]:
@@ -84,4 +97,6 @@ class StreamSpec:
 
     @property
     def replication_key(self) -> str | None:
-        return "Timestamp" if self.incremental else None
+        if not self.incremental or self.mode == FULL:
+            return None
+        return "Modified" if self.mode == MODIFIED else "Timestamp"

@@ -171,6 +171,8 @@ class ExactSyncStream(ExactStream):
         failure is kept for the end of the run, and the other divisions go on.
         """
         assert context is not None, "sync streams always run per division"
+        if self.session.skips(self, context):
+            return  # a module the division lacks (remembered; `retry_unavailable`)
         division = int(context[PARTITION_KEY])
         saved = self.get_context_state(context)
         memory = self._key_memory(saved)
@@ -205,7 +207,8 @@ class ExactSyncStream(ExactStream):
         except DailyLimitReached as exc:
             self.session.stop_division(exc)
         except (ApiError, TransportError) as exc:
-            self.session.fail(self.name, division, exc)
+            if self.session.fail(self.name, division, exc, self.get_context_state(context)):
+                state.pop(UNFINISHED, None)  # a module the division lacks: not cut off
 
     def _page_records(
         self,

@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from exactonline_api.entities import entity
+from tap_exactonline.catalogue_streams import not_by_default, sync_specs, table_specs
 from tap_exactonline.deletes import Tombstones
-from tap_exactonline.spec import StreamSpec
+from tap_exactonline.modified import ModifiedStream
+from tap_exactonline.spec import SYNC, StreamSpec
 from tap_exactonline.stream import DivisionsStream, ExactSyncStream
 
 # sync/Cashflow/PaymentTerms holds payments (LineType 22, money paid out) and receivables
@@ -209,6 +211,8 @@ STREAM_TABLE: tuple[StreamSpec, ...] = (
         deleted_types=(6,),
         description="Document metadata (no attachment content).",
     ),
+    *sync_specs(),
+    *table_specs(),
 )
 
 DIVISIONS_SPEC = StreamSpec(
@@ -223,10 +227,21 @@ DIVISIONS_SPEC = StreamSpec(
 def _stream_class(spec: StreamSpec, base: type) -> type:
     """A named subclass per spec, so singer-sdk sees one class per stream."""
     class_name = "".join(part.capitalize() for part in spec.name.split("_")) + "Stream"
-    return type(class_name, (base,), {"spec": spec, "__doc__": spec.description})
+    return type(
+        class_name,
+        (base,),
+        {
+            "spec": spec,
+            "__doc__": spec.description,
+            "selected_by_default": not_by_default(spec) is None,
+        },
+    )
 
 
 STREAM_TYPES: tuple[type, ...] = (
-    *(_stream_class(spec, ExactSyncStream) for spec in STREAM_TABLE),
+    *(
+        _stream_class(spec, ExactSyncStream if spec.mode == SYNC else ModifiedStream)
+        for spec in STREAM_TABLE
+    ),
     _stream_class(DIVISIONS_SPEC, DivisionsStream),
 )

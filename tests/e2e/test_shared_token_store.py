@@ -26,7 +26,7 @@ from demo.meltano import MeltanoProject
 from exactonline_api.pg_store import PostgresTokenStore
 from exactonline_sandbox.harness import Sandbox
 from tests.support.postgres import PostgresServer
-from tests.tap.conftest import TapRunner
+from tests.support.tap_runner import TapRunner
 from tests.target.singer_run import RunningTarget, record, schema, start_target
 
 INVOICES = "salesinvoice/SalesInvoices"

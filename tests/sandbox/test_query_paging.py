@@ -186,3 +186,15 @@ def test_payments_and_receivables_split_the_payment_terms(company: Company) -> N
     assert {r["ID"] for r in payments} == {r["ID"] for r in terms if r["LineType"] == 22}
     assert {r["ID"] for r in receivables} == {r["ID"] for r in terms if r["LineType"] == 20}
     assert payments and receivables
+
+
+def test_a_table_keyed_by_a_code_pages_with_a_string_skiptoken_it_accepts() -> None:
+    # general/Currencies and other tables keyed by a code: the next link must be one the sandbox
+    # takes back (it once wrote guid'EUR' and then answered 400 to its own link)
+    from exactonline_sandbox.listing import _key_literal, _key_token
+    from exactonline_sandbox.resources import lookup
+
+    res = lookup("general/Currencies")
+    assert res is not None
+    for key in ("EUR", "O'NEIL", 42, "0b0c8b9c-2f3e-4a8e-9d0e-1f2a3b4c5d6e"):
+        assert _key_token(_key_literal(key), res) == key

@@ -19,6 +19,7 @@ from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 from tests.support.configs import config_for
+from tests.tap.truth import TRUTH
 
 TAP = Path(sys.executable).with_name("tap-exactonline")
 
@@ -57,6 +58,15 @@ def partition_state(state: dict[str, Any], stream: str, division: int) -> dict[s
     return next((p for p in parts if p["context"] == {"Division": division}), {})
 
 
+CORE_STREAMS = [*TRUTH, "divisions"]
+"""What a run selects unless a test names streams: the streams whose rows the end-to-end tests
+compare with the sandbox (`truth.TRUTH`), and divisions. Every stream: `every_stream()`."""
+
+
+def every_stream() -> list[str]:
+    return [entry["tap_stream_id"] for entry in json.loads(discovered_catalog())["streams"]]
+
+
 @cache
 def discovered_catalog() -> str:
     """`tap-exactonline --discover` (offline, config-independent), run once per test process."""
@@ -93,8 +103,11 @@ class TapRunner:
     def catalog(
         self, streams: list[str] | None, deselect: dict[str, list[str]] | None = None
     ) -> dict[str, Any]:
-        """The discovered catalog with only `streams` selected (None: all) and the properties
-        in `deselect` (stream -> names) deselected."""
+        """The discovered catalog with only `streams` selected (None: `CORE_STREAMS`; pass
+        `every_stream()` for all) and the properties in `deselect` (stream -> names)
+        deselected."""
+        if streams is None:
+            streams = CORE_STREAMS
         catalog = json.loads(discovered_catalog())
         for entry in catalog["streams"]:
             chosen = streams is None or entry["tap_stream_id"] in streams

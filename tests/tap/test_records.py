@@ -19,6 +19,7 @@ def test_odata_string_numbers_and_numeric_booleans_are_typed_by_the_catalogue() 
             "Blocked": 0,
             "DiscountSales": float("nan"),
             "IsAccountant": 0,  # an int in the catalogue: stays an int
+            "AccountManagerHID": True,  # an int in the catalogue sent as a boolean
             "Name": "  Bakkerij  ",  # not a code: untouched
         },
         7,
@@ -28,6 +29,7 @@ def test_odata_string_numbers_and_numeric_booleans_are_typed_by_the_catalogue() 
     assert record["IsSales"] is True and record["Blocked"] is False
     assert record["DiscountSales"] is None
     assert record["IsAccountant"] == 0 and record["IsAccountant"] is not False
+    assert record["AccountManagerHID"] == 1 and record["AccountManagerHID"] is not True
     assert record["Name"] == "  Bakkerij  "
     assert record["Division"] == 7
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.summary import TapSummary
-from tests.tap.conftest import TapRunner
+from tests.support.tap_runner import TapRunner
 
 DAILY_LIMIT = 5000
 
