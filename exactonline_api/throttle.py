@@ -101,6 +101,29 @@ class RateHeaders:
         return self.daily_remaining is not None and self.daily_reset_ms is not None
 
 
+def _merge_window(source: dict[str, Any] | None, entry: dict[str, Any]) -> None:
+    """Fold the minutely window `source` learnt into `entry` (the lower remaining wins)."""
+    if not source or source.get("m_last_reset") is None or source.get("m_remaining") is None:
+        return
+    reset, remaining = source["m_last_reset"], source["m_remaining"]
+    last = entry.get("m_last_reset")
+    if last is None or reset > last:
+        entry.update(
+            m_reset=reset, m_last_reset=reset, m_remaining=remaining, m_seen=source.get("m_seen")
+        )
+    elif reset == last and entry.get("m_remaining") is not None:
+        entry["m_remaining"] = min(entry["m_remaining"], remaining)
+    if entry.get("m_limit") is None and source.get("m_limit") is not None:
+        entry["m_limit"] = source["m_limit"]
+
+
+def _unexpired(entry: dict[str, Any] | None, now: float) -> int:
+    """Reservations of `entry` still in flight at `now`."""
+    if not entry:
+        return 0
+    return sum(1 for expiry in entry.get("inflight", {}).values() if expiry > now)
+
+
 def _ms_to_datetime(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
@@ -193,8 +216,12 @@ class Throttle:
         while True:
             with self.state.edit() as data:
                 now = self.clock()
-                entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
-                wait = self._try_reserve(entry, division, now)
+                divisions = data.setdefault("divisions", {})
+                entry = divisions.setdefault(self._key(division), {})
+                # a `current/Me` in flight before any process knew the current division lands
+                # on one division's budget, which one unknown: every division counts it busy
+                unplaced = 0 if division is None else _unexpired(divisions.get("current"), now)
+                wait = self._try_reserve(entry, division, now, unplaced)
                 if wait is None:
                     rid = secrets.token_hex(6)
                     entry.setdefault("inflight", {})[rid] = now + RESERVATION_TTL_SECONDS
@@ -212,13 +239,18 @@ class Throttle:
             self.waited_seconds += pause
             self.sleep(pause)
 
-    def _try_reserve(self, entry: dict[str, Any], division: int | None, now: float) -> float | None:
-        """None when a call may go out now, else how long to wait before looking again."""
+    def _try_reserve(
+        self, entry: dict[str, Any], division: int | None, now: float, unplaced: int = 0
+    ) -> float | None:
+        """None when a call may go out now, else how long to wait before looking again.
+
+        `unplaced`: calls in flight that may count against this division's budget too.
+        """
         inflight: dict[str, float] = entry.setdefault("inflight", {})
         for rid, expiry in list(inflight.items()):
             if expiry <= now:
                 del inflight[rid]
-        busy = len(inflight)
+        busy = len(inflight) + unplaced
 
         # daily budget: known until its reset passes (reset times are on Exact's clock)
         d_reset = entry.get("d_reset")
@@ -369,9 +401,16 @@ class Throttle:
         return value if isinstance(value, int) else None
 
     def set_current_division(self, division: int) -> None:
-        """Remember the user's current division, so every process books `current/Me` there."""
+        """Remember the user's current division, so every process books `current/Me` there.
+
+        What `current/Me` answers taught before (booked as "current") is that division's budget
+        too: a division's window learnt from an answer sent before another process's Me landed
+        would otherwise count one call too few.
+        """
         with self.state.edit() as data:
             data["current_division"] = division
+            divisions = data.setdefault("divisions", {})
+            _merge_window(divisions.get("current"), divisions.setdefault(str(division), {}))
 
     def budget(self, division: int | None) -> Budget:
         entry = self.state.read().get("divisions", {}).get(self._key(division), {})

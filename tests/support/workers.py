@@ -53,6 +53,8 @@ def burst(spec: dict[str, Any]) -> dict[str, Any]:
     """`calls` API calls as fast as the throttle lets them go."""
     client = _client(spec)
     client.me()  # token ready before the burst
+    if "start" in spec:  # both processes ready: the burst starts together
+        time.sleep(max(0.0, spec["start"] - time.time()))
     for _ in range(spec["calls"]):
         client.get(spec["division"], "crm/Accounts", {"$select": "ID", "$top": 1})
     return {"calls": client.stats.calls, "rate_limited": client.stats.rate_limited}
