@@ -62,6 +62,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exactonline_sandbox import atom
+from exactonline_sandbox.answers import SandboxError
 from exactonline_sandbox.clock import SandboxClock
 from exactonline_sandbox.faults import Fault, FaultPlan, FaultSpecError
 from exactonline_sandbox.limits import RateLimiter, Verdict
@@ -73,7 +74,8 @@ from exactonline_sandbox.oauth import (
     OAuthError,
     OAuthServer,
 )
-from exactonline_sandbox.store import INVOICE_KEYED, Company, SandboxError
+from exactonline_sandbox.put_delete import INVOICE_KEYED
+from exactonline_sandbox.store import Company
 
 log = logging.getLogger("exactonline_sandbox")
 
