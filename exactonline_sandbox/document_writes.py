@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from exactonline_sandbox import data
+from exactonline_sandbox import seed_vocabulary
 from exactonline_sandbox.answers import SandboxError
 from exactonline_sandbox.division import Division
 from exactonline_sandbox.formats import odata_day
@@ -27,7 +27,7 @@ class DocumentWrites(Writes):
             acc = self._account(div, row["Account"], "Account", status=400)
             row["AccountCode"] = acc["Code"]
             row["AccountName"] = acc["Name"]
-        types = dict(data.DOCUMENT_TYPES)
+        types = dict(seed_vocabulary.DOCUMENT_TYPES)
         row["TypeDescription"] = types.get(row["Type"], "Overige")
         row.setdefault("DocumentDate", odata_day(self._today().date()))
         row["ID"] = self._new_id()

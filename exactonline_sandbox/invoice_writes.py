@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from exactonline_sandbox import data
+from exactonline_sandbox import seed_vocabulary
 from exactonline_sandbox.answers import Result, SandboxError
 from exactonline_sandbox.division import Division
 from exactonline_sandbox.formats import date_ms, money, odata_day
@@ -51,8 +51,8 @@ class InvoiceWrites(Writes):
             price = Decimal(str(line["UnitPrice"]))
         else:
             price = Decimal(str(item.get("StandardSalesPrice") or 0)) if item else Decimal(0)
-        vat_code = line.get("VATCode") or data.VAT_CODE
-        rate = data.VAT_RATE if vat_code == data.VAT_CODE else Decimal(0)
+        vat_code = line.get("VATCode") or seed_vocabulary.VAT_CODE
+        rate = seed_vocabulary.VAT_RATE if vat_code == seed_vocabulary.VAT_CODE else Decimal(0)
         amount = (qty * price).quantize(Decimal("0.01"))
         vat = (amount * rate).quantize(Decimal("0.01"))
         line.update(
@@ -125,18 +125,18 @@ class InvoiceWrites(Writes):
                 "InvoiceNumber": None,
             }
         )
-        row.setdefault("Journal", data.SALES_JOURNAL[0])
-        row.setdefault("Type", data.INVOICE_TYPE[0])
+        row.setdefault("Journal", seed_vocabulary.SALES_JOURNAL[0])
+        row.setdefault("Type", seed_vocabulary.INVOICE_TYPE[0])
         row.setdefault("Currency", "EUR")
         row.setdefault("InvoiceDate", odata_day(today))
         row.setdefault("OrderDate", row["InvoiceDate"])
         if "DueDate" not in row:
             inv_day = date_ms(row["InvoiceDate"]) or 0
             row["DueDate"] = f"/Date({inv_day + 30 * 86400000})/"
-        if row["Journal"] == data.SALES_JOURNAL[0]:
-            row["JournalDescription"] = data.SALES_JOURNAL[1]
-        if row["Type"] == data.INVOICE_TYPE[0]:
-            row["TypeDescription"] = data.INVOICE_TYPE[1]
+        if row["Journal"] == seed_vocabulary.SALES_JOURNAL[0]:
+            row["JournalDescription"] = seed_vocabulary.SALES_JOURNAL[1]
+        if row["Type"] == seed_vocabulary.INVOICE_TYPE[0]:
+            row["TypeDescription"] = seed_vocabulary.INVOICE_TYPE[1]
         self._stamp_new(div, row)
         div.tables["invoices"].put(row, div.next_ts())
         for line in lines:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exactonline_sandbox import data
+from exactonline_sandbox import seed_vocabulary
 from exactonline_sandbox.answers import SandboxError
 from exactonline_sandbox.division import Division
 from exactonline_sandbox.formats import odata_day, pad_code
@@ -88,7 +88,7 @@ class MasterDataWrites(Writes):
         row.setdefault("IsStockItem", False)
         row.setdefault("Unit", "pc")
         row.setdefault("UnitDescription", "Stuk")
-        row.setdefault("SalesVatCode", data.VAT_CODE)
+        row.setdefault("SalesVatCode", seed_vocabulary.VAT_CODE)
         self._stamp_new(div, row)
         div.tables["items"].put(row, div.next_ts())
         return row["ID"]

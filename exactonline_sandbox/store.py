@@ -24,7 +24,7 @@ from typing import Any
 
 from exactonline_api.entities import entity
 from exactonline_api.exact_time import AMSTERDAM
-from exactonline_sandbox import catalogue_writes, data
+from exactonline_sandbox import catalogue_writes, data, seed_base
 from exactonline_sandbox.answers import Result, SandboxError
 from exactonline_sandbox.division import FIRST_TIMESTAMP, TABLE_KEYS, TIMESTAMP_STRIDE, Division
 from exactonline_sandbox.document_writes import DocumentWrites
@@ -365,7 +365,7 @@ class Company(PutDeleteRules, OrderWrites, DocumentWrites):
 
     def _division_rows(self) -> list[Row]:
         rows = []
-        created = odata_date(data.EPOCH_END - 3 * data.SPAN_SECONDS)
+        created = odata_date(seed_base.EPOCH_END - 3 * seed_base.SPAN_SECONDS)
         for n, code in enumerate(self.division_codes):
             div = self._divisions[code]
             rows.append(

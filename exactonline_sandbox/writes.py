@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from exactonline_api.exact_time import AMSTERDAM
-from exactonline_sandbox import data
+from exactonline_sandbox import seed_base
 from exactonline_sandbox.answers import SandboxError
 from exactonline_sandbox.division import Division
 from exactonline_sandbox.formats import guid, odata_date
@@ -27,7 +27,7 @@ class Writes:
     """The write helpers; the state they use is set up by `store.Company`."""
 
     clock: Callable[[], float]
-    user: data.User
+    user: seed_base.User
     invoice_deletes: str
     _id_rng: random.Random
     _files: dict[str, tuple[str, bytes]]
