@@ -165,7 +165,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from exactonline_sandbox.app import SandboxConfig, create_app
+    from exactonline_sandbox.app import create_app
+    from exactonline_sandbox.server import SandboxConfig
 
     logging.basicConfig(stream=sys.stderr, level=args.log_level)
     try:
