@@ -45,8 +45,8 @@ from exactonline_api.client import ExactClient
 from exactonline_api.errors import ApiError
 from exactonline_api.odata import guid_literal, string_literal
 from exactonline_api.settings import ClientSettings
-from exactonline_sandbox.data import EPOCH_END
 from exactonline_sandbox.harness import Sandbox
+from exactonline_sandbox.seed_base import EPOCH_END
 
 OUTPUT = ROOT / "output"
 DATA = ROOT / "demo" / "data"

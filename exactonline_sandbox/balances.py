@@ -23,7 +23,7 @@ TABLES = ("reportingbalances",)
 
 
 def tables(g: Generator) -> dict[str, list[Row]]:
-    from exactonline_sandbox.data import freeze
+    from exactonline_sandbox.seed_base import freeze
 
     gl = {r["ID"]: r for r in g.table("glaccounts")}
     centers = {r["Code"]: r["Description"] for r in g.table("costcenters")}

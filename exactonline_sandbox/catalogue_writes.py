@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from exactonline_sandbox.division import Division
     from exactonline_sandbox.resources import Resource
-    from exactonline_sandbox.store import Company, Division
+    from exactonline_sandbox.store import Company
 
 
 def post(company: Company, div: Division, res: Resource, body: Any) -> Any:
     """Store `body` as a new row of `res`'s table; returns its key (see the module docstring)."""
-    from exactonline_sandbox.store import SandboxError
+    from exactonline_sandbox.answers import SandboxError
 
     table = div.tables[res.table]
     key = table.key

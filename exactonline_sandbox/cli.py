@@ -48,7 +48,7 @@ def _log_config(level: str, access_log: bool) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     # here, not at the top: the harness imports this module and needs none of the store
     from exactonline_sandbox.oauth import EARLY_REFRESH_ANSWERS
-    from exactonline_sandbox.store import INVOICE_DELETE_LOGS, INVOICE_KEYED
+    from exactonline_sandbox.put_delete import INVOICE_DELETE_LOGS, INVOICE_KEYED
 
     parser = argparse.ArgumentParser(
         prog="exactonline-sandbox", description="A local emulator of the Exact Online REST API."
@@ -165,7 +165,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from exactonline_sandbox.app import SandboxConfig, create_app
+    from exactonline_sandbox.app import create_app
+    from exactonline_sandbox.server import SandboxConfig
 
     logging.basicConfig(stream=sys.stderr, level=args.log_level)
     try:

@@ -37,7 +37,7 @@ from itertools import cycle, islice, repeat
 from typing import Any, Protocol
 
 from exactonline_api.entities import Field
-from exactonline_sandbox import data
+from exactonline_sandbox import data, seed_base, seed_vocabulary
 from exactonline_sandbox.catalogue import TableSpec
 from exactonline_sandbox.formats import cents, guid, odata_date, odata_day, pad_code
 from exactonline_sandbox.record import Record, shape_of
@@ -92,7 +92,7 @@ class RowContext:
     division: int
     rng: random.Random
     count: int
-    user: data.User
+    user: seed_base.User
     tables: Mapping[str, Table]  # the division's tables (reading one generates it)
 
 
@@ -336,8 +336,8 @@ def _times(ctx: RowContext) -> tuple[list[str], list[str]]:
     """(Created, Modified) per row: Modified ascending with the rows, Created at or before it."""
     n, rng = ctx.count, ctx.rng
     size = min(n, 4096)
-    start = data.EPOCH_END - data.SPAN_SECONDS
-    moments = sorted(round(start + rng.random() * data.SPAN_SECONDS, 3) for _ in range(size))
+    start = seed_base.EPOCH_END - seed_base.SPAN_SECONDS
+    moments = sorted(round(start + rng.random() * seed_base.SPAN_SECONDS, 3) for _ in range(size))
     modified = [odata_date(t) for t in moments]
     created = [odata_date(t - rng.random() * 30 * 86400) for t in moments]
     picks = [i * size // n for i in range(n)]
@@ -345,8 +345,10 @@ def _times(ctx: RowContext) -> tuple[list[str], list[str]]:
 
 
 def _days(rng: random.Random) -> list[str]:
-    start = data.EPOCH_END - data.SPAN_SECONDS
-    return [odata_day(data._day(start + rng.random() * data.SPAN_SECONDS)) for _ in range(97)]
+    start = seed_base.EPOCH_END - seed_base.SPAN_SECONDS
+    return [
+        odata_day(seed_base._day(start + rng.random() * seed_base.SPAN_SECONDS)) for _ in range(97)
+    ]
 
 
 def _enumeration(f: Field, pattern: re.Pattern[str]) -> list[Any]:
@@ -410,7 +412,10 @@ def _string_pool(f: Field, ctx: RowContext) -> list[Any] | None:
         return (
             [ctx.user.full_name]
             if name.startswith(("Creator", "Modifier", "Created"))
-            else [f"{a} {b}" for a, b in zip(data._FIRST, data._LAST, strict=True)]
+            else [
+                f"{a} {b}"
+                for a, b in zip(seed_vocabulary._FIRST, seed_vocabulary._LAST, strict=True)
+            ]
         )
     if any(h in name for h in _NOTE_HINTS):
         return [None, None, None, "Zie bijlage", "Graag voor het einde van de maand"]
@@ -424,22 +429,24 @@ def _string_pool(f: Field, ctx: RowContext) -> list[Any] | None:
     if "Language" in name:
         return ["NL", "EN"]
     if "Email" in name:
-        return [f"{a.lower()}@voorbeeld.nl" for a in data._FIRST]
+        return [f"{a.lower()}@voorbeeld.nl" for a in seed_vocabulary._FIRST]
     if "Phone" in name or "Mobile" in name or "Fax" in name:
         return [f"0{rng.randint(10, 79)}-{rng.randint(1000000, 9999999)}" for _ in range(29)]
     if name == "City" or name.endswith("City"):
-        return [c for c, _, _ in data._CITIES]
+        return [c for c, _, _ in seed_vocabulary._CITIES]
     if "Postcode" in name:
-        return [f"{pc} AB" for _, pc, _ in data._CITIES]
+        return [f"{pc} AB" for _, pc, _ in seed_vocabulary._CITIES]
     if "Address" in name or "Street" in name:
-        return [f"{s} {rng.randint(1, 250)}" for s in data._STREETS]
+        return [f"{s} {rng.randint(1, 250)}" for s in seed_vocabulary._STREETS]
     if "Url" in name or "Website" in name:
-        return [f"https://www.{s.lower()}.nl" for s in data._TRADES]
+        return [f"https://www.{s.lower()}.nl" for s in seed_vocabulary._TRADES]
     if name.endswith("Name") or name.endswith("Description") or name in ("Name", "Subject"):
-        return [f"{p} {v}" for p in data._PRODUCTS for v in data._VARIANTS[:3]]
+        return [
+            f"{p} {v}" for p in seed_vocabulary._PRODUCTS for v in seed_vocabulary._VARIANTS[:3]
+        ]
     if name == "Unit" or name.endswith("Unit"):
-        return [u for u, _ in data._UNITS]
-    return [f"{w[:6].upper()}" for w in data._PRODUCTS]
+        return [u for u, _ in seed_vocabulary._UNITS]
+    return [f"{w[:6].upper()}" for w in seed_vocabulary._PRODUCTS]
 
 
 def _column(ctx: RowContext, f: Field, n: int, rng: random.Random) -> list[Any]:

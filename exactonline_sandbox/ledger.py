@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 Row = Mapping[str, Any]  # a generated (read-only) row
 Draft = dict[str, Any]  # a row being built
-END_DAY = date(2025, 12, 31)  # the last day of the seed data (data.EPOCH_END is midnight after)
+#: The last day of the seed data (seed_base.EPOCH_END is midnight after).
+END_DAY = date(2025, 12, 31)
 
 #: Every transaction line has these fields, in this order (one shared row shape).
 TL_FIELDS = (
@@ -48,7 +49,7 @@ TL_FIELDS = (
     "CostUnit", "CostUnitDescription", "Item", "ItemCode", "ItemDescription", "Quantity",
 )  # fmt: skip
 
-#: The audit fields `_Gen.stamp` adds, then the store's Timestamp slot (`data.freeze`).
+#: The audit fields `_Gen.stamp` adds, then the store's Timestamp slot (`seed_base.freeze`).
 STAMP_FIELDS = ("Created", "Modified", "Creator", "CreatorFullName", "Modifier",
                 "ModifierFullName", "Division", "Timestamp")  # fmt: skip
 TL_SHAPE = shape_of(TL_FIELDS + STAMP_FIELDS)
@@ -187,7 +188,7 @@ class Ledger:
             row.update(CostUnit=unit["Code"], CostUnitDescription=unit["Description"])
         row.update(kw)
         row.update(self._stamp(e.when))
-        # The Record `data.freeze` would make, without hashing the field names for every line.
+        # The Record `seed_base.freeze` would make, without hashing the field names for every line.
         assert len(row) == len(TL_SHAPE.names), sorted(set(row) - set(TL_SHAPE.names))
         self.tl.append(Record(TL_SHAPE, (*row.values(), None)))
         return row  # the fields as a plain dict: cheaper to read than the Record

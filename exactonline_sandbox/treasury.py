@@ -156,6 +156,6 @@ def _month_end(year: int, month: int) -> date:
 
 
 def _last_instant() -> float:
-    from exactonline_sandbox.data import EPOCH_END
+    from exactonline_sandbox.seed_base import EPOCH_END
 
     return EPOCH_END - 3600

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from exactonline_sandbox.app import SandboxConfig, create_app
+from exactonline_sandbox.app import create_app
 from exactonline_sandbox.harness import Sandbox
+from exactonline_sandbox.server import SandboxConfig
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from exactonline_sandbox.store import Company, SandboxError
+from exactonline_sandbox.answers import SandboxError
+from exactonline_sandbox.store import Company
 
 HOST = "http://127.0.0.1:4321"
 

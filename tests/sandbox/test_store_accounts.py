@@ -7,7 +7,8 @@ import re
 import pytest
 
 from exactonline_api.entities import entity
-from exactonline_sandbox.store import Company, SandboxError
+from exactonline_sandbox.answers import SandboxError
+from exactonline_sandbox.store import Company
 
 HOST = "http://127.0.0.1:1234"
 DATE_RE = re.compile(r"^/Date\(\d+\)/$")

@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from exactonline_sandbox.store import Company, Result, SandboxError
+from exactonline_sandbox.answers import Result, SandboxError
+from exactonline_sandbox.store import Company
 
 HOST = "http://127.0.0.1:9090"
 

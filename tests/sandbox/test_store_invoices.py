@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exactonline_sandbox.store import Company, Result, SandboxError
+from exactonline_sandbox.answers import Result, SandboxError
+from exactonline_sandbox.store import Company
 
 HOST = "http://127.0.0.1:7777"
 

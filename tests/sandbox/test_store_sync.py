@@ -6,8 +6,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from exactonline_sandbox.answers import SandboxError
 from exactonline_sandbox.resources import RESOURCES
-from exactonline_sandbox.store import Company, SandboxError
+from exactonline_sandbox.store import Company
 
 HOST = "http://127.0.0.1:5555"
 SYNC_PATHS = [p for p, r in RESOURCES.items() if r.kind == "sync"]
