@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.exact_time import parse_date
 from exactonline_api.odata import datetime_literal, modified_skiptoken
-from exactonline_api.wording import counted
 from tap_exactonline.records import iso_utc
 from tap_exactonline.session import PARTITION_KEY
 from tap_exactonline.spec import MODIFIED
@@ -229,15 +228,7 @@ class ModifiedStream(ExactSyncStream):
                 window.store(state)
             read += len(rows)
             calls += 1
-            self.logger.info(
-                "%s division %s: %s emitted, %s read in %s; %s",
-                self.name,
-                division,
-                counted(emitted, "record"),
-                counted(read, "row"),
-                counted(calls, "call"),
-                self.session.budget_text(division),
-            )
+            self.log_progress(division, emitted, read, calls)
         if self.guid_key and self.by_modified and not ordered:
             self.logger.warning(
                 "%s division %s: pages were not in Modified order; the bookmark moved only at "

@@ -240,15 +240,19 @@ class ExactSyncStream(ExactStream):
             checkpoints.page_done()
             if not page.final:
                 calls += 1
-                self.logger.info(
-                    "%s division %s: %s emitted, %s read in %s; %s",
-                    self.name,
-                    division,
-                    counted(emitted, "record"),
-                    counted(read, "row"),
-                    counted(calls, "call"),
-                    self.session.budget_text(division),
-                )
+                self.log_progress(division, emitted, read, calls)
+
+    def log_progress(self, division: int, emitted: int, read: int, calls: int) -> None:
+        """One line per page: what a division's read has emitted so far, and its budget."""
+        self.logger.info(
+            "%s division %s: %s emitted, %s read in %s; %s",
+            self.name,
+            division,
+            counted(emitted, "record"),
+            counted(read, "row"),
+            counted(calls, "call"),
+            self.session.budget_text(division),
+        )
 
     def _record(
         self,
