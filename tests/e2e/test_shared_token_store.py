@@ -27,7 +27,7 @@ from exactonline_api.pg_store import PostgresTokenStore
 from exactonline_sandbox.harness import Sandbox
 from tests.support.postgres import PostgresServer
 from tests.support.tap_runner import TapRunner
-from tests.target.singer_run import RunningTarget, record, schema, start_target
+from tests.target.singer_run import RunningTarget, invoices_for, start_target
 
 INVOICES = "salesinvoice/SalesInvoices"
 READS = ["gl_accounts", "items", "payments", "receivables", "sales_orders", "transaction_lines"]
@@ -109,25 +109,6 @@ def assert_no_secret(texts: list[str], secrets: list[str]) -> None:
             pytest.fail(f"secret #{number} leaked into a log", pytrace=False)
 
 
-def invoices(sb: Sandbox, division: int, tag: str, count: int) -> list[dict[str, Any]]:
-    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
-    item = sb.rows(division, "logistics/Items")[0]
-    return [
-        schema("sales_invoices"),
-        *(
-            record(
-                "sales_invoices",
-                {
-                    "invoice_key": f"PG-{tag}-{n}",
-                    "ordered_by_code": customer["Code"].strip(),
-                    "lines": [{"item_code": item["Code"], "Quantity": n + 1}],
-                },
-            )
-            for n in range(count)
-        ),
-    ]
-
-
 def target_on(where: Machine, config: dict[str, Any], messages: list[dict[str, Any]]) -> Any:
     return start_target(where.root, config, messages, "target", env=where.env)
 
@@ -175,7 +156,7 @@ def test_three_taps_and_a_target_on_two_divisions_share_one_grant_and_budget(
     grant = sb.grant()
     first, second = (int(d) for d in grant["divisions"][:2])
     tag = uuid.uuid4().hex[:8].upper()
-    messages = invoices(sb, first, tag, 6)
+    messages = invoices_for(sb, first, [f"PG-{tag}-{n}" for n in range(6)])
     started = time.time()
     taps = [
         start_tap(sb, grant, machine(f"tap-{n}"), tap_config(sb, grant, postgres.url, **extra), s)
@@ -256,7 +237,9 @@ def test_an_unreachable_store_stops_the_run_without_falling_back_to_a_file(
     )
     assert code != 0
     assert not records(messages, "gl_accounts")
-    assert f"token store (PostgreSQL postgresql://someone:[REDACTED]@127.0.0.1:{port}/tokens)" in err
+    assert (
+        f"token store (PostgreSQL postgresql://someone:[REDACTED]@127.0.0.1:{port}/tokens)" in err
+    )
     assert "Traceback" not in err
     assert where.state_files() == []  # no local copy of the grant was started
     assert_no_secret([err], [password, grant["client_secret"], grant["refresh_token"]])
@@ -271,7 +254,7 @@ def test_a_target_on_another_machine_waits_for_the_division_s_writer_and_says_fo
     config = tap_config(sandbox, grant, postgres.url, division=division)
     other = PostgresTokenStore(postgres.url, grant["client_id"])  # a writer elsewhere
     with other.division_write_lock(division):
-        run = target_on(machine("waits"), config, invoices(sandbox, division, tag, 1))
+        run = target_on(machine("waits"), config, invoices_for(sandbox, division, [f"PG-{tag}-0"]))
         while "waiting for it to finish" not in run.stderr and run.proc.poll() is None:
             time.sleep(0.05)
         assert run.proc.poll() is None, run.stderr[-3000:]

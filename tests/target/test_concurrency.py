@@ -12,28 +12,9 @@ from typing import Any
 from exactonline_api.token_store import FileTokenStore
 from exactonline_sandbox.harness import Sandbox
 from tests.support.configs import config_for
-from tests.target.singer_run import RunningTarget, record, schema, start_target
+from tests.target.singer_run import RunningTarget, invoices_for, start_target
 
 INVOICES = "salesinvoice/SalesInvoices"
-
-
-def _invoice_input(sb: Sandbox, division: int, tag: str, count: int) -> list[dict[str, Any]]:
-    customer = next(r for r in sb.rows(division, "crm/Accounts") if r["Status"] == "C")
-    item = sb.rows(division, "logistics/Items")[0]
-    return [
-        schema("sales_invoices"),
-        *(
-            record(
-                "sales_invoices",
-                {
-                    "invoice_key": f"PAR-{tag}-{n}",
-                    "ordered_by_code": customer["Code"].strip(),
-                    "lines": [{"item_code": item["Code"], "Quantity": n + 1}],
-                },
-            )
-            for n in range(count)
-        ),
-    ]
 
 
 def _wait_for(condition: Any, run: RunningTarget) -> None:
@@ -49,7 +30,7 @@ def test_two_targets_writing_the_same_invoices_at_once_create_each_one_once(
     grant = sb.grant()
     division = int(grant["divisions"][0])
     tag = uuid.uuid4().hex[:8].upper()
-    messages = _invoice_input(sb, division, tag, 10)
+    messages = invoices_for(sb, division, [f"PAR-{tag}-{n}" for n in range(10)])
     config = config_for(sb, grant, tmp_path)
     # Slow invoice calls widen the window between a run's lookup and its POSTs, as a real
     # company's latency does: the second run starts while the first is still writing.
@@ -79,7 +60,9 @@ def test_a_target_waits_while_another_run_writes_the_division_and_says_for_whom(
     store = FileTokenStore(tmp_path / "tokens.json")
     before = sandbox.stats()
     with store.division_write_lock(division):  # another run, writing this division
-        run = start_target(tmp_path, config, _invoice_input(sandbox, division, tag, 1), "waits")
+        run = start_target(
+            tmp_path, config, invoices_for(sandbox, division, [f"PAR-{tag}-0"]), "waits"
+        )
         _wait_for(lambda: "waiting for it to finish" in run.stderr, run)
         assert run.proc.poll() is None, run.stderr[-3000:]
         assert f"pid {os.getpid()} on " in run.stderr
