@@ -231,6 +231,26 @@ def _endpoint_table(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def provenance_table(results: dict[str, Any]) -> list[str]:
+    """When, at which commit and under what load each section was measured."""
+    m = results["machine"]
+    lines = [
+        "| section | measured | commit | load average at start, at end |",
+        "| --- | --- | --- | --- |",
+    ]
+    loads = results.get("load_average", {})
+    for name, when in results.get("measured", {}).items():
+        if name not in results:
+            continue
+        load = loads.get(name)
+        load_text = f"{load['start']}, {load['end']}" if load else "not recorded"
+        lines.append(
+            f"| {name} | {when.get('date') or m['date']} | `{when.get('commit') or m.get('commit')}` "
+            f"| {load_text} |"
+        )
+    return lines
+
+
 def render(results: dict[str, Any], plot_name: str | None) -> str:
     m = results["machine"]
     lines = [
@@ -240,13 +260,13 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
         "call count comes from the sandbox's own statistics (`/_sandbox/stats`), not from the "
         "connector. Do not edit by hand: run `make bench` again.",
         "",
-        f"- Date: {m['date']}" + (f", commit `{m['commit']}`" if m.get("commit") else ""),
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, "
         f"Python {m['python']}, {m['platform']}",
-        f"- Profile: `{results['profile']}`, total time {results['seconds']:.0f} s; load "
-        f"average (1, 5, 15 min) at start {m.get('load_average_at_start')}, at end "
-        f"{m.get('load_average_at_end')} (other work on the machine slows every timing, "
-        "never a call count)",
+        f"- Profile: `{results['profile']}`. Each section was measured as below (`--only` "
+        "measures some sections again and keeps the others); the load average (1, 5, 15 min) "
+        "matters because other work on the machine slows every timing, never a call count.",
+        "",
+        *provenance_table(results),
         "",
         "## Goals",
         "",

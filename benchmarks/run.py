@@ -214,7 +214,8 @@ def walltime(results: dict[str, Any]) -> dict[str, Any] | None:
 def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
     """Run the sections, write results.json, the plot and RESULTS.md into `out`."""
     started = time.perf_counter()
-    results: dict[str, Any] = {"profile": profile.name, "machine": machine.describe()}
+    results = _earlier_results(out, profile, only)
+    results["machine"] = machine.describe()
     with tempfile.TemporaryDirectory(prefix="exactonline-bench-") as tmp:
         for name in only:
             t0 = time.perf_counter()
@@ -225,12 +226,36 @@ def run_all(profile: Profile, out: Path, only: tuple[str, ...] = SECTIONS) -> di
                 "start": load_before,
                 "end": machine.load_average(),
             }
+            results.setdefault("measured", {})[name] = {
+                "date": machine.describe()["date"],
+                "commit": results["machine"]["commit"],
+                "seconds": round(time.perf_counter() - t0),
+            }
             print(f"[bench] {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     results["walltime"] = walltime(results)
     results["seconds"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = machine.load_average()
     write_outputs(results, out)
     return results
+
+
+def _earlier_results(out: Path, profile: Profile, only: tuple[str, ...]) -> dict[str, Any]:
+    """The sections of the last run of the same profile that this run does not measure again:
+    `--only` refreshes some sections and keeps the others, each with when and where it ran."""
+    fresh: dict[str, Any] = {"profile": profile.name}
+    path = out / "results.json"
+    if set(only) == set(SECTIONS) or not path.exists():
+        return fresh
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    if earlier.get("profile") != profile.name:
+        return fresh
+    kept = {k: v for k, v in earlier.items() if k not in only and k not in ("walltime", "seconds")}
+    before = earlier.get("machine", {})
+    measured = kept.setdefault("measured", {})
+    for name in SECTIONS:
+        if name in kept and name not in measured:
+            measured[name] = {"date": before.get("date"), "commit": before.get("commit")}
+    return kept
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> None:

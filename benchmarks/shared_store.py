@@ -67,9 +67,10 @@ def run_shared_store(
         "daily_limit": 1_000_000,
         "access_log": False,
     }
-    with PostgresServer(database="tokens", user="grants") as pg, Sandbox(
-        seed=3, scale=0.02, divisions=2, **flags
-    ) as sb:
+    with (
+        PostgresServer(database="tokens", user="grants") as pg,
+        Sandbox(seed=3, scale=0.02, divisions=2, **flags) as sb,
+    ):
         grant = sb.grant()
         divisions = [int(d) for d in grant["divisions"][:2]]
         config = {

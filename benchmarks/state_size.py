@@ -18,7 +18,7 @@ from benchmarks.connector import TAP_MODULE, Grant, _env, write_json
 from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
-from tap_exactonline.deletes import MEMORY_STATE_KEY
+from tap_exactonline.key_memory import MEMORY_STATE_KEY
 
 
 def _run(grant: Grant, workdir: Path, name: str, state: dict | None) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from typing import Any
 
 import orjson
 
-from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
+from tap_exactonline.key_memory import MEMORY_STATE_KEY, KeyMemory
 
 BOOKMARK = "replication_key_value"
 UNFINISHED = "unfinished"

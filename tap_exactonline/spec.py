@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from exactonline_api.entities import Entity, Field, entity, names
-from tap_exactonline.deletes import Tombstones
+from tap_exactonline.key_memory import Tombstones
 from tap_exactonline.schemas import select_fields, stream_schema
 
 RowFilter = Callable[[Mapping[str, Any]], bool]

@@ -33,8 +33,9 @@ from exactonline_api.errors import ApiError, DailyLimitReached, TransportError
 from exactonline_api.exact_time import parse_date
 from exactonline_api.wording import counted
 from tap_exactonline.checkpoints import BOOKMARK, UNFINISHED, record_bytes
-from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory, deletion_records
 from tap_exactonline.deletes import STATE_KEY as DELETED_STATE_KEY
+from tap_exactonline.deletes import deletion_records
+from tap_exactonline.key_memory import MEMORY_STATE_KEY, KeyMemory
 from tap_exactonline.reading import Page, read_sync, sync_params, timestamp_of
 from tap_exactonline.records import RecordShaper, iso_utc
 from tap_exactonline.schemas import DELETED_AT

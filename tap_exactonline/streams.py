@@ -11,7 +11,7 @@ from typing import Any
 
 from exactonline_api.entities import entity
 from tap_exactonline.catalogue_streams import not_by_default, sync_specs, table_specs
-from tap_exactonline.deletes import Tombstones
+from tap_exactonline.key_memory import Tombstones
 from tap_exactonline.modified import ModifiedStream
 from tap_exactonline.spec import SYNC, StreamSpec
 from tap_exactonline.stream import DivisionsStream, ExactSyncStream

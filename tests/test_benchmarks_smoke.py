@@ -170,8 +170,18 @@ def test_target_cost_section_counts_writes_from_the_sandbox(tmp_path: Path) -> N
         assert check["customers_duplicated"] == check["invoices_duplicated"] == 0
 
 
-def test_token_section_counts_token_calls_over_a_compressed_hour(tmp_path: Path) -> None:
-    result = run_section("tokens", SMOKE, tmp_path)
+def test_token_section_counts_token_calls_over_a_compressed_hour_and_only_replaces_itself(
+    tmp_path: Path,
+) -> None:
+    earlier = run_all(SMOKE, tmp_path, ("sandbox_throughput",))
+    result = run_all(SMOKE, tmp_path, ("tokens",))
+    # `--only tokens` measured tokens again and kept the earlier section with when it was measured
+    assert result["sandbox_throughput"] == earlier["sandbox_throughput"]
+    assert set(result["measured"]) == {"sandbox_throughput", "tokens"}
+    assert result["measured"]["sandbox_throughput"] == earlier["measured"]["sandbox_throughput"]
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "| sandbox_throughput |" in report and "| tokens |" in report
+    result = result["tokens"]
     assert result["runs"]["tap"] >= 1 and result["api_calls"] > 0
     assert 1 <= result["token_calls"] <= result["allowed"]
     assert result["token_errors"] == {}

@@ -17,7 +17,7 @@ import pytest
 from exactonline_api.client import ExactClient
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.checkpoints import STATE_SHARE
-from tap_exactonline.deletes import MEMORY_STATE_KEY, KeyMemory
+from tap_exactonline.key_memory import MEMORY_STATE_KEY, KeyMemory
 from tap_exactonline.streams import STREAM_TABLE
 from tests.support.tap_runner import TapRun, TapRunner, partition_state
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from exactonline_sandbox.harness import Sandbox
-from tests.support.tap_runner import TapRun, TapRunner
+from tests.support.tap_runner import TapRun, TapRunner, every_stream
 from tests.tap.truth import TRUTH, truth_rows
 
 SYNC_STREAMS = sorted(TRUTH)
@@ -56,8 +56,9 @@ def test_parallel_and_one_at_a_time_runs_emit_the_same_records_and_bookmarks(
     sb = sandbox_factory(scale=0.1, divisions=3, faults="latency:1.0@50ms")
     divisions = tap_runner(sb).grant["divisions"]
 
-    one = tap_runner(sb).run(divisions=divisions, parallel_calls=1)
-    parallel = tap_runner(sb).run(divisions=divisions)  # default: 8
+    # every stream: sync reads, Modified reads with their ordered skiptoken, full tables
+    one = tap_runner(sb).run(divisions=divisions, parallel_calls=1, streams=every_stream())
+    parallel = tap_runner(sb).run(divisions=divisions, streams=every_stream())  # default: 8
 
     for run in (one, parallel):
         assert run.returncode == 0, run.stderr[-3000:]
@@ -109,14 +110,15 @@ def test_sigkill_at_a_random_moment_then_resume_from_the_last_state_loses_nothin
 ) -> None:
     sb = sandbox_factory(scale=0.1, divisions=3, faults="latency:1.0@20ms")
     divisions = tap_runner(sb).grant["divisions"]
-    clean = tap_runner(sb).run(divisions=divisions)
+    streams = every_stream()
+    clean = tap_runner(sb).run(divisions=divisions, streams=streams)
     assert clean.returncode == 0, clean.stderr[-3000:]
     moment = random.Random(seed).randint(1, len(clean.messages) - 1)
 
     runner = tap_runner(sb)
-    killed = run_killed(runner, moment, divisions=divisions)
+    killed = run_killed(runner, moment, divisions=divisions, streams=streams)
     states = [m["value"] for m in killed if m["type"] == "STATE"]
-    resumed = runner.run(divisions=divisions, state=states[-1] if states else None)
+    resumed = runner.run(divisions=divisions, state=states[-1] if states else None, streams=streams)
 
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     union = upserts(killed)
