@@ -32,6 +32,7 @@ from exactonline_sandbox.record import Record, shape_of
 
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
+    from exactonline_sandbox.seed_base import SeedBase
 
 Row = Mapping[str, Any]  # a generated (read-only) row
 Draft = dict[str, Any]  # a row being built
@@ -98,7 +99,7 @@ class Entry:
 class Ledger:
     """Books the entries of one division (see the module docstring)."""
 
-    def __init__(self, g: Generator, masters: dict[str, list[Row]]) -> None:
+    def __init__(self, g: SeedBase, masters: dict[str, list[Row]]) -> None:
         self.g = g
         self.rng = g.rng
         # Plain dicts of the master rows: read for every line, much cheaper than Records.
