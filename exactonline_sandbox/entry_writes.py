@@ -11,6 +11,10 @@ status 20 (open: what a POSTed entry answered in the recordings). Its rows go in
 with new Timestamps: the header and lines, the transaction lines, the receivable or payable of a
 sales or purchase entry, and the reporting balances they move (`balances.move`).
 
+A bank, cash or general journal line on debtors (1300) or creditors (1600) needs an account and
+is an open item of it (a receipt not matched to an invoice stays open), so 1300 and 1600 keep
+agreeing with the open receivables and payables.
+
 A DELETE (documented for sales and purchase entries only) removes the entry, its lines, its
 transaction lines and outstanding item, logging them in `sync/Deleted` (EntityType 1
 TransactionLines and 10 PaymentTerms), and moves the reporting balances back. An entry whose
@@ -112,6 +116,7 @@ class EntryWrites(Writes):
             ledger.term(e, line_type, party, cents(gross), False, day, e.payment_reference)
         elif kind.journal_type == 90:
             posting.general(ledger, e, bookings)
+            _open_items(ledger, e, bookings)
         else:
             own = ledger.gl_by_id[journal["GLAccount"]]
             lines_table = RESOURCES[res.children[kind.lines]].table
@@ -123,6 +128,7 @@ class EntryWrites(Writes):
             for b in bookings:
                 balance += posting.statement_line(ledger, e, lines_table, b, own, b.description)
             posting.statement_header(ledger, res.table, e, opening, balance)
+            _open_items(ledger, e, bookings)
         self._store_posted(div, ledger)
         return e.id
 
@@ -172,6 +178,8 @@ class EntryWrites(Writes):
             )  # fmt: skip
             if line.get("Account"):
                 b.account = self._account(div, line["Account"], f"{label}.Account", status=400)
+            elif gl["Code"] in _ITEM_TYPES and kind.party is None:
+                raise SandboxError(400, f"Verplicht: {label}.Account")
             if kind.party is not None and line.get("Quantity") is not None:
                 b.extra["Quantity"] = line["Quantity"]
             out.append(b)
@@ -252,6 +260,22 @@ class EntryWrites(Writes):
             child_table.delete(line["ID"])
         table.delete(key)
         return Result(204, None, 0)
+
+
+#: Debtors and creditors: a line booked there is an open item of its account (receivable 20,
+#: payable 22), as the seed's entries are; the sign makes 1300 = open receivables and
+#: 1600 = minus the open payables.
+_ITEM_TYPES = {"1300": (20, 1), "1600": (22, -1)}
+
+
+def _open_items(ledger: Ledger, e: Entry, bookings: list[Booking]) -> None:
+    """The open items of a bank, cash or general journal entry's lines on debtors/creditors (a
+    payment or correction not matched to an invoice stays open on the account)."""
+    for b in bookings:
+        spec = _ITEM_TYPES.get(b.gl["Code"])
+        if spec is not None and b.account is not None:
+            line_type, sign = spec
+            ledger.term(e, line_type, b.account, cents(sign * b.amount), False, e.day, b.ref)
 
 
 def _cents(value: Any) -> int:
