@@ -76,7 +76,7 @@ def _row(
         "Amount": cents(debit + credit),
         "AmountCredit": cents(-credit),
         "AmountDebit": cents(debit),
-        "BalanceType": acc["BalanceType"],
+        "BalanceType": acc.get("BalanceType"),
         "CostCenterCode": center or None,
         "CostCenterDescription": centers.get(center),
         "CostUnitCode": unit or None,
@@ -84,8 +84,8 @@ def _row(
         "Count": count,
         "Division": division,
         "GLAccount": account,
-        "GLAccountCode": acc["Code"],
-        "GLAccountDescription": acc["Description"],
+        "GLAccountCode": acc.get("Code"),
+        "GLAccountDescription": acc.get("Description"),
         "ReportingPeriod": period,
         "ReportingYear": year,
         "Status": status,
@@ -99,8 +99,12 @@ def move(div: Division, lines: list[Row], sign: int) -> None:
     row numbered after the last, a group left without lines loses its row)."""
     table = div.tables["reportingbalances"]
     gl = {r["ID"]: r for r in div.tables["glaccounts"].all()}
-    centers = {r["Code"]: r["Description"] for r in div.tables["costcenters"].all()}
-    units = {r["Code"]: r["Description"] for r in div.tables["costunits"].all()}
+    centers = {
+        r["Code"]: r.get("Description") for r in div.tables["costcenters"].all() if r.get("Code")
+    }
+    units = {
+        r["Code"]: r.get("Description") for r in div.tables["costunits"].all() if r.get("Code")
+    }
     for line in lines:
         key = tuple(line[f] or "" if f.startswith("Cost") else line[f] for f in GROUP)
         row = next(

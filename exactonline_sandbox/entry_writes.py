@@ -139,7 +139,7 @@ class EntryWrites(Writes):
         if journal is None:
             raise SandboxError(400, f"Ongeldige referentie: {kind.journal_field} ({code})")
         if journal["Type"] != kind.journal_type or (
-            kind.journal_type in (10, 12) and not journal.get("GLAccount")
+            kind.journal_type in (10, 12) and journal["GLAccount"] not in ledger.gl_by_id
         ):
             raise SandboxError(
                 400,
@@ -223,10 +223,11 @@ class EntryWrites(Writes):
         code = header.get("PaymentCondition")
         if not code:
             return dict(posting.DEFAULT_CONDITION)
-        row = next((r for r in div.tables["paymentconditions"].all() if r["Code"] == code), None)
+        conditions = div.tables["paymentconditions"].all()
+        row = next((r for r in conditions if r.get("Code") == code), None)
         if row is None:
             raise SandboxError(400, f"Ongeldige referentie: PaymentCondition ({code})")
-        return {"PaymentCondition": code, "PaymentConditionDescription": row["Description"]}
+        return {"PaymentCondition": code, "PaymentConditionDescription": row.get("Description")}
 
     def _store_posted(self, div: Division, ledger: Ledger) -> None:
         """Everything the ledger booked, into the store with new Timestamps (headers first)."""
@@ -301,7 +302,7 @@ def _ref(rows: dict[str, Any], key: Any, label: str) -> Any:
 def _code_ref(rows: list[dict[str, Any]], code: Any, label: str) -> dict[str, Any] | None:
     if code in (None, ""):
         return None
-    return _ref({r["Code"]: r for r in rows}, str(code), label)
+    return _ref({r["Code"]: r for r in rows if r["Code"] is not None}, str(code), label)
 
 
 __all__ = ["KINDS", "EntryWrites"]

@@ -76,6 +76,14 @@ def amount_vat(net: int, code: str) -> int:
     return posting.vat_at(net, books.VAT_RATES[code])
 
 
+_CODE_FIELDS = dict.fromkeys(("Code", "Description"))
+_GL_FIELDS = dict.fromkeys(("Code", "Description", "Type"))
+_JOURNAL_FIELDS = dict.fromkeys(("Code", "Description", "Type", "GLAccount"))
+_VAT_FIELDS = dict.fromkeys(
+    ("Code", "Description", "Percentage", "Charged", "GLToPay", "GLToClaim")
+)
+
+
 @dataclass
 class Entry:
     """What the lines of one entry share."""
@@ -103,14 +111,20 @@ class Ledger:
         self.g = g
         self.rng = g.rng
         # Plain dicts of the master rows: read for every line, much cheaper than Records.
-        chart = [dict(r) for r in masters["glaccounts"]]
+        # Rows a client POSTed may lack fields: every field read here is present (maybe None).
+        chart = [{**_GL_FIELDS, **r} for r in masters["glaccounts"]]
         self.gl = {r["Code"]: r for r in chart}
         self.gl_by_id = {r["ID"]: r for r in chart}
         self.by_desc = {r["Description"]: r for r in chart}
-        self.journals = {r["Code"]: dict(r) for r in masters["journals"]}
-        self.vat = {r["Code"].strip(): dict(r) for r in masters["vatcodes"]}
-        self.centers = [dict(r) for r in masters["costcenters"]]
-        self.units = [dict(r) for r in masters["costunits"]]
+        self.journals = {
+            r["Code"]: r for r in ({**_JOURNAL_FIELDS, **j} for j in masters["journals"])
+        }
+        self.vat = {
+            (r["Code"] or "").strip(): r
+            for r in ({**_VAT_FIELDS, **v} for v in masters["vatcodes"])
+        }
+        self.centers = [{**_CODE_FIELDS, **r} for r in masters["costcenters"]]
+        self.units = [{**_CODE_FIELDS, **r} for r in masters["costunits"]]
         self.tl: list[Row] = []
         self.out: dict[str, list[Row]] = defaultdict(list)
         self.numbers: dict[tuple[int, str], int] = defaultdict(int)
@@ -174,7 +188,7 @@ class Ledger:
             }
         )
         if acc is not None:
-            row.update(Account=acc["ID"], AccountCode=acc["Code"], AccountName=acc["Name"])
+            row.update(Account=acc["ID"], AccountCode=acc.get("Code"), AccountName=acc.get("Name"))
         if vat is not None:
             row.update(
                 VATCode=vat["Code"],
@@ -298,8 +312,8 @@ class Ledger:
         modified = max(e.when, _instant(pay_day) + 12 * 3600) if paid else e.when
         row: Draft = {
             "ID": self.g.id(), "LineType": line_type, "Account": acc["ID"],
-            "AccountCode": acc["Code"], "AccountName": acc["Name"],
-            "AccountCountry": acc["Country"], "AmountDC": amount, "AmountFC": amount,
+            "AccountCode": acc.get("Code"), "AccountName": acc.get("Name"),
+            "AccountCountry": acc.get("Country"), "AmountDC": amount, "AmountFC": amount,
             "TransactionAmountDC": amount, "TransactionAmountFC": amount, "Currency": "EUR",
             "RateFC": 1, "Description": e.description, "DueDate": e.due,
             "TransactionDueDate": e.due, "EntryDate": odata_day(e.day), "EntryID": e.id,

@@ -95,7 +95,7 @@ def sales(ledger: Ledger, e: Entry, acc: Row, lines: list[Booking], header: Draf
     row: Draft = {
         "EntryID": e.id, "EntryNumber": e.number, "InvoiceNumber": e.number,
         "EntryDate": odata_day(e.day), "DueDate": e.due, "Customer": acc["ID"],
-        "CustomerName": acc["Name"], "Currency": "EUR", "Rate": 1.0, "AmountDC": cents(gross),
+        "CustomerName": acc.get("Name"), "Currency": "EUR", "Rate": 1.0, "AmountDC": cents(gross),
         "AmountFC": cents(gross), "VATAmountDC": cents(vat_total), "VATAmountFC": cents(vat_total),
         "Description": e.description, "Journal": e.journal["Code"],
         "JournalDescription": e.journal["Description"], **DEFAULT_CONDITION,
@@ -141,7 +141,7 @@ def purchase(ledger: Ledger, e: Entry, acc: Row, lines: list[Booking], header: D
     row: Draft = {
         "EntryID": e.id, "EntryNumber": e.number, "InvoiceNumber": e.number,
         "EntryDate": odata_day(e.day), "DueDate": e.due, "Supplier": acc["ID"],
-        "SupplierName": acc["Name"], "Currency": "EUR", "Rate": 1.0,
+        "SupplierName": acc.get("Name"), "Currency": "EUR", "Rate": 1.0,
         "AmountDC": cents(gross), "AmountFC": cents(gross),
         "VATAmountDC": cents(vat_total), "VATAmountFC": cents(vat_total),
         "Description": e.description, "Journal": e.journal["Code"],
