@@ -287,3 +287,20 @@ def test_a_deleted_purchase_entry_leaves_the_ledger_and_is_logged_as_deleted(
     deleted = every_row(ledger_api, "sync/Deleted", **{"$select": "EntityKey,EntityType,Timestamp"})
     logged = {(d["EntityKey"], d["EntityType"]) for d in deleted}
     assert {(line, 1) for line in lines} | {(t, 10) for t in term_ids} <= logged
+
+
+def test_an_entry_whose_outstanding_item_was_paid_cannot_be_deleted(ledger_api: Api) -> None:
+    terms = every_row(
+        ledger_api, "sync/Cashflow/PaymentTerms",
+        **{"$select": "EntryID,LineType,Status", "$filter": "Timestamp gt 1L"},
+    )  # fmt: skip
+    paid = next(t["EntryID"] for t in terms if t["LineType"] == 20 and t["Status"] == 50)
+    before = last_timestamp(ledger_api)
+
+    resp = ledger_api.call("DELETE", f"salesentry/SalesEntries(guid'{paid}')")
+
+    assert resp.status_code == 400
+    assert "betalingen" in resp.json()["error"]["message"]["value"]
+    assert ledger_api.get(f"salesentry/SalesEntries(guid'{paid}')").status_code == 200
+    assert synced_lines(ledger_api, before) == []
+    check_the_books(ledger_api)
