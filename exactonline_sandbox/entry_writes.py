@@ -4,7 +4,7 @@ journal entry (its lines inline, as Exact takes them) is posted as the seeded on
 Validation comes first and nothing is stored when it fails (400, the message naming the field):
 the journal must exist and be of the entry's kind, the customer or supplier and every line's
 G/L account, VAT code, account and cost centre or unit must exist, every line needs an amount,
-and a general journal entry must balance. Then a `Ledger` on the division's live master data
+the dates must lie in a financial period, and a general journal entry must balance. Then a `Ledger` on the division's live master data
 books the entry through `posting.py`, the routines the seed books with, numbered after the
 journal's last entry of the year, dated from the body and stamped with the write clock, and
 status 20 (open: what a POSTed entry answered in the recordings). Its rows go into the store
@@ -105,6 +105,16 @@ class EntryWrites(Writes):
         day = _day(header.get("EntryDate")) or max(
             (b.day for b in bookings if b.day), default=self._today().date()
         )
+        periods = {
+            (r.get("FinYear"), r.get("FinPeriod")) for r in div.tables["financialperiods"].all()
+        }
+        for when, label in [(day, "EntryDate" if kind.party else f"{kind.lines}.Date")] + [
+            (b.day, f"{kind.lines}[{n}].Date") for n, b in enumerate(bookings, 1) if b.day
+        ]:
+            if (when.year, when.month) not in periods:
+                raise SandboxError(
+                    400, f"Ongeldige waarde: {label} ({when:%Y-%m-%d}) valt in geen boekperiode"
+                )
         e = self._entry(div, ledger, res, journal, day, kind, header, party)
         if kind.party is not None and party is not None:
             post = posting.sales if kind.journal_type == 20 else posting.purchase

@@ -225,6 +225,8 @@ UNKNOWN = "11111111-2222-4333-8444-555555555555"
         ("financialtransaction/BankEntries", {"line": {"Account": UNKNOWN}}, "BankEntryLines[1].Account"),
         ("financialtransaction/CashEntries", {"JournalCode": "20"}, "JournalCode"),
         ("generaljournalentry/GeneralJournalEntries", {}, "GeneralJournalEntryLines"),
+        ("purchaseentry/PurchaseEntries", {"EntryDate": "1999-03-01"}, "EntryDate"),
+        ("financialtransaction/CashEntries", {"line": {"Date": "2031-01-05"}}, "CashEntryLines"),
     ],
 )  # fmt: skip
 def test_an_entry_with_a_bad_reference_or_out_of_balance_is_refused_and_nothing_is_stored(
@@ -239,13 +241,13 @@ def test_an_entry_with_a_bad_reference_or_out_of_balance_is_refused_and_nothing_
         "generaljournalentry/GeneralJournalEntries": ("JournalCode", "90", None, None, "GeneralJournalEntryLines"),
     }  # fmt: skip
     journal_field, journal, party_field, party, nav = kinds[path]
-    line = {"GLAccount": m["gl"]["4009"], **GOOD_LINE, **body.pop("line", {})}
+    line = {"GLAccount": m["gl"]["4009"], **GOOD_LINE, **body.get("line", {})}
     full: dict[str, Any] = {journal_field: journal, nav: [line]}
     if party_field:
         full.update({party_field: party, "EntryDate": DAY})
     else:  # bank, cash and journal entries are dated by their lines
-        line["Date"] = DAY
-    full.update(body)
+        line.setdefault("Date", DAY)
+    full.update((name, value) for name, value in body.items() if name != "line")
     before = last_timestamp(ledger_api)
     headers = len(every_row(ledger_api, path))
 
