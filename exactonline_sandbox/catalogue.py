@@ -17,7 +17,8 @@ answer null). A table's `sync/Deleted` EntityType comes from the catalogue's own
 `SyncDeleted.EntityType` ("2= Accounts 3= Addresses ..."), matched on the last path segment.
 
 `beta/{division}/...` entries (15) are served below `/api/v1/beta/{division}/` as Exact does
-(and below `/api/v1/{division}/beta/...`, where their `__next` and `__metadata` links point).
+(and, for older links, below `/api/v1/{division}/beta/...`); their `__next`, `__metadata` and
+`__deferred` links point below `/api/v1/beta/{division}/` (`listing.Context.url`).
 `current/Me`, `sync/Deleted` and `read/sync/Sync/SyncTimestamp` stay hand-made.
 """
 

@@ -3,10 +3,12 @@
 Defined by hand, so they win over the generic catalogue resources: each with the catalogue entry
 that names its fields, the store table that holds its rows, and the methods.
 
-Methods: what Exact documents (`exact-methods.json`), through the store's generic writes. A
-write to an entry is stored as sent and does NOT post transaction lines or move the reporting
-balances: the ledger invariants hold for the seeded books only. The entries' lines are also reachable from their header
-(`SalesEntries(guid'…')/SalesEntryLines`, `$expand`).
+Methods: what Exact documents (`exact-methods.json`). A POSTed entry (its lines inline) is
+posted to the ledger as a seeded one is, and a DELETE of a sales or purchase entry takes it out
+again (entry_writes.py), so the ledger invariants hold after API writes too; the other writes
+(a PUT, a line written on its own) go through the store's generic writes and post nothing. The
+entries' lines are also reachable from their header (`SalesEntries(guid'…')/SalesEntryLines`,
+`$expand`).
 """
 
 from __future__ import annotations

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from exactonline_sandbox import books
+from exactonline_sandbox import books, posting
 from exactonline_sandbox.formats import cents, odata_date, odata_day
 from exactonline_sandbox.record import Record, shape_of
 
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
+    from exactonline_sandbox.seed_base import SeedBase
 
 Row = Mapping[str, Any]  # a generated (read-only) row
 Draft = dict[str, Any]  # a row being built
@@ -68,14 +69,19 @@ CASH_COSTS = [("Kantinekosten", "1"), ("Porti", "10"), ("Representatie", "2"),
 #: Rows per division at scale 1.0 (purchase bills, till receipts, employees, fixed assets).
 BASE = {"purchases": 500, "cash": 300, "employees": 12, "assets": 4}
 MINIMUM = {"purchases": 2, "cash": 2, "employees": 1, "assets": 1}
-TYPE_NAMES = {20: "Verkoopboeking", 30: "Inkoopboeking", 10: "Beginbalans", 90: "Overige"}
 
 
 def amount_vat(net: int, code: str) -> int:
     """VAT in cents of a net amount at the code's rate, rounded half away from zero."""
-    pct = round(books.VAT_RATES[code] * 100)
-    vat = (abs(net) * pct + 50) // 100
-    return vat if net >= 0 else -vat
+    return posting.vat_at(net, books.VAT_RATES[code])
+
+
+_CODE_FIELDS = dict.fromkeys(("Code", "Description"))
+_GL_FIELDS = dict.fromkeys(("Code", "Description", "Type"))
+_JOURNAL_FIELDS = dict.fromkeys(("Code", "Description", "Type", "GLAccount"))
+_VAT_FIELDS = dict.fromkeys(
+    ("Code", "Description", "Percentage", "Charged", "GLToPay", "GLToClaim")
+)
 
 
 @dataclass
@@ -95,23 +101,30 @@ class Entry:
     your_ref: str | None = None
     payment_reference: str | None = None
     lines: int = 0
+    status: int = 50  # 50 processed (the seed's books), 20 open (an entry POSTed by the API)
 
 
 class Ledger:
     """Books the entries of one division (see the module docstring)."""
 
-    def __init__(self, g: Generator, masters: dict[str, list[Row]]) -> None:
+    def __init__(self, g: SeedBase, masters: dict[str, list[Row]]) -> None:
         self.g = g
         self.rng = g.rng
         # Plain dicts of the master rows: read for every line, much cheaper than Records.
-        chart = [dict(r) for r in masters["glaccounts"]]
+        # Rows a client POSTed may lack fields: every field read here is present (maybe None).
+        chart = [{**_GL_FIELDS, **r} for r in masters["glaccounts"]]
         self.gl = {r["Code"]: r for r in chart}
         self.gl_by_id = {r["ID"]: r for r in chart}
         self.by_desc = {r["Description"]: r for r in chart}
-        self.journals = {r["Code"]: dict(r) for r in masters["journals"]}
-        self.vat = {r["Code"].strip(): dict(r) for r in masters["vatcodes"]}
-        self.centers = [dict(r) for r in masters["costcenters"]]
-        self.units = [dict(r) for r in masters["costunits"]]
+        self.journals = {
+            r["Code"]: r for r in ({**_JOURNAL_FIELDS, **j} for j in masters["journals"])
+        }
+        self.vat = {
+            (r["Code"] or "").strip(): r
+            for r in ({**_VAT_FIELDS, **v} for v in masters["vatcodes"])
+        }
+        self.centers = [{**_CODE_FIELDS, **r} for r in masters["costcenters"]]
+        self.units = [{**_CODE_FIELDS, **r} for r in masters["costunits"]]
         self.tl: list[Row] = []
         self.out: dict[str, list[Row]] = defaultdict(list)
         self.numbers: dict[tuple[int, str], int] = defaultdict(int)
@@ -170,12 +183,12 @@ class Ledger:
                 "PaymentReference": e.payment_reference,
                 "YourRef": e.your_ref,
                 "Type": e.type,
-                "Status": 50,
+                "Status": e.status,
                 "LineType": 0,
             }
         )
         if acc is not None:
-            row.update(Account=acc["ID"], AccountCode=acc["Code"], AccountName=acc["Name"])
+            row.update(Account=acc["ID"], AccountCode=acc.get("Code"), AccountName=acc.get("Name"))
         if vat is not None:
             row.update(
                 VATCode=vat["Code"],
@@ -246,7 +259,6 @@ class Ledger:
     def sales(self, invoices: list[Row], lines: dict[str, list[Row]], accounts: dict) -> None:
         """One sales entry and one receivable per processed invoice."""
         rng = self.rng
-        debtors, vat_gl = self.gl["1300"], self.gl["1500"]
         for inv in invoices:
             if inv["Status"] != 50:
                 continue
@@ -262,43 +274,28 @@ class Ledger:
             paid = rng.random() < 0.6
             pay_day = day + timedelta(days=rng.randint(3, 45))
             paid = paid and pay_day <= END_DAY
-            gross, vat_total = _c(inv["AmountDC"]), _c(inv["VATAmountDC"])
-            self.line(e, debtors, gross, description=inv["Description"])
-            for inv_line in lines.get(inv["InvoiceID"], []):
-                net = _c(inv_line["AmountDC"])
-                code = inv_line["VATCode"].strip()
-                tl = self.line(
-                    e, self.gl_by_id[inv_line["GLAccount"]], -net, vat=code,
-                    description=inv_line["Description"], unit=self.unit_for(inv_line["Item"]),
-                    Item=inv_line["Item"], ItemCode=inv_line["ItemCode"],
-                    ItemDescription=inv_line["ItemDescription"], Quantity=inv_line["Quantity"],
-                    AmountVATFC=cents(-_c(inv_line["VATAmountDC"])), AmountVATBaseFC=cents(-net),
-                    VATType="V",
+            bookings = [
+                posting.Booking(
+                    self.gl_by_id[ln["GLAccount"]],
+                    _c(ln["AmountDC"]),
+                    ln["VATCode"].strip(),
+                    _c(ln["VATAmountDC"]),
+                    ln["Description"],
+                    unit=self.unit_for(ln["Item"]),
+                    extra={
+                        "Item": ln["Item"],
+                        "ItemCode": ln["ItemCode"],
+                        "ItemDescription": ln["ItemDescription"],
+                        "Quantity": ln["Quantity"],
+                    },
                 )  # fmt: skip
-                self.child("salesentrylines", e, tl, {
-                    "AmountDC": cents(net), "AmountFC": cents(net), "Quantity": inv_line["Quantity"],
-                    "Type": 20, "VATAmountDC": inv_line["VATAmountDC"],
-                    "VATAmountFC": inv_line["VATAmountDC"], "VATBaseAmountDC": cents(net),
-                    "VATBaseAmountFC": cents(net), "Division": self.g.code,
-                })  # fmt: skip
-            self.line(e, vat_gl, -vat_total, vat="2", VATType="A")
-            self.header("salesentries", e, {
-                "EntryID": e.id, "EntryNumber": e.number, "InvoiceNumber": e.number,
-                "EntryDate": inv["InvoiceDate"], "DueDate": inv["DueDate"],
-                "Customer": acc["ID"], "CustomerName": acc["Name"], "Currency": "EUR", "Rate": 1.0,
-                "AmountDC": inv["AmountDC"], "AmountFC": inv["AmountFC"],
-                "VATAmountDC": inv["VATAmountDC"], "VATAmountFC": inv["VATAmountFC"],
-                "Description": inv["Description"], "Journal": books.SALES,
-                "JournalDescription": e.journal["Description"],
+                for ln in lines.get(inv["InvoiceID"], [])
+            ]
+            gross = posting.sales(self, e, acc, bookings, {
                 "PaymentCondition": inv["PaymentCondition"],
                 "PaymentConditionDescription": inv["PaymentConditionDescription"],
-                "PaymentConditionPaymentMethod": "B", "PaymentReference": e.payment_reference,
-                "ReportingYear": day.year, "ReportingPeriod": day.month, "Reversal": False,
-                "Status": 50, "StatusDescription": "Verwerkt", "Type": 20,
-                "TypeDescription": TYPE_NAMES[20], "YourRef": inv["YourRef"],
-                "IsExtraDuty": False,
             })  # fmt: skip
-            self.term(e, 20, acc, inv["AmountDC"], paid, pay_day, inv.get("PaymentReference"))
+            self.term(e, 20, acc, cents(gross), paid, pay_day, inv.get("PaymentReference"))
 
     def term(
         self,
@@ -315,8 +312,8 @@ class Ledger:
         modified = max(e.when, _instant(pay_day) + 12 * 3600) if paid else e.when
         row: Draft = {
             "ID": self.g.id(), "LineType": line_type, "Account": acc["ID"],
-            "AccountCode": acc["Code"], "AccountName": acc["Name"],
-            "AccountCountry": acc["Country"], "AmountDC": amount, "AmountFC": amount,
+            "AccountCode": acc.get("Code"), "AccountName": acc.get("Name"),
+            "AccountCountry": acc.get("Country"), "AmountDC": amount, "AmountFC": amount,
             "TransactionAmountDC": amount, "TransactionAmountFC": amount, "Currency": "EUR",
             "RateFC": 1, "Description": e.description, "DueDate": e.due,
             "TransactionDueDate": e.due, "EntryDate": odata_day(e.day), "EntryID": e.id,
@@ -326,7 +323,7 @@ class Ledger:
             "GLAccountCode": gl["Code"], "GLAccountDescription": gl["Description"],
             "PaymentCondition": "30", "PaymentConditionDescription": "30 dagen",
             "PaymentDays": 30, "PaymentMethod": "B", "PaymentReference": reference,
-            "Status": 50 if paid else 20, "TransactionType": e.type, "TransactionStatus": 50,
+            "Status": 50 if paid else 20, "TransactionType": e.type, "TransactionStatus": e.status,
             "TransactionIsReversal": False, "YourRef": e.your_ref, "Source": 1,
             "IsBatchBooking": 0,
         }  # fmt: skip
@@ -343,7 +340,6 @@ class Ledger:
 
     def purchases(self, suppliers: list[Row]) -> None:
         rng = self.rng
-        creditors, claim, to_pay = self.gl["1600"], self.gl["1520"], self.gl["1500"]
         for when in sorted(self.g.times(self.count("purchases"))):
             day = _day(when)
             sup = rng.choice(suppliers)
@@ -356,50 +352,13 @@ class Ledger:
             e.when = when
             e.invoice_number = e.number
             costs = [rng.choice(PURCHASE_COSTS) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
-            amounts = [
-                (self.by_desc[name], code, rng.randint(2500, 300000)) for name, code in costs
+            bookings = [
+                posting.Booking(self.by_desc[name], rng.randint(2500, 300000), code)
+                for name, code in costs
             ]
-            gross = sum(
-                net + (0 if code == "5" else amount_vat(net, code)) for _a, code, net in amounts
-            )
-            vat_total = sum(amount_vat(net, code) for _a, code, net in amounts if code != "5")
-            self.line(e, creditors, -gross)
-            for account, code, net in amounts:
-                vat = amount_vat(net, code)
-                center = self.center_for(account)
-                tl = self.line(
-                    e,
-                    account,
-                    net,
-                    vat=code,
-                    center=center,
-                    AmountVATFC=cents(vat),
-                    AmountVATBaseFC=cents(net),
-                    VATType="I",
-                )
-                self.child("purchaseentrylines", e, tl, {
-                    "Quantity": 1.0, "Type": 30, "VATAmountDC": cents(vat), "VATAmountFC": cents(vat),
-                    "VATBaseAmountDC": cents(net), "VATBaseAmountFC": cents(net),
-                    "Division": self.g.code,
-                })  # fmt: skip
-                if vat:
-                    self.line(e, claim, vat, vat=code, VATType="O")
-                    if code == "5":  # reverse charge: the buyer owes the VAT it also claims
-                        self.line(e, to_pay, -vat, vat=code, VATType="P")
-            self.header("purchaseentries", e, {
-                "EntryID": e.id, "EntryNumber": e.number, "InvoiceNumber": e.number,
-                "EntryDate": odata_day(day), "DueDate": e.due, "Supplier": sup["ID"],
-                "SupplierName": sup["Name"], "Currency": "EUR", "Rate": 1.0,
-                "AmountDC": cents(gross), "AmountFC": cents(gross),
-                "VATAmountDC": cents(vat_total), "VATAmountFC": cents(vat_total),
-                "Description": e.description, "Journal": books.PURCHASE,
-                "JournalDescription": e.journal["Description"], "PaymentCondition": "30",
-                "PaymentConditionDescription": "30 dagen", "PaymentConditionPaymentMethod": "B",
-                "PaymentReference": e.payment_reference, "ReportingYear": day.year,
-                "ReportingPeriod": day.month, "Reversal": False, "Status": 50,
-                "StatusDescription": "Verwerkt", "Type": 30, "TypeDescription": TYPE_NAMES[30],
-                "YourRef": e.your_ref,
-            })  # fmt: skip
+            for b in bookings:
+                b.center = self.center_for(b.gl)
+            gross = posting.purchase(self, e, sup, bookings, {})
             pay_day = day + timedelta(days=rng.randint(10, 40))
             paid = rng.random() < 0.5 and pay_day <= END_DAY
             self.term(e, 22, sup, cents(gross), paid, pay_day, e.payment_reference)

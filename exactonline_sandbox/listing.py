@@ -76,6 +76,13 @@ class Context:
     def root(self) -> str:
         return f"{self.host}/api/v1/{self.division}/"
 
+    def url(self, path: str) -> str:
+        """Where resource `path` lives: below the division root, or for a beta resource
+        (`beta/payroll/X`) below `/api/v1/beta/{division}/`, as Exact serves it."""
+        if path.startswith("beta/"):
+            return f"{self.host}/api/v1/beta/{self.division}/{path.removeprefix('beta/')}"
+        return self.root + path
+
 
 @dataclass
 class Page:
@@ -127,9 +134,8 @@ class Reader:
         metadata: bool = True,
     ) -> Callable[[Row], dict[str, Any]]:
         """A function turning a stored row into the JSON object the API answers."""
-        root = ctx.root
         host = ctx.host
-        prefix = f"{root}{res.path}("
+        prefix = f"{ctx.url(res.path)}("
         key = res.key
         model = res.model
         sync = res.kind == "sync"
@@ -180,7 +186,7 @@ class Reader:
                         out[nav] = {"results": [ser(c) for c in get_children(res, nav, k)]}
                     else:
                         lit = str(k) if isinstance(k, int) else f"guid'{k}'"
-                        out[nav] = {"__deferred": {"uri": f"{root}{res.path}({lit})/{nav}"}}
+                        out[nav] = {"__deferred": {"uri": f"{prefix}{lit})/{nav}"}}
             return out
 
         return serialize
@@ -462,7 +468,7 @@ class Reader:
         if token:
             params.append(("$skiptoken", token))
         qs = "&".join(f"{k}={quote(v, safe=_QUOTE_SAFE)}" for k, v in params)
-        return f"{ctx.root}{path}?{qs}"
+        return f"{ctx.url(path)}?{qs}"
 
 
 _KNOWN: dict[str, frozenset[str]] = {}

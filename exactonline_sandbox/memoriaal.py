@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from exactonline_sandbox import books
-from exactonline_sandbox.formats import odata_day
+from exactonline_sandbox import books, posting
+from exactonline_sandbox.posting import Booking
 
 if TYPE_CHECKING:
     from exactonline_sandbox.ledger import Entry, Ledger
@@ -103,38 +103,9 @@ def vat_returns(ledger: Ledger) -> None:
 
 
 def _book(ledger: Ledger, e: Entry, lines: list) -> None:
-    for spec in lines:
-        gl, amount = spec[0], spec[1]
-        center = spec[2] if len(spec) > 2 else None
-        tl = ledger.line(e, gl, amount, center=center)
-        ledger.child(
-            "generaljournalentrylines",
-            e,
-            tl,
-            {
-                "Date": odata_day(e.day),
-                "EntryNumber": e.number,
-                "AmountVATDC": 0.0,
-                "AmountVATFC": 0.0,
-                "Division": ledger.g.code,
-            },
-        )
-    ledger.header(
-        "generaljournalentries",
+    """Lines as (G/L, amount in cents[, cost centre]), posted as a general journal entry."""
+    posting.general(
+        ledger,
         e,
-        {
-            "EntryID": e.id,
-            "EntryNumber": e.number,
-            "Currency": "EUR",
-            "ExchangeRate": 1.0,
-            "FinancialYear": e.day.year,
-            "FinancialPeriod": e.day.month,
-            "JournalCode": e.journal["Code"],
-            "JournalDescription": e.journal["Description"],
-            "Reversal": False,
-            "Status": 50,
-            "StatusDescription": "Verwerkt",
-            "Type": 10 if e.type == 10 else 90,
-            "TypeDescription": "Beginbalans" if e.type == 10 else "Overige",
-        },
+        [Booking(spec[0], spec[1], center=spec[2] if len(spec) > 2 else None) for spec in lines],
     )

@@ -8,8 +8,9 @@ write stamps the touched rows with the division's next Timestamp so sync endpoin
 deletes append to `sync/Deleted`.
 
 The company holds `division.Division`s; the write rules live in `writes.py` (shared helpers),
-`master_writes.py`, `invoice_writes.py`, `order_writes.py`, `document_writes.py` (POST per
-entity) and `put_delete.py` (PUT and DELETE), combined here by inheritance.
+`master_writes.py`, `invoice_writes.py`, `order_writes.py`, `document_writes.py`,
+`entry_writes.py` (POST per entity; entries are posted to the ledger, and deleted from it)
+and `put_delete.py` (PUT and DELETE), combined here by inheritance.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from exactonline_sandbox import catalogue_writes, data, seed_base
 from exactonline_sandbox.answers import Result, SandboxError
 from exactonline_sandbox.division import FIRST_TIMESTAMP, TABLE_KEYS, TIMESTAMP_STRIDE, Division
 from exactonline_sandbox.document_writes import DocumentWrites
+from exactonline_sandbox.entry_writes import KINDS, EntryWrites
 from exactonline_sandbox.formats import (
     date_ms,
     guid,
@@ -53,7 +55,7 @@ from exactonline_sandbox.writes import Row
 SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url  # read/sync/Sync/SyncTimestamp
 
 
-class Company(PutDeleteRules, OrderWrites, DocumentWrites):
+class Company(PutDeleteRules, OrderWrites, DocumentWrites, EntryWrites):
     """All divisions of the sandbox user, generated from `seed` at `scale` (times the division's
     factor in `division_scales`, when given: divisions of different sizes)."""
 
@@ -242,6 +244,8 @@ class Company(PutDeleteRules, OrderWrites, DocumentWrites):
                     raise SandboxError(405, "Method not allowed")
                 if method == "PUT":
                     return self._put(div, res, target.key, body)
+                if method == "DELETE" and res.path in KINDS:
+                    return self._delete_entry(div, res, target.key)
                 if method == "DELETE":
                     return self._delete(div, res, target.key)
             except QueryError as exc:
@@ -355,6 +359,7 @@ class Company(PutDeleteRules, OrderWrites, DocumentWrites):
             "salesorder/SalesOrders": self._post_order,
             "documents/Documents": self._post_document,
             "documents/DocumentAttachments": self._post_attachment,
+            **dict.fromkeys(KINDS, self._post_entry),
         }.get(res.path)
         if handler is None:  # no hand-made rules: the catalogue's fields, stored as sent
             handler = partial(catalogue_writes.post, self)

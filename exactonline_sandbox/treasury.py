@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from exactonline_sandbox import books
-from exactonline_sandbox.formats import cents, odata_day
+from exactonline_sandbox import books, posting
+from exactonline_sandbox.posting import Booking
 
 if TYPE_CHECKING:
     from exactonline_sandbox.ledger import Entry, Ledger
@@ -33,7 +33,7 @@ def cash(ledger: Ledger) -> None:
 
     rng = ledger.rng
     g = ledger.g
-    claim, till, transfer = ledger.gl["1520"], ledger.gl["1000"], ledger.gl["2000"]
+    till, transfer = ledger.gl["1000"], ledger.gl["2000"]
     by_month: dict[tuple[int, int], list[tuple[date, Row, str, int]]] = defaultdict(list)
     for when in g.times(ledger.count("cash")):
         day = _day(when)
@@ -49,21 +49,16 @@ def cash(ledger: Ledger) -> None:
             vat = amount_vat(net, code)
             if balance < net + vat:
                 top_up = TILL - balance + net + vat
-                tl = _pair(ledger, e, transfer, -top_up, till, day, "Kasopname bank")
-                _cash_line(ledger, e, tl, day)
+                text = "Kasopname bank"
+                b = Booking(transfer, -top_up, description=text, day=day)
+                balance += posting.statement_line(ledger, e, "cashentrylines", b, till, text)
                 ledger.bank.append((day, transfer, top_up, None, "Kasopname", None))
-                balance += top_up
-            tl = ledger.line(
-                e, account, net, vat=code, center=ledger.center_for(account),
-                description=f"Kasbon {account['Description'].lower()}", Date=odata_day(day),
-                AmountVATFC=cents(vat), AmountVATBaseFC=cents(net), VATType="I",
+            b = Booking(
+                account, net, code, vat, f"Kasbon {account['Description'].lower()}",
+                center=ledger.center_for(account), day=day,
             )  # fmt: skip
-            _cash_line(ledger, e, tl, day, vat)
-            if vat:
-                ledger.line(e, claim, vat, vat=code, Date=odata_day(day), VATType="O")
-            ledger.line(e, till, -(net + vat), Date=odata_day(day))
-            balance -= net + vat
-        _header(ledger, "cashentries", e, opening, balance)
+            balance += posting.statement_line(ledger, e, "cashentrylines", b, till, None)
+        posting.statement_header(ledger, "cashentries", e, opening, balance)
 
 
 def bank(ledger: Ledger) -> None:
@@ -84,15 +79,12 @@ def bank(ledger: Ledger) -> None:
         e = _statement(ledger, books.BANK, year, month)
         opening = balance
         for day, offset, amount, account, text, ref in sorted(lines, key=lambda m: m[0]):
-            tl = ledger.line(
-                e, offset, amount, account=account, description=text, Date=odata_day(day),
-                InvoiceNumber=ref,
+            b = Booking(
+                offset, amount, description=text, account=account, day=day, ref=ref,
                 center=ledger.center_for(offset) if offset["Type"] == 121 else None,
             )  # fmt: skip
-            ledger.line(e, bank_gl, -amount, account=account, description=text, Date=odata_day(day))
-            ledger.child("bankentrylines", e, tl, _line_fields(ledger, e, tl, day, 0, ref))
-            balance -= amount
-        _header(ledger, "bankentries", e, opening, balance)
+            balance += posting.statement_line(ledger, e, "bankentrylines", b, bank_gl, text)
+        posting.statement_header(ledger, "bankentries", e, opening, balance)
 
 
 def _statement(ledger: Ledger, journal: str, year: int, month: int) -> Entry:
@@ -102,53 +94,6 @@ def _statement(ledger: Ledger, journal: str, year: int, month: int) -> Entry:
     )
     e.when = min(e.when, _last_instant())
     return e
-
-
-def _pair(
-    ledger: Ledger, e: Entry, offset: Row, amount: int, own: Row, day: date, text: str
-) -> Row:
-    tl = ledger.line(e, offset, amount, description=text, Date=odata_day(day))
-    ledger.line(e, own, -amount, description=text, Date=odata_day(day))
-    return tl
-
-
-def _cash_line(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int = 0) -> None:
-    ledger.child("cashentrylines", e, tl, _line_fields(ledger, e, tl, day, vat, None))
-
-
-def _line_fields(ledger: Ledger, e: Entry, tl: Row, day: date, vat: int, ref: int | None) -> Draft:
-    return {
-        "Account": tl["Account"],
-        "AccountCode": tl["AccountCode"],
-        "AccountName": tl["AccountName"],
-        "AmountVATFC": cents(vat),
-        "Date": odata_day(day),
-        "EntryNumber": e.number,
-        "ExchangeRate": 1.0,
-        "OurRef": ref,
-        "VATType": tl["VATType"],
-        "Division": ledger.g.code,
-    }
-
-
-def _header(ledger: Ledger, table: str, e: Entry, opening: int, closing: int) -> None:
-    ledger.header(
-        table,
-        e,
-        {
-            "EntryID": e.id,
-            "EntryNumber": e.number,
-            "Currency": "EUR",
-            "FinancialYear": e.day.year,
-            "FinancialPeriod": e.day.month,
-            "JournalCode": e.journal["Code"],
-            "JournalDescription": e.journal["Description"],
-            "OpeningBalanceFC": cents(opening),
-            "ClosingBalanceFC": cents(closing),
-            "Status": 50,
-            "StatusDescription": "Verwerkt",
-        },
-    )
 
 
 def _month_end(year: int, month: int) -> date:

@@ -97,6 +97,22 @@ def test_a_beta_resource_is_served_where_exact_serves_it(catalogue_api: Api) -> 
     assert resp.json()["d"]["results"]
 
 
+def test_a_beta_resource_links_its_next_page_and_rows_below_the_beta_root(big_api: Api) -> None:
+    beta_root = f"{big_api.sb.url}/api/v1/beta/{big_api.division}/"
+    first = big_api.call("GET", "beta/payroll/PayrollComponents", params={"$select": "ID"})
+    assert first.status_code == 200, first.text
+    page = first.json()["d"]
+    assert page["__next"].startswith(beta_root + "payroll/PayrollComponents?")
+    assert page["results"][0]["__metadata"]["uri"].startswith(beta_root + "payroll/")
+    second = big_api.follow(page["__next"])
+    assert second.status_code == 200, second.text
+    ids = {r["ID"] for r in page["results"]}
+    assert ids.isdisjoint({r["ID"] for r in second.json()["d"]["results"]})
+    # the older route (the division before `beta/`) still answers
+    old = big_api.follow(f"{big_api.base}/beta/payroll/PayrollComponents?$select=ID")
+    assert old.status_code == 200 and {r["ID"] for r in old.json()["d"]["results"]} == ids
+
+
 def test_collection_fields_are_deferred_and_complex_fields_null(catalogue_api: Api) -> None:
     types = {f.name: f.type for f in entities.entity("Project").fields}
     assert types["InvoiceTerms"] == "InvoiceTerm[]"

@@ -249,6 +249,14 @@ class Replayer:
                     value = self.ids.setdefault(low, self.rows("logistics/Items")[0]["ID"])
                 elif name == "Document":
                     value = self.ids.setdefault(low, self.rows("documents/Documents")[0]["ID"])
+                elif name == "GLAccount":  # a posted entry's G/L account must exist: a cost one
+                    costs = [r for r in self.rows("financial/GLAccounts") if r["Type"] == 121]
+                    value = self.ids.setdefault(low, costs[0]["ID"])
+            elif name == "VATCode" and isinstance(value, str):
+                # VAT codes are numbered per administration (the recordings' are French ones):
+                # an unknown code stands for the sandbox's general rate, code 2 (21%)
+                codes = {r["Code"].strip() for r in self.rows("vat/VATCodes")}
+                value = value if value.strip() in codes else "2"
             out[name] = self.map_body(value)
         return out
 
