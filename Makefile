@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/deptry .
 
 test: $(STAMP) browser postgres lint
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=25
 
 demo: $(STAMP)
 	$(BIN)/python -m demo.run
