@@ -114,6 +114,41 @@ def test_a_changed_sales_entry_header_is_posted_again_in_its_new_period_and_cust
     assert line["ID"] in {ln["ID"] for ln in now}
 
 
+def test_a_changed_seeded_sales_entry_keeps_its_number_status_items_and_amounts(
+    ledger_api: Api,
+) -> None:
+    terms = every_row(
+        ledger_api, "sync/Cashflow/PaymentTerms",
+        **{"$select": "EntryID,LineType,Status,Journal", "$filter": "Timestamp gt 1L"},
+    )  # fmt: skip
+    key = next(
+        t["EntryID"] for t in terms
+        if (t["LineType"], t["Status"], t["Journal"]) == (20, 20, "70")
+        and header(ledger_api, SALES, t["EntryID"])["Status"] == 50  # the seed's, processed
+    )  # fmt: skip
+    select = {"$select": "ID,EntryID,GLAccountCode,AmountDC,Item,Status,Description",
+              "$filter": "Timestamp gt 1L"}  # fmt: skip
+
+    def booked() -> list[tuple[str, int, str | None, int]]:
+        rows = every_row(ledger_api, "sync/Financial/TransactionLines", **select)
+        return sorted(
+            (r["GLAccountCode"], cents(r["AmountDC"]), r["Item"], r["Status"])
+            for r in rows if r["EntryID"] == key
+        )  # fmt: skip
+
+    was, number = booked(), header(ledger_api, SALES, key)["EntryNumber"]
+    before, since = state(ledger_api, key), last_timestamp(ledger_api)
+
+    resp = ledger_api.call("PUT", f"{SALES}(guid'{key}')", json={"Description": "Gecorrigeerd"})
+
+    assert resp.status_code == 204, resp.text
+    reposted(ledger_api, key, before, since)
+    assert booked() == was and any(item for _, _, item, _ in was)
+    changed = header(ledger_api, SALES, key)
+    assert (changed["EntryNumber"], changed["Status"]) == (number, 50)
+    assert changed["Description"] == "Gecorrigeerd"
+
+
 def test_sales_entry_lines_posted_changed_and_deleted_on_their_own_repost_the_entry(
     ledger_api: Api,
 ) -> None:
