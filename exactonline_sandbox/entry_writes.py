@@ -18,7 +18,9 @@ agreeing with the open receivables and payables.
 A DELETE (documented for sales and purchase entries only) removes the entry, its lines, its
 transaction lines and outstanding item, logging them in `sync/Deleted` (EntityType 1
 TransactionLines and 10 PaymentTerms), and moves the reporting balances back. An entry whose
-outstanding item was (partly) settled is refused: its payment stays booked on 1300/1600.
+outstanding item was (partly) settled, or whose lines on 1300/1600 settle other entries' items,
+is refused: its payment stays booked on 1300/1600. A changed entry is validated, booked and
+taken out the same way (`_book`, `_unpost`: entry_reposts.py).
 """
 
 from __future__ import annotations
