@@ -18,11 +18,14 @@ agreeing with the open receivables and payables.
 A DELETE (documented for sales and purchase entries only) removes the entry, its lines, its
 transaction lines and outstanding item, logging them in `sync/Deleted` (EntityType 1
 TransactionLines and 10 PaymentTerms), and moves the reporting balances back. An entry whose
-outstanding item was (partly) settled is refused: its payment stays booked on 1300/1600.
+outstanding item was (partly) settled, or whose lines on 1300/1600 settle other entries' items,
+is refused: its payment stays booked on 1300/1600. A changed entry is validated, booked and
+taken out the same way (`_book`, `_unpost`: entry_reposts.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -82,6 +85,26 @@ class EntryWrites(Writes):
     """POST and DELETE of the financial entries (see the module docstring)."""
 
     def _post_entry(self, div: Division, res: Resource, body: Any) -> str:
+        ledger, e = self._book(div, res, body)
+        self._store_posted(div, ledger)
+        return e.id
+
+    def _book(
+        self,
+        div: Division,
+        res: Resource,
+        body: Any,
+        *,
+        old: Stored | None = None,
+        written: int | None = None,
+        carried: Mapping[int, Row] | None = None,
+    ) -> tuple[Ledger, Entry]:
+        """Validate an entry's body and book it on a fresh `Ledger` (nothing stored yet).
+
+        `old`: the stored header of the entry being posted again (it keeps its ID, Created,
+        Status and, in the same journal and year, its number). `written`: the line (1-based)
+        a client wrote on its own, whose errors name its fields without a position.
+        `carried`: transaction line fields a line keeps from its old posting (the item)."""
         kind = KINDS[res.path]
         if not isinstance(body, dict):
             raise SandboxError(400, "Error processing request stream. JSON object expected.")
@@ -93,7 +116,10 @@ class EntryWrites(Writes):
             if not header.get(kind.party):
                 raise SandboxError(400, f"Verplicht: {kind.party}")
             party = self._account(div, header.get(kind.party), kind.party, status=400)
-        bookings = self._bookings(div, ledger, RESOURCES[res.children[kind.lines]], body, kind)
+        child = RESOURCES[res.children[kind.lines]]
+        bookings = self._bookings(div, ledger, child, body, kind, written)
+        for n, fields in (carried or {}).items():
+            bookings[n - 1].extra.update(fields)
         if kind.journal_type == 90:
             total = sum(b.amount for b in bookings)
             if total:
@@ -109,13 +135,13 @@ class EntryWrites(Writes):
             (r.get("FinYear"), r.get("FinPeriod")) for r in div.tables["financialperiods"].all()
         }
         for when, label in [(day, "EntryDate" if kind.party else f"{kind.lines}.Date")] + [
-            (b.day, f"{kind.lines}[{n}].Date") for n, b in enumerate(bookings, 1) if b.day
+            (b.day, f"{_prefix(kind, n, written)}Date") for n, b in enumerate(bookings, 1) if b.day
         ]:
             if (when.year, when.month) not in periods:
                 raise SandboxError(
                     400, f"Ongeldige waarde: {label} ({when:%Y-%m-%d}) valt in geen boekperiode"
                 )
-        e = self._entry(div, ledger, res, journal, day, kind, header, party)
+        e = self._entry(div, ledger, res, journal, day, kind, header, party, old)
         if kind.party is not None and party is not None:
             post = posting.sales if kind.journal_type == 20 else posting.purchase
             extra = self._condition(div, header)
@@ -129,18 +155,17 @@ class EntryWrites(Writes):
             _open_items(ledger, e, bookings)
         else:
             own = ledger.gl_by_id[journal["GLAccount"]]
-            lines_table = RESOURCES[res.children[kind.lines]].table
-            opening = sum(
+            opening = sum(  # the balance before this statement (its own old lines left out)
                 round(tl["AmountDC"] * 100)
                 for tl in div.tables["transactionlines"].where("GLAccount", own["ID"])
+                if tl["EntryID"] != e.id
             )
             balance = opening
             for b in bookings:
-                balance += posting.statement_line(ledger, e, lines_table, b, own, b.description)
+                balance += posting.statement_line(ledger, e, child.table, b, own, b.description)
             posting.statement_header(ledger, res.table, e, opening, balance)
             _open_items(ledger, e, bookings)
-        self._store_posted(div, ledger)
-        return e.id
+        return ledger, e
 
     def _journal(self, ledger: Ledger, code: Any, kind: Kind) -> Row:
         if code in (None, ""):
@@ -159,7 +184,13 @@ class EntryWrites(Writes):
         return journal
 
     def _bookings(
-        self, div: Division, ledger: Ledger, child: Resource, body: dict, kind: Kind
+        self,
+        div: Division,
+        ledger: Ledger,
+        child: Resource,
+        body: dict,
+        kind: Kind,
+        written: int | None = None,
     ) -> list[Booking]:
         raw = body.get(kind.lines)
         if isinstance(raw, dict) and "results" in raw:
@@ -171,25 +202,25 @@ class EntryWrites(Writes):
         out: list[Booking] = []
         for n, item in enumerate(raw, start=1):
             line = self._clean(child, item, allow=_LINE_AMOUNTS)
-            label = f"{kind.lines}[{n}]"
-            gl = _ref(ledger.gl_by_id, line.get("GLAccount"), f"{label}.GLAccount")
+            label = _prefix(kind, n, written)
+            gl = _ref(ledger.gl_by_id, line.get("GLAccount"), f"{label}GLAccount")
             if line.get("AmountDC") is None:
-                raise SandboxError(400, f"Verplicht: {label}.AmountDC")
+                raise SandboxError(400, f"Verplicht: {label}AmountDC")
             code = line.get("VATCode")
             if code not in (None, ""):
-                _ref(ledger.vat, str(code).strip(), f"{label}.VATCode")
+                _ref(ledger.vat, str(code).strip(), f"{label}VATCode")
             vat = line.get("VATAmountDC", line.get("AmountVATFC"))
             b = Booking(
                 gl, _cents(line["AmountDC"]), str(code).strip() if code else None,
                 None if vat is None else _cents(vat), line.get("Description"),
-                center=_code_ref(ledger.centers, line.get("CostCenter"), f"{label}.CostCenter"),
-                unit=_code_ref(ledger.units, line.get("CostUnit"), f"{label}.CostUnit"),
+                center=_code_ref(ledger.centers, line.get("CostCenter"), f"{label}CostCenter"),
+                unit=_code_ref(ledger.units, line.get("CostUnit"), f"{label}CostUnit"),
                 day=_day(line.get("Date")), ref=line.get("OurRef"),
             )  # fmt: skip
             if line.get("Account"):
-                b.account = self._account(div, line["Account"], f"{label}.Account", status=400)
+                b.account = self._account(div, line["Account"], f"{label}Account", status=400)
             elif gl["Code"] in _ITEM_TYPES and kind.party is None:
-                raise SandboxError(400, f"Verplicht: {label}.Account")
+                raise SandboxError(400, f"Verplicht: {label}Account")
             if kind.party is not None and line.get("Quantity") is not None:
                 b.extra["Quantity"] = line["Quantity"]
             out.append(b)
@@ -205,8 +236,10 @@ class EntryWrites(Writes):
         kind: Kind,
         header: Row,
         party: Stored | None,
+        old: Stored | None = None,
     ) -> Entry:
-        """The entry, numbered after the journal's last one of that year (yy jj nnnn)."""
+        """The entry, numbered after the journal's last one of that year (yy jj nnnn); an entry
+        posted again (`old`) keeps its ID, status and, in the same journal and year, number."""
         code = journal["Code"]
         prefix = int(f"{day.year % 100}{code}") * 10000
         taken = [
@@ -219,14 +252,24 @@ class EntryWrites(Writes):
         due = header.get("DueDate")
         if due is None and kind.party is not None:
             due = odata_day(day + timedelta(days=30))
+        number = None
+        year = None if old is None else old.get("ReportingYear") or old.get("FinancialYear")
+        if old is not None and old.get(kind.journal_field) == code and year == day.year:
+            number = old.get("EntryNumber")
         e = ledger.entry(
             code, day, kind.entry_type, text, account=party, due=due,
             your_ref=header.get("YourRef"), payment_reference=header.get("PaymentReference"),
+            number=number,
         )  # fmt: skip
         if kind.party is not None:
             e.invoice_number = e.number
         e.when = self.clock()
         e.status = 20
+        if old is not None:
+            e.id = old["EntryID"]
+            e.status = old.get("Status") or 20
+            posted = div.tables["transactionlines"].where("EntryID", e.id)
+            e.type = posted[0]["Type"] if posted else e.type  # the seed's own types (payroll...)
         return e
 
     def _condition(self, div: Division, header: Row) -> Row:
@@ -239,11 +282,15 @@ class EntryWrites(Writes):
             raise SandboxError(400, f"Ongeldige referentie: PaymentCondition ({code})")
         return {"PaymentCondition": code, "PaymentConditionDescription": row.get("Description")}
 
-    def _store_posted(self, div: Division, ledger: Ledger) -> None:
-        """Everything the ledger booked, into the store with new Timestamps (headers first)."""
+    def _store_posted(self, div: Division, ledger: Ledger, old: Stored | None = None) -> None:
+        """Everything the ledger booked, into the store with new Timestamps (headers first);
+        an entry posted again keeps when and by whom it was created (`old`)."""
         for table in sorted(ledger.out, key=lambda t: not t.endswith("entries")):
             for rec in ledger.out[table]:
-                div.tables[table].put(dict(rec), div.next_ts())
+                row = dict(rec)
+                if old is not None and table.endswith("entries"):
+                    row.update((f, old.get(f)) for f in ("Created", "Creator", "CreatorFullName"))
+                div.tables[table].put(row, div.next_ts())
         for rec in ledger.tl:
             div.tables["transactionlines"].put(dict(rec), div.next_ts())
         balances.move(div, ledger.tl, 1)
@@ -252,25 +299,45 @@ class EntryWrites(Writes):
         table = div.tables[res.table]
         if table.get(key) is None:
             raise SandboxError(404, "Not found")
+        self._refuse_settled(div, key, "verwijderd")
+        self._unpost(div, res, key)
+        table.delete(key)
+        return Result(204, None, 0)
+
+    def _refuse_settled(self, div: Division, key: Any, verb: str) -> None:
+        """400 for an entry whose outstanding item was (partly) paid, or whose lines on debtors
+        or creditors settle other entries' items (a receipt or payment matched to invoices):
+        taking it out of the ledger would leave 1300/1600 disagreeing with the open items."""
         terms = div.tables["paymentterms"].where("EntryID", key)
-        if any(t.get("Status") != 20 or t.get("LastPaymentDate") for t in terms):
-            raise SandboxError(
-                400, "Boeking kan niet worden verwijderd: er zijn betalingen aan gekoppeld"
+        settled = any(t.get("Status") != 20 or t.get("LastPaymentDate") for t in terms)
+        lines = div.tables["transactionlines"].where("EntryID", key)
+        for code, (line_type, sign) in _ITEM_TYPES.items():
+            booked = sum(round(tl["AmountDC"] * 100) for tl in lines if tl["GLAccountCode"] == code)
+            items = sum(
+                sign * round(t["AmountDC"] * 100) for t in terms if t.get("LineType") == line_type
             )
+            settled = settled or booked != items
+        if settled:
+            raise SandboxError(
+                400, f"Boeking kan niet worden {verb}: er zijn betalingen aan gekoppeld"
+            )
+
+    def _unpost(self, div: Division, res: Resource, key: Any) -> None:
+        """Take an entry's postings out of the ledger: its transaction lines and outstanding
+        items (logged in `sync/Deleted`: EntityType 1 TransactionLines, 10 PaymentTerms), the
+        reporting balances they moved, and its entry lines (the header stays)."""
         lines = div.tables["transactionlines"].where("EntryID", key)
         for tl in lines:
             div.tables["transactionlines"].delete(tl["ID"])
-            self._delete_logged(div, 1, tl["ID"])  # EntityType 1 = TransactionLines
-        for term in terms:
+            self._delete_logged(div, 1, tl["ID"])
+        for term in div.tables["paymentterms"].where("EntryID", key):
             div.tables["paymentterms"].delete(term["ID"])
-            self._delete_logged(div, 10, term["ID"])  # EntityType 10 = PaymentTerms
+            self._delete_logged(div, 10, term["ID"])
         balances.move(div, lines, -1)
         (nav, child_path), *_ = res.children.items()
         child_table = div.tables[RESOURCES[child_path].table]
         for line in div.reader.children(res, nav, key):
             child_table.delete(line["ID"])
-        table.delete(key)
-        return Result(204, None, 0)
 
 
 #: Debtors and creditors: a line booked there is an open item of its account (receivable 20,
@@ -287,6 +354,12 @@ def _open_items(ledger: Ledger, e: Entry, bookings: list[Booking]) -> None:
         if spec is not None and b.account is not None:
             line_type, sign = spec
             ledger.term(e, line_type, b.account, cents(sign * b.amount), False, e.day, b.ref)
+
+
+def _prefix(kind: Kind, n: int, written: int | None) -> str:
+    """How errors name line `n`'s fields: `SalesEntryLines[2].`, or nothing for the one line
+    a client wrote on its own (the request is about that line)."""
+    return "" if n == written else f"{kind.lines}[{n}]."
 
 
 def _cents(value: Any) -> int:

@@ -32,12 +32,7 @@ class PutDeleteRules(MasterDataWrites, InvoiceWrites):
         row = table.get(key)
         if row is None or not res.visible(row):
             raise SandboxError(404, "Not found")
-        if (
-            isinstance(body, dict)
-            and res.key in body
-            and str(body[res.key]).lower() != str(key).lower()
-        ):
-            raise SandboxError(400, f"{res.key} in de body komt niet overeen met de URL")
+        self._check_key(res, key, body)
         changes = self._clean(res, body)
         updated = dict(row)
         if res.path == "salesinvoice/SalesInvoiceLines":

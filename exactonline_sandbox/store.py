@@ -9,7 +9,8 @@ deletes append to `sync/Deleted`.
 
 The company holds `division.Division`s; the write rules live in `writes.py` (shared helpers),
 `master_writes.py`, `invoice_writes.py`, `order_writes.py`, `document_writes.py`,
-`entry_writes.py` (POST per entity; entries are posted to the ledger, and deleted from it)
+`entry_writes.py` (POST per entity; entries are posted to the ledger, and deleted from it),
+`entry_reposts.py` (changes of posted entries and their lines: posted again)
 and `put_delete.py` (PUT and DELETE), combined here by inheritance.
 """
 
@@ -29,7 +30,8 @@ from exactonline_sandbox import catalogue_writes, data, seed_base
 from exactonline_sandbox.answers import Result, SandboxError
 from exactonline_sandbox.division import FIRST_TIMESTAMP, TABLE_KEYS, TIMESTAMP_STRIDE, Division
 from exactonline_sandbox.document_writes import DocumentWrites
-from exactonline_sandbox.entry_writes import KINDS, EntryWrites
+from exactonline_sandbox.entry_reposts import LINES, POSTED, EntryReposts
+from exactonline_sandbox.entry_writes import KINDS
 from exactonline_sandbox.formats import (
     date_ms,
     guid,
@@ -55,7 +57,7 @@ from exactonline_sandbox.writes import Row
 SYNC_TIMESTAMP_PATH = entity("SyncTimestamp").url  # read/sync/Sync/SyncTimestamp
 
 
-class Company(PutDeleteRules, OrderWrites, DocumentWrites, EntryWrites):
+class Company(PutDeleteRules, OrderWrites, DocumentWrites, EntryReposts):
     """All divisions of the sandbox user, generated from `seed` at `scale` (times the division's
     factor in `division_scales`, when given: divisions of different sizes)."""
 
@@ -242,10 +244,12 @@ class Company(PutDeleteRules, OrderWrites, DocumentWrites, EntryWrites):
                     return self._post(div, res, body, ctx)
                 if target.key is None or target.nav is not None:
                     raise SandboxError(405, "Method not allowed")
+                if method == "PUT" and res.path in POSTED:
+                    return self._put_posted(div, res, target.key, body)
                 if method == "PUT":
                     return self._put(div, res, target.key, body)
-                if method == "DELETE" and res.path in KINDS:
-                    return self._delete_entry(div, res, target.key)
+                if method == "DELETE" and res.path in POSTED:
+                    return self._delete_posted(div, res, target.key)
                 if method == "DELETE":
                     return self._delete(div, res, target.key)
             except QueryError as exc:
@@ -360,6 +364,7 @@ class Company(PutDeleteRules, OrderWrites, DocumentWrites, EntryWrites):
             "documents/Documents": self._post_document,
             "documents/DocumentAttachments": self._post_attachment,
             **dict.fromkeys(KINDS, self._post_entry),
+            **dict.fromkeys(LINES, self._post_entry_line),
         }.get(res.path)
         if handler is None:  # no hand-made rules: the catalogue's fields, stored as sent
             handler = partial(catalogue_writes.post, self)

@@ -80,6 +80,15 @@ class Writes:
             out[name] = _converted(name, types[name], value, res.model)
         return out
 
+    def _check_key(self, res: Resource, key: Any, body: Any) -> None:
+        """A PUT body naming another key than its URL is refused."""
+        if (
+            isinstance(body, dict)
+            and res.key in body
+            and str(body[res.key]).lower() != str(key).lower()
+        ):
+            raise SandboxError(400, f"{res.key} in de body komt niet overeen met de URL")
+
     def _delete_logged(self, div: Division, entity_type: int, key: str) -> None:
         ts = div.next_ts()
         row = {

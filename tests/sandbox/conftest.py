@@ -77,3 +77,11 @@ def api(sandbox: Sandbox, grant: dict[str, Any]) -> dict[str, Any]:
         "base": f"{sandbox.url}/api/v1/{division}",
         "headers": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
     }
+
+
+@pytest.fixture(scope="module")
+def ledger_api() -> Iterator[Api]:
+    """A small company of one division for the ledger tests (each module writes to its own)."""
+    with Sandbox(seed=6, scale=0.05, divisions=1, **OPEN_LIMITS) as sb:
+        grant = sb.grant()
+        yield Api(sb, grant["divisions"][0], sb.access_token(grant))

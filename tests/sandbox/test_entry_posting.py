@@ -10,112 +10,21 @@ write to it; each checks what its own writes did and that the invariants still h
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from exactonline_sandbox.harness import Sandbox
-from tests.sandbox.conftest import OPEN_LIMITS, Api
-
-TL_FIELDS = (
-    "ID,EntryID,AmountDC,GLAccount,GLAccountCode,FinancialYear,FinancialPeriod,JournalCode,"
-    "VATCode,VATPercentage,Account,Status,Timestamp,Modified"
+from tests.sandbox.conftest import Api
+from tests.sandbox.ledger_books import (
+    DAY,
+    cents,
+    check_the_books,
+    every_row,
+    last_timestamp,
+    masters,
+    post,
+    synced_lines,
 )
-DAY = "2026-11-20"  # inside the sandbox's financial years, before its real clock's today
-
-
-@pytest.fixture(scope="module")
-def ledger_api() -> Iterator[Api]:
-    with Sandbox(seed=6, scale=0.05, divisions=1, **OPEN_LIMITS) as sb:
-        grant = sb.grant()
-        yield Api(sb, grant["divisions"][0], sb.access_token(grant))
-
-
-def every_row(api: Api, path: str, **params: str) -> list[dict[str, Any]]:
-    """Every row of a collection, every `__next` page followed."""
-    resp = api.get(path, **params)
-    rows: list[dict[str, Any]] = []
-    while True:
-        assert resp.status_code == 200, (path, resp.text)
-        d = resp.json()["d"]
-        rows += d["results"] if isinstance(d, dict) else d
-        link = d.get("__next") if isinstance(d, dict) else None
-        if not link:
-            return rows
-        resp = api.follow(link)
-
-
-def synced_lines(api: Api, after: int = 1) -> list[dict[str, Any]]:
-    return every_row(
-        api, "sync/Financial/TransactionLines",
-        **{"$select": TL_FIELDS, "$filter": f"Timestamp gt {after}L"},
-    )  # fmt: skip
-
-
-def last_timestamp(api: Api) -> int:
-    return max(line["Timestamp"] for line in synced_lines(api))
-
-
-def cents(value: Any) -> int:
-    return int((Decimal(str(value or 0)) * 100).to_integral_value())
-
-
-def masters(api: Api) -> dict[str, Any]:
-    """G/L accounts by code, a customer, a supplier, the VAT rates by code."""
-    gl = {
-        r["Code"]: r["ID"] for r in every_row(api, "financial/GLAccounts", **{"$select": "ID,Code"})
-    }
-    accounts = every_row(api, "crm/Accounts", **{"$select": "ID,Status,IsSupplier"})
-    vat = every_row(api, "vat/VATCodes", **{"$select": "Code,Percentage"})
-    return {
-        "gl": gl,
-        "customer": next(a["ID"] for a in accounts if a["Status"] == "C"),
-        "supplier": next(a["ID"] for a in accounts if a["IsSupplier"]),
-        "vat": {r["Code"].strip(): r["Percentage"] for r in vat},
-    }
-
-
-def check_the_books(api: Api) -> list[dict[str, Any]]:
-    """Every entry balances, reporting balances are the line sums per G/L account and period,
-    and debtors/creditors equal the open receivables/payables. Returns the lines."""
-    lines = synced_lines(api)
-    by_entry: dict[str, int] = defaultdict(int)
-    ledger: dict[tuple[str, int, int], int] = defaultdict(int)
-    by_code: dict[str, int] = defaultdict(int)
-    for line in lines:
-        by_entry[line["EntryID"]] += cents(line["AmountDC"])
-        ledger[(line["GLAccount"], line["FinancialYear"], line["FinancialPeriod"])] += cents(
-            line["AmountDC"]
-        )
-        by_code[line["GLAccountCode"]] += cents(line["AmountDC"])
-    assert {entry: total for entry, total in by_entry.items() if total} == {}
-    reported: dict[tuple[str, int, int], int] = defaultdict(int)
-    for row in every_row(api, "financial/ReportingBalance"):
-        assert cents(row["AmountDebit"]) - cents(row["AmountCredit"]) == cents(row["Amount"])
-        reported[(row["GLAccount"], row["ReportingYear"], row["ReportingPeriod"])] += cents(
-            row["Amount"]
-        )
-    assert {k: v for k, v in reported.items() if v} == {k: v for k, v in ledger.items() if v}
-    select = {"$select": "ID,AmountDC,Status"}
-    receivable = sum(
-        cents(r["AmountDC"]) for r in every_row(api, "cashflow/Receivables", **select)
-        if r["Status"] == 20
-    )  # fmt: skip
-    payable = sum(
-        cents(r["AmountDC"]) for r in every_row(api, "cashflow/Payments", **select)
-        if r["Status"] == 20
-    )  # fmt: skip
-    assert by_code["1300"] == receivable
-    assert by_code["1600"] == -payable
-    return lines
-
-
-def post(api: Api, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    resp = api.call("POST", path, json=body)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["d"]
 
 
 def test_a_posted_entry_of_every_kind_is_in_the_ledger_and_the_books_still_agree(

@@ -107,13 +107,29 @@ def test_a_purchase_entry_posted_between_runs_reaches_the_extracted_ledger_incre
         [(bill["EntryID"], -30250), (bill["EntryID"], 25000), (bill["EntryID"], 5250)]
     )
     assert [r["EntryID"] for r in second.records("purchase_entries")] == [bill["EntryID"]]
-    payables = {r["ID"]: r for r in first.records("payments")}
-    payables.update((r["ID"], r) for r in second.records("payments"))
     assert [cents(r["AmountDC"]) for r in second.records("payments")] == [30250]
 
     # the invariants on the extracted data, first run and incremental run together
-    lines = {line["ID"]: line for line in first.records("transaction_lines")}
-    lines.update((line["ID"], line) for line in new)
+    assert_books_agree(first, second)
+
+
+def merged(first: TapRun, second: TapRun, stream: str) -> dict[str, dict[str, Any]]:
+    """A stream's rows by ID after both runs: the second run's records replace the first's,
+    its tombstones (`_sdc_deleted_at`) take rows out, as a target applies them."""
+    rows = {r["ID"]: r for r in first.records(stream)}
+    for r in second.records(stream):
+        if r.get("_sdc_deleted_at"):
+            assert rows.pop(r["ID"], None) is not None, (stream, r)  # only keys it emitted
+        else:
+            rows[r["ID"]] = r
+    return rows
+
+
+def assert_books_agree(first: TapRun, second: TapRun) -> None:
+    """On what both runs extracted together: every entry balances, the reporting balances (read
+    in full every run) are the line sums per G/L account and period, and debtors/creditors are
+    the open receivables/payables."""
+    lines = merged(first, second, "transaction_lines")
     by_entry: dict[str, int] = defaultdict(int)
     ledger: dict[tuple[str, int, int], int] = defaultdict(int)
     by_code: dict[str, int] = defaultdict(int)
@@ -125,13 +141,54 @@ def test_a_purchase_entry_posted_between_runs_reaches_the_extracted_ledger_incre
         by_code[line["GLAccountCode"]] += cents(line["AmountDC"])
     assert {entry: total for entry, total in by_entry.items() if total} == {}
     reported: dict[tuple[str, int, int], int] = defaultdict(int)
-    for row in second.records("reporting_balances"):  # read in full every run
+    for row in second.records("reporting_balances"):
         key = (row["GLAccount"], row["ReportingYear"], row["ReportingPeriod"])
         reported[key] += cents(row["Amount"])
     assert {k: v for k, v in reported.items() if v} == {k: v for k, v in ledger.items() if v}
-    receivables = {r["ID"]: r for r in first.records("receivables")}
-    receivables.update((r["ID"], r) for r in second.records("receivables"))
-    open_ar = sum(cents(r["AmountDC"]) for r in receivables.values() if r["Status"] == 20)
-    open_ap = sum(cents(r["AmountDC"]) for r in payables.values() if r["Status"] == 20)
-    assert by_code["1300"] == open_ar
-    assert by_code["1600"] == -open_ap
+    receivables = merged(first, second, "receivables").values()
+    payables = merged(first, second, "payments").values()
+    assert by_code["1300"] == sum(cents(r["AmountDC"]) for r in receivables if r["Status"] == 20)
+    assert by_code["1600"] == -sum(cents(r["AmountDC"]) for r in payables if r["Status"] == 20)
+
+
+def test_a_purchase_entry_line_changed_between_runs_reaches_the_extracted_ledger_with_tombstones(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    sb = sandbox_factory(scale=0.05, divisions=1)
+    runner = tap_runner(sb)
+    division = runner.grant["divisions"][0]
+    client = runner.client()
+    gl = {r["Code"]: r["ID"] for r in client.get(division, "financial/GLAccounts",
+                                                   {"$select": "ID,Code"})}  # fmt: skip
+    accounts = client.get(division, "crm/Accounts", {"$select": "ID,IsSupplier"})
+    assert isinstance(accounts, list)
+    supplier = next(a["ID"] for a in accounts if a["IsSupplier"])
+    bill = client.post(division, "purchaseentry/PurchaseEntries", {
+        "Journal": "60", "Supplier": supplier, "EntryDate": "2026-11-20",
+        "PurchaseEntryLines": [{"GLAccount": gl["4009"], "AmountDC": 250, "VATCode": "2"}],
+    })  # fmt: skip
+    streams = ["transaction_lines", "reporting_balances", "payments", "receivables"]
+    first = runner.run(divisions=[division], streams=streams)
+    assert first.returncode == 0, first.stderr[-3000:]
+    old = {r["ID"] for r in first.records("transaction_lines") if r["EntryID"] == bill["EntryID"]}
+    assert len(old) == 3
+    [line] = client.get(
+        division, f"purchaseentry/PurchaseEntries(guid'{bill['EntryID']}')/PurchaseEntryLines"
+    )
+    client.put(division, f"purchaseentry/PurchaseEntryLines(guid'{line['ID']}')",
+               {"AmountDC": 300})  # fmt: skip
+
+    second = runner.run(divisions=[division], streams=streams, state=first.state)
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    records = second.records("transaction_lines")
+    # the old lines come as tombstones, the reposted entry's lines as new records
+    assert {r["ID"] for r in records if r.get("_sdc_deleted_at")} == old
+    new = [r for r in records if not r.get("_sdc_deleted_at")]
+    assert sorted((r["EntryID"], cents(r["AmountDC"])) for r in new) == sorted(
+        [(bill["EntryID"], -36300), (bill["EntryID"], 30000), (bill["EntryID"], 6300)]
+    )
+    assert not old & {r["ID"] for r in new}
+    assert [cents(r["AmountDC"]) for r in merged(first, second, "payments").values()
+            if r["EntryID"] == bill["EntryID"]] == [36300]  # fmt: skip
+    assert_books_agree(first, second)
