@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+
 from exactonline_sandbox.harness import Sandbox
 
 TAP_MODULE = "tap_exactonline.tap"
@@ -31,12 +33,24 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 UNSET = ("PYTHONUNBUFFERED",)
 
 
-def _env() -> dict[str, str]:
+def plugin_env(name: str) -> dict[str, str]:
+    """The `env` meltano.yml gives plugin `name` (what `meltano run` adds to its process)."""
+    project = YAML(typ="safe").load((REPO_ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    for plugins in project["plugins"].values():
+        for plugin in plugins:
+            if plugin["name"] == name:
+                return {k: str(v) for k, v in (plugin.get("env") or {}).items()}
+    raise KeyError(name)
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of connector processes, as Meltano gives it: `benchmarks.*` importable
-    from any cwd, and stdout buffered even when this process runs with PYTHONUNBUFFERED."""
+    from any cwd, stdout buffered even when this process runs with PYTHONUNBUFFERED, and
+    `extra` (e.g. the plugin's `env` from meltano.yml)."""
     paths = [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.update(extra or {})
     return env
 
 
@@ -159,6 +173,7 @@ def start_tap(
     state: dict[str, Any] | None = None,
     module: str = TAP_MODULE,
     python_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[Running, Path]:
     """Start `tap-exactonline --config ... [--state ...] | null_target`; returns the running
     pipeline and the path where the null target writes its counts. `python_args` go before
@@ -171,7 +186,7 @@ def start_tap(
     stderr_path = workdir / f"{name}-stderr.log"
     started = time.perf_counter()
     with open(stderr_path, "wb") as err:
-        tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=_env())
+        tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=_env(env))
     assert tap.stdout is not None
     sink = subprocess.Popen(
         [sys.executable, "-m", NULL_TARGET_MODULE, str(counts_path)], stdin=tap.stdout, env=_env()
@@ -196,8 +211,9 @@ def run_tap(
     *,
     state: dict[str, Any] | None = None,
     module: str = TAP_MODULE,
+    env: dict[str, str] | None = None,
 ) -> tuple[ProcessResult, TapOutput]:
-    running, counts_path = start_tap(workdir, name, config, state=state, module=module)
+    running, counts_path = start_tap(workdir, name, config, state=state, module=module, env=env)
     result = running.wait()
     result.check(f"tap run {name!r}")
     return result, read_tap_output(counts_path)

@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.connector import Grant, ProcessResult, TapOutput, run_tap
+from benchmarks.connector import Grant, ProcessResult, TapOutput, plugin_env, run_tap
 from benchmarks.cost import count_429
 from exactonline_api.exact_time import parse_date
 from exactonline_sandbox.harness import Sandbox
@@ -88,12 +88,21 @@ def run_incremental(
 
 
 def run_memory(workdir: Path, *, divisions: int, scale: float) -> dict[str, Any]:
-    """Peak RSS of the tap on a large full sync over `divisions` divisions (no rate limit)."""
+    """Peak RSS of the tap on a large full sync over `divisions` divisions (no rate limit): as
+    `meltano run` starts it (with the plugin's `env` from meltano.yml), and as a bare process."""
+    runs: dict[str, Any] = {}
     with Sandbox(scale=scale, divisions=divisions, **UNLIMITED) as sb:
-        grant = Grant.create(sb, workdir, "memory")
-        summary, _, _ = _run(sb, workdir, "memory", grant.config(divisions=grant.divisions))
-    summary["records_per_cpu_second"] = summary["records"] / max(summary["tap_cpu_seconds"], 1e-9)
-    return {"divisions": divisions, "scale": scale, **summary}
+        for label, env in (("meltano", plugin_env("tap-exactonline")), ("bare", {})):
+            grant = Grant.create(sb, workdir, f"memory-{label}")
+            config = grant.config(divisions=grant.divisions)
+            summary, _, _ = _run(sb, workdir, f"memory-{label}", config, env=env)
+            cpu = max(summary["tap_cpu_seconds"], 1e-9)
+            runs[label] = {
+                **summary,
+                "env": env,
+                "records_per_cpu_second": summary["records"] / cpu,
+            }
+    return {"divisions": divisions, "scale": scale, **runs["meltano"], "bare": runs["bare"]}
 
 
 def _newest_change(sb: Sandbox, division: int) -> Any:

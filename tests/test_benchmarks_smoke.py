@@ -138,6 +138,9 @@ def test_parallel_section_compares_parallel_calls_and_reports_memory_and_start_d
     assert par["incremental"]["default"]["records"] < par["incremental"]["first_sync"]["records"]
     mem = par["memory"]
     assert mem["peak_rss_mb"] > 0 and mem["records"] > 0
+    # measured as `meltano run` starts the tap (meltano.yml's plugin env) and as a bare process
+    assert mem["env"] == {"MALLOC_ARENA_MAX": "2"}
+    assert mem["bare"]["env"] == {} and mem["bare"]["records"] == mem["records"]
     sd = par["start_date"]
     assert 0 < sd["one_month"]["records"] < sd["full"]["records"]
     sizes = par["sizes"]
