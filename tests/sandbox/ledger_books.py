@@ -4,11 +4,10 @@ balances, reporting balances are the line sums, debtors/creditors equal the open
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from tests.sandbox.conftest import Api
+from tests.support.books import assert_books_agree, cents
 
 TL_FIELDS = (
     "ID,EntryID,AmountDC,GLAccount,GLAccountCode,FinancialYear,FinancialPeriod,JournalCode,"
@@ -42,10 +41,6 @@ def last_timestamp(api: Api) -> int:
     return max(line["Timestamp"] for line in synced_lines(api))
 
 
-def cents(value: Any) -> int:
-    return int((Decimal(str(value or 0)) * 100).to_integral_value())
-
-
 def masters(api: Api) -> dict[str, Any]:
     """G/L accounts by code, a customer, a supplier, the VAT rates by code."""
     gl = {
@@ -65,34 +60,13 @@ def check_the_books(api: Api) -> list[dict[str, Any]]:
     """Every entry balances, reporting balances are the line sums per G/L account and period,
     and debtors/creditors equal the open receivables/payables. Returns the lines."""
     lines = synced_lines(api)
-    by_entry: dict[str, int] = defaultdict(int)
-    ledger: dict[tuple[str, int, int], int] = defaultdict(int)
-    by_code: dict[str, int] = defaultdict(int)
-    for line in lines:
-        by_entry[line["EntryID"]] += cents(line["AmountDC"])
-        ledger[(line["GLAccount"], line["FinancialYear"], line["FinancialPeriod"])] += cents(
-            line["AmountDC"]
-        )
-        by_code[line["GLAccountCode"]] += cents(line["AmountDC"])
-    assert {entry: total for entry, total in by_entry.items() if total} == {}
-    reported: dict[tuple[str, int, int], int] = defaultdict(int)
-    for row in every_row(api, "financial/ReportingBalance"):
+    balances = every_row(api, "financial/ReportingBalance")
+    for row in balances:
         assert cents(row["AmountDebit"]) - cents(row["AmountCredit"]) == cents(row["Amount"])
-        reported[(row["GLAccount"], row["ReportingYear"], row["ReportingPeriod"])] += cents(
-            row["Amount"]
-        )
-    assert {k: v for k, v in reported.items() if v} == {k: v for k, v in ledger.items() if v}
     select = {"$select": "ID,AmountDC,Status"}
-    receivable = sum(
-        cents(r["AmountDC"]) for r in every_row(api, "cashflow/Receivables", **select)
-        if r["Status"] == 20
-    )  # fmt: skip
-    payable = sum(
-        cents(r["AmountDC"]) for r in every_row(api, "cashflow/Payments", **select)
-        if r["Status"] == 20
-    )  # fmt: skip
-    assert by_code["1300"] == receivable
-    assert by_code["1600"] == -payable
+    receivables = every_row(api, "cashflow/Receivables", **select)
+    payables = every_row(api, "cashflow/Payments", **select)
+    assert_books_agree(lines, balances, receivables, payables)
     return lines
 
 

@@ -4,12 +4,11 @@ transaction lines per G/L account and period, and every entry's lines are in the
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from exactonline_sandbox.harness import Sandbox
+from tests.support.books import assert_books_agree, cents
 from tests.support.tap_runner import TapRun, TapRunner
 
 ENTRY_STREAMS = (
@@ -20,10 +19,6 @@ ENTRY_STREAMS = (
     "general_journal_entries",
 )
 STREAMS = ["transaction_lines", "reporting_balances", "gl_accounts", *ENTRY_STREAMS]
-
-
-def cents(value: Any) -> int:
-    return int((Decimal(str(value or 0)) * 100).to_integral_value())
 
 
 def extract(
@@ -41,23 +36,9 @@ def test_extracted_entries_balance_and_reporting_balances_sum_the_ledger(
 ) -> None:
     run = extract(sandbox_factory, tap_runner)
     lines = run.records("transaction_lines")
-    assert lines
-
-    by_entry: dict[tuple[int, str], int] = defaultdict(int)
-    ledger: dict[tuple[int, str, int, int], int] = defaultdict(int)
-    for line in lines:
-        by_entry[(line["Division"], line["EntryID"])] += cents(line["AmountDC"])
-        key = (line["Division"], line["GLAccount"], line["FinancialYear"], line["FinancialPeriod"])
-        ledger[key] += cents(line["AmountDC"])
-    assert {entry: total for entry, total in by_entry.items() if total} == {}
-
-    reported: dict[tuple[int, str, int, int], int] = defaultdict(int)
     balances = run.records("reporting_balances")
-    assert balances
-    for row in balances:
-        key = (row["Division"], row["GLAccount"], row["ReportingYear"], row["ReportingPeriod"])
-        reported[key] += cents(row["Amount"])
-    assert {k: v for k, v in reported.items() if v} == {k: v for k, v in ledger.items() if v}
+    assert lines and balances
+    assert_books_agree(lines, balances)
 
     # every G/L account a line books on was extracted too
     gl = {(r["Division"], r["ID"]) for r in run.records("gl_accounts")}
@@ -110,7 +91,7 @@ def test_a_purchase_entry_posted_between_runs_reaches_the_extracted_ledger_incre
     assert [cents(r["AmountDC"]) for r in second.records("payments")] == [30250]
 
     # the invariants on the extracted data, first run and incremental run together
-    assert_books_agree(first, second)
+    assert_both_runs_agree(first, second)
 
 
 def merged(first: TapRun, second: TapRun, stream: str) -> dict[str, dict[str, Any]]:
@@ -125,30 +106,16 @@ def merged(first: TapRun, second: TapRun, stream: str) -> dict[str, dict[str, An
     return rows
 
 
-def assert_books_agree(first: TapRun, second: TapRun) -> None:
+def assert_both_runs_agree(first: TapRun, second: TapRun) -> None:
     """On what both runs extracted together: every entry balances, the reporting balances (read
     in full every run) are the line sums per G/L account and period, and debtors/creditors are
     the open receivables/payables."""
-    lines = merged(first, second, "transaction_lines")
-    by_entry: dict[str, int] = defaultdict(int)
-    ledger: dict[tuple[str, int, int], int] = defaultdict(int)
-    by_code: dict[str, int] = defaultdict(int)
-    for line in lines.values():
-        by_entry[line["EntryID"]] += cents(line["AmountDC"])
-        ledger[(line["GLAccount"], line["FinancialYear"], line["FinancialPeriod"])] += cents(
-            line["AmountDC"]
-        )
-        by_code[line["GLAccountCode"]] += cents(line["AmountDC"])
-    assert {entry: total for entry, total in by_entry.items() if total} == {}
-    reported: dict[tuple[str, int, int], int] = defaultdict(int)
-    for row in second.records("reporting_balances"):
-        key = (row["GLAccount"], row["ReportingYear"], row["ReportingPeriod"])
-        reported[key] += cents(row["Amount"])
-    assert {k: v for k, v in reported.items() if v} == {k: v for k, v in ledger.items() if v}
-    receivables = merged(first, second, "receivables").values()
-    payables = merged(first, second, "payments").values()
-    assert by_code["1300"] == sum(cents(r["AmountDC"]) for r in receivables if r["Status"] == 20)
-    assert by_code["1600"] == -sum(cents(r["AmountDC"]) for r in payables if r["Status"] == 20)
+    assert_books_agree(
+        list(merged(first, second, "transaction_lines").values()),
+        second.records("reporting_balances"),
+        merged(first, second, "receivables").values(),
+        merged(first, second, "payments").values(),
+    )
 
 
 def test_a_purchase_entry_line_changed_between_runs_reaches_the_extracted_ledger_with_tombstones(
@@ -191,4 +158,4 @@ def test_a_purchase_entry_line_changed_between_runs_reaches_the_extracted_ledger
     assert not old & {r["ID"] for r in new}
     assert [cents(r["AmountDC"]) for r in merged(first, second, "payments").values()
             if r["EntryID"] == bill["EntryID"]] == [36300]  # fmt: skip
-    assert_books_agree(first, second)
+    assert_both_runs_agree(first, second)
