@@ -117,11 +117,13 @@ def _merge_window(source: dict[str, Any] | None, entry: dict[str, Any]) -> None:
         entry["m_limit"] = source["m_limit"]
 
 
-def _unexpired(entry: dict[str, Any] | None, now: float) -> int:
-    """Reservations of `entry` still in flight at `now`."""
+def _unplaced(entry: dict[str, Any] | None, now: float) -> int:
+    """`current/Me` calls (the "current" entry) that count on a division nobody has placed them
+    on yet: in flight, or answered before the process that sent it learnt its division."""
     if not entry:
         return 0
-    return sum(1 for expiry in entry.get("inflight", {}).values() if expiry > now)
+    held = [*entry.get("inflight", {}).values(), *entry.get("unplaced", {}).values()]
+    return sum(1 for expiry in held if expiry > now)
 
 
 def _ms_to_datetime(ms: int | None) -> datetime | None:
@@ -218,9 +220,9 @@ class Throttle:
                 now = self.clock()
                 divisions = data.setdefault("divisions", {})
                 entry = divisions.setdefault(self._key(division), {})
-                # a `current/Me` in flight before any process knew the current division lands
-                # on one division's budget, which one unknown: every division counts it busy
-                unplaced = 0 if division is None else _unexpired(divisions.get("current"), now)
+                # a `current/Me` sent before any process knew the current division lands on one
+                # division's budget, which one unknown: every division counts it busy until placed
+                unplaced = 0 if division is None else _unplaced(divisions.get("current"), now)
                 wait = self._try_reserve(entry, division, now, unplaced)
                 if wait is None:
                     rid = secrets.token_hex(6)
@@ -313,7 +315,11 @@ class Throttle:
         with self.state.edit() as data:
             entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
             if rid is not None:
-                entry.setdefault("inflight", {}).pop(rid, None)
+                expiry = entry.setdefault("inflight", {}).pop(rid, None)
+                if division is None and ok and expiry is not None:
+                    # a `current/Me` answered: it counted on a division its process learns from
+                    # this answer, and until `set_current_division` it stays busy on every one
+                    entry.setdefault("unplaced", {})[rid] = expiry
             if headers is None:
                 return
             skew = clock_skew(headers, self.clock())
@@ -410,7 +416,10 @@ class Throttle:
         with self.state.edit() as data:
             data["current_division"] = division
             divisions = data.setdefault("divisions", {})
-            _merge_window(divisions.get("current"), divisions.setdefault(str(division), {}))
+            current = divisions.get("current")
+            _merge_window(current, divisions.setdefault(str(division), {}))
+            if current:
+                current.pop("unplaced", None)  # their answers are in the window just merged
 
     def budget(self, division: int | None) -> Budget:
         entry = self.state.read().get("divisions", {}).get(self._key(division), {})

@@ -85,6 +85,25 @@ def test_calls_in_flight_count_against_the_budget_of_every_process(
     assert clock() - before > 29
 
 
+def test_a_current_me_answered_before_its_process_placed_it_counts_on_every_division(
+    tmp_path: Path, clock: Clock
+) -> None:
+    a, b = throttle(tmp_path, clock), throttle(tmp_path, clock)
+    reset = clock() + 30
+    a.release(7, a.reserve(7), headers(2, reset), ok=True)  # division 7: 2 of 3 calls left
+    # another process's first current/Me landed on division 7; its answer is in, but that
+    # process has not yet learnt (set_current_division) which division it counted on
+    b.release(None, b.reserve(None), headers(1, reset), ok=True)
+
+    a.reserve(7)  # the last call of the window
+    assert clock.slept == 0
+    a.reserve(7)  # the Me took the other one: this call waits for the next window
+    assert clock.now >= reset
+
+    b.set_current_division(7)  # placed: its answer is in division 7's window now
+    assert "unplaced" not in a.state.read()["divisions"]["current"]
+
+
 def test_a_wait_for_the_minute_budget_is_logged_once_with_division_and_seconds(
     tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
