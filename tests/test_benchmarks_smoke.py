@@ -150,6 +150,7 @@ def test_parallel_section_compares_parallel_calls_and_reports_memory_and_start_d
     report = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## 8. Parallel calls, memory and start_date" in report
     assert f"{mem['peak_rss_mb']:.0f} MB" in report
+    assert f"{mem['records_per_cpu_second'] / 1000:.0f} divisions at full API rate" in report
     assert "40,000" not in report
 
 
