@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exactonline_sandbox import data, generic_rows
+from exactonline_sandbox import collector, data, generic_rows
 from exactonline_sandbox.listing import Reader
 from exactonline_sandbox.resources import GENERIC_TABLES
 from exactonline_sandbox.table import Table
@@ -58,6 +58,10 @@ class Division:
         self.reader = Reader(self.tables)
 
     def load_table(self, name: str) -> Table:
+        with collector.paused():  # see collector.py: a quarter of the time of big tables
+            return self._load_table(name)
+
+    def _load_table(self, name: str) -> Table:
         if name not in TABLE_KEYS:
             at = len(TABLE_KEYS) + generic_rows.index(name)  # KeyError for unknown names
             return generic_rows.load(self, name, FIRST_TIMESTAMP + at * TIMESTAMP_STRIDE)

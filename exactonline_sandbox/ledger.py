@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from exactonline_sandbox import books, posting
 from exactonline_sandbox.formats import cents, odata_date, odata_day
 from exactonline_sandbox.record import Record, shape_of
+from exactonline_sandbox.seed_base import _share
 
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
@@ -133,7 +134,7 @@ class Ledger:
         self.bank_opening = 0  # cents, set by the opening balance
         self.assets: dict[str, int] = {}  # fixed asset account code -> value in cents
         self._template = dict.fromkeys(TL_FIELDS)
-        self._stamps: dict[float, dict[str, Any]] = {}
+        self._stamp_at: tuple[float, dict[str, Any]] = (-1.0, {})  # the last `_stamp`
 
     # ------------------------------------------------------------------ building blocks
 
@@ -207,20 +208,28 @@ class Ledger:
         return row  # the fields as a plain dict: cheaper to read than the Record
 
     def _stamp(self, when: float) -> dict[str, Any]:
-        """The audit fields of rows created at `when` (shared by the lines of an entry)."""
-        stamp = self._stamps.get(when)
-        if stamp is None:
+        """The audit fields of rows created at `when`: what `SeedBase.stamp` and `freeze` add,
+        made once for all the rows of an entry (they are booked one after the other)."""
+        last, stamp = self._stamp_at
+        if when != last:
             g, u = self.g, self.g.user
             created = odata_date(when)
-            stamp = self._stamps[when] = {
+            stamp = {
                 "Created": created, "Modified": created, "Creator": u.id,
                 "CreatorFullName": u.full_name, "Modifier": u.id, "ModifierFullName": u.full_name,
                 "Division": g.code, "Timestamp": None,
             }  # fmt: skip
+            self._stamp_at = (when, stamp)
         return stamp
 
+    def _finish(self, row: Draft, when: float) -> Record:
+        """An entry's row as `SeedBase.stamp` finishes it (created and modified at `when`)."""
+        _share(row)
+        row.update(self._stamp(when))
+        return Record.of(row)
+
     def header(self, table: str, e: Entry, row: Draft) -> None:
-        self.out[table].append(self.g.stamp(row, e.when, e.when))
+        self.out[table].append(self._finish(row, e.when))
 
     def child(self, table: str, e: Entry, tl: Row, row: Draft) -> None:
         """An entry line that is transaction line `tl` seen through an entry endpoint."""
@@ -243,7 +252,7 @@ class Ledger:
             "CostUnitDescription": tl["CostUnitDescription"],
         }
         base.update(row)
-        self.out[table].append(self.g.stamp(base, e.when, e.when))
+        self.out[table].append(self._finish(base, e.when))
 
     def center_for(self, account: Row) -> Row:
         """The cost centre that spends on an account (stable per account)."""

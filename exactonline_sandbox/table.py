@@ -36,14 +36,14 @@ class Table:
         """Bulk insert generated rows with consecutive timestamps; returns the last one used.
 
         `rows` holds the generator's dicts and `Record`s (a list of either: hence `Any`). The rows
-        become compact `Record`s, and `rows` is refilled with them, so the generator's
+        become compact `Record`s, and `rows` is refilled with them as it goes, so the generator's
         lists (which later groups read) stop holding the bulkier dicts.
         """
-        ts = first_ts - 1
         key = self.key
         stored = self.rows
-        records: list[Record] = []
-        for row in rows:
+        log_ts, log_keys = self._log_ts, self._log_keys
+        ts = first_ts - 1
+        for i, row in enumerate(rows):
             ts += 1
             if type(row) is Record:
                 rec = row.replaced("Timestamp", ts)
@@ -52,10 +52,11 @@ class Table:
                 rec = Record.of(row)
             k = rec[key]
             stored[k] = rec
-            records.append(rec)
-            self._log_ts.append(ts)
-            self._log_keys.append(k)
-        rows[:] = records
+            log_ts.append(ts)
+            log_keys.append(k)
+            # In place: the row it replaces is freed now, not after the whole table (at a
+            # million transaction lines, two copies of the table at once).
+            rows[i] = rec
         self._sorted = sorted(stored)
         return ts
 
