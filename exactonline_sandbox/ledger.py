@@ -135,6 +135,7 @@ class Ledger:
         self.assets: dict[str, int] = {}  # fixed asset account code -> value in cents
         self._template = dict.fromkeys(TL_FIELDS)
         self._stamp_at: tuple[float, dict[str, Any]] = (-1.0, {})  # the last `_stamp`
+        self._fields_of: tuple[Entry | None, Draft] = (None, {})  # the last `_entry_fields`
 
     # ------------------------------------------------------------------ building blocks
 
@@ -150,34 +151,70 @@ class Ledger:
         when = _instant(day) + self.rng.random() * 8 * 3600
         return Entry(self.g.id(), number, self.journals[journal], day, typ, when, description, **kw)
 
-    def line(self, e: Entry, gl: Row, amount: int, **kw: Any) -> Draft:
+    def line(
+        self,
+        e: Entry,
+        gl: Row,
+        amount: int,
+        *,
+        vat: str | None = None,
+        center: Row | None = None,
+        unit: Row | None = None,
+        description: str | None = None,
+        **kw: Any,
+    ) -> Draft:
         """One transaction line of entry `e` on `gl` (amount in cents, debit positive); its
-        Record goes to the transaction lines, its fields come back as a dict."""
+        Record goes to the transaction lines, its fields come back as a dict. `account=` names
+        another account than the entry's (None: none); other keywords are more line fields."""
         e.lines += 1
-        acc = kw.pop("account", e.account)
-        vat_code = kw.pop("vat", None)
-        vat = self.vat[vat_code] if vat_code is not None else None
-        center, unit = kw.pop("center", None), kw.pop("unit", None)
-        row = self._template.copy()
+        row = self._entry_fields(e).copy()
         money = cents(amount)
-        row.update(
+        row["ID"] = self.g.id()
+        row["LineNumber"] = e.lines
+        row["GLAccount"] = gl["ID"]
+        row["GLAccountCode"] = gl["Code"]
+        row["GLAccountDescription"] = gl["Description"]
+        row["AmountDC"] = row["AmountFC"] = money
+        if description:
+            row["Description"] = description
+        if "account" in kw:
+            _set_account(row, kw.pop("account"))
+        if vat is not None:
+            code = self.vat[vat]
+            row["VATCode"] = code["Code"]
+            row["VATCodeDescription"] = code["Description"]
+            row["VATPercentage"] = code["Percentage"]
+        if center is not None:
+            row["CostCenter"] = center["Code"]
+            row["CostCenterDescription"] = center["Description"]
+        if unit is not None:
+            row["CostUnit"] = unit["Code"]
+            row["CostUnitDescription"] = unit["Description"]
+        row.update(kw)
+        # The Record `seed_base.freeze` would make, without hashing the field names for every line.
+        assert len(row) == len(TL_SHAPE.names), sorted(set(row) - set(TL_SHAPE.names))
+        self.tl.append(Record(TL_SHAPE, (*row.values(), None)))
+        return row  # the fields as a plain dict: cheaper to read than the Record
+
+    def _entry_fields(self, e: Entry) -> Draft:
+        """What every transaction line of `e` shares, in the lines' field order (the audit
+        fields included): made at its first line, as an entry's fields are settled before its
+        lines are booked, and reused while its lines follow one another."""
+        last, fields = self._fields_of
+        if last is e:
+            return fields
+        fields = self._template.copy()
+        fields.update(
             {
-                "ID": self.g.id(),
                 "EntryID": e.id,
                 "EntryNumber": e.number,
-                "LineNumber": e.lines,
                 "Date": odata_day(e.day),
                 "DueDate": e.due,
                 "FinancialYear": e.day.year,
                 "FinancialPeriod": e.day.month,
-                "GLAccount": gl["ID"],
-                "GLAccountCode": gl["Code"],
-                "GLAccountDescription": gl["Description"],
-                "AmountDC": money,
-                "AmountFC": money,
                 "Currency": "EUR",
                 "ExchangeRate": 1.0,
-                "Description": kw.pop("description", None) or e.description,
+                "Description": e.description,
                 "JournalCode": e.journal["Code"],
                 "JournalDescription": e.journal["Description"],
                 "InvoiceNumber": e.invoice_number,
@@ -188,24 +225,11 @@ class Ledger:
                 "LineType": 0,
             }
         )
-        if acc is not None:
-            row.update(Account=acc["ID"], AccountCode=acc.get("Code"), AccountName=acc.get("Name"))
-        if vat is not None:
-            row.update(
-                VATCode=vat["Code"],
-                VATCodeDescription=vat["Description"],
-                VATPercentage=vat["Percentage"],
-            )
-        if center is not None:
-            row.update(CostCenter=center["Code"], CostCenterDescription=center["Description"])
-        if unit is not None:
-            row.update(CostUnit=unit["Code"], CostUnitDescription=unit["Description"])
-        row.update(kw)
-        row.update(self._stamp(e.when))
-        # The Record `seed_base.freeze` would make, without hashing the field names for every line.
-        assert len(row) == len(TL_SHAPE.names), sorted(set(row) - set(TL_SHAPE.names))
-        self.tl.append(Record(TL_SHAPE, (*row.values(), None)))
-        return row  # the fields as a plain dict: cheaper to read than the Record
+        if e.account is not None:
+            _set_account(fields, e.account)
+        fields.update(self._stamp(e.when))
+        self._fields_of = (e, fields)
+        return fields
 
     def _stamp(self, when: float) -> dict[str, Any]:
         """The audit fields of rows created at `when`: what `SeedBase.stamp` and `freeze` add,
@@ -408,6 +432,16 @@ def tables(g: Generator) -> dict[str, list[Row]]:
     out = {name: sorted(ledger.out[name], key=_modified) for name in TABLES}
     out["transactionlines"] = sorted(ledger.tl, key=_modified)
     return out
+
+
+def _set_account(row: Draft, acc: Row | None) -> None:
+    """The account fields of a transaction line (all None without an account)."""
+    if acc is None:
+        row["Account"] = row["AccountCode"] = row["AccountName"] = None
+    else:
+        row["Account"] = acc["ID"]
+        row["AccountCode"] = acc.get("Code")
+        row["AccountName"] = acc.get("Name")
 
 
 def _modified(row: Row) -> int:
