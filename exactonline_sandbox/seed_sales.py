@@ -16,6 +16,7 @@ from exactonline_sandbox.seed_base import (
     _share,
     count,
     freeze,
+    plain,
 )
 from exactonline_sandbox.seed_vocabulary import (
     INVOICE_TYPE,
@@ -28,6 +29,12 @@ from exactonline_sandbox.seed_vocabulary import (
 )
 
 
+#: What a sales document reads of its customer and of the items on its lines.
+_CUSTOMER_FIELDS = ("ID", "Name")
+_ITEM_FIELDS = ("ID", "Code", "Description", "StandardSalesPrice", "CostPriceStandard",
+                "GLRevenue", "GLRevenueDescription", "Unit", "UnitDescription")  # fmt: skip
+
+
 class SalesSeed(SeedBase):
     """Generation of the invoice and order groups."""
 
@@ -36,6 +43,7 @@ class SalesSeed(SeedBase):
     ) -> tuple[list[Row], list[Row]]:
         rng = self.rng
         n = count("invoices", self.scale)
+        customers, items = plain(customers, _CUSTOMER_FIELDS), plain(items, _ITEM_FIELDS)
         headers: list[Row] = []
         lines: list[Row] = []
         number = int(f"{_day(EPOCH_END - SPAN_SECONDS).year % 100}70") * 10000
@@ -129,6 +137,7 @@ class SalesSeed(SeedBase):
     def orders(self, customers: list[Row], items: list[Row]) -> tuple[list[Row], list[Row]]:
         rng = self.rng
         n = count("orders", self.scale)
+        customers, items = plain(customers, _CUSTOMER_FIELDS), plain(items, _ITEM_FIELDS)
         headers: list[Row] = []
         lines: list[Row] = []
         for number, when in enumerate(self.times(n), start=1):
