@@ -24,12 +24,12 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from exactonline_sandbox import books, posting
 from exactonline_sandbox.formats import cents, odata_date, odata_day
 from exactonline_sandbox.record import Record, shape_of
-from exactonline_sandbox.seed_base import _share
+from exactonline_sandbox.seed_base import _share, plain
 
 if TYPE_CHECKING:
     from exactonline_sandbox.data import Generator
@@ -55,6 +55,12 @@ TL_FIELDS = (
 STAMP_FIELDS = ("Created", "Modified", "Creator", "CreatorFullName", "Modifier",
                 "ModifierFullName", "Division", "Timestamp")  # fmt: skip
 TL_SHAPE = shape_of(TL_FIELDS + STAMP_FIELDS)
+
+#: What the ledger reads of a customer or supplier (`plain` copies of the accounts).
+PARTY_FIELDS = ("ID", "Code", "Name", "Country", "IsSupplier")
+#: What a sales entry reads of each line of its invoice.
+INVOICE_LINE_FIELDS = ("GLAccount", "AmountDC", "VATCode", "VATAmountDC", "Description", "Item",
+                       "ItemCode", "ItemDescription", "Quantity")  # fmt: skip
 
 #: Purchase cost accounts (seed chart descriptions) and the VAT code their bills carry.
 PURCHASE_COSTS = [
@@ -289,7 +295,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ sales
 
-    def sales(self, invoices: list[Row], lines: dict[str, list[Row]], accounts: dict) -> None:
+    def sales(self, invoices: list[Row], lines: dict[str, list[Record]], accounts: dict) -> None:
         """One sales entry and one receivable per processed invoice."""
         rng = self.rng
         for inv in invoices:
@@ -309,20 +315,14 @@ class Ledger:
             paid = paid and pay_day <= END_DAY
             bookings = [
                 posting.Booking(
-                    self.gl_by_id[ln["GLAccount"]],
-                    _c(ln["AmountDC"]),
-                    ln["VATCode"].strip(),
-                    _c(ln["VATAmountDC"]),
-                    ln["Description"],
-                    unit=self.unit_for(ln["Item"]),
-                    extra={
-                        "Item": ln["Item"],
-                        "ItemCode": ln["ItemCode"],
-                        "ItemDescription": ln["ItemDescription"],
-                        "Quantity": ln["Quantity"],
-                    },
+                    self.gl_by_id[gl], _c(amount), vat_code.strip(), _c(vat), text,
+                    unit=self.unit_for(item),
+                    extra={"Item": item, "ItemCode": code, "ItemDescription": description,
+                           "Quantity": quantity},
                 )  # fmt: skip
-                for ln in lines.get(inv["InvoiceID"], [])
+                for gl, amount, vat_code, vat, text, item, code, description, quantity in (
+                    ln.pick(INVOICE_LINE_FIELDS) for ln in lines.get(inv["InvoiceID"], [])
+                )
             ]
             gross = posting.sales(self, e, acc, bookings, {
                 "PaymentCondition": inv["PaymentCondition"],
@@ -413,13 +413,13 @@ def tables(g: Generator) -> dict[str, list[Row]]:
                "costcenters", "costunits")}  # fmt: skip
     accounts = g.table("accounts")
     invoices = g.table("invoices")
-    lines: dict[str, list[Row]] = defaultdict(list)
+    lines: dict[str, list[Record]] = defaultdict(list)
     for line in g.table("invoicelines"):
-        lines[line["InvoiceID"]].append(line)
+        lines[line["InvoiceID"]].append(cast(Record, line))  # generated rows are Records
     g._use("ledger")
     ledger = Ledger(g, masters)
     memoriaal.opening_balance(ledger)
-    parties = [dict(r) for r in accounts]
+    parties = plain(accounts, PARTY_FIELDS)
     ledger.sales(invoices, lines, {r["ID"]: r for r in parties})
     ledger.purchases([r for r in parties if r["IsSupplier"]])
     treasury.cash(ledger)

@@ -118,6 +118,11 @@ class Record(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self.shape.names)
 
+    def pick(self, names: tuple[str, ...]) -> tuple:
+        """The values of fields `names` (None for those it lacks), read at once: much cheaper
+        than a `[]` per field for code that reads many fields of many rows."""
+        return self.shape.getter(names)(self.cells)
+
     def copy(self) -> dict[str, Any]:
         """A plain dict of the row (what a write starts from)."""
         index, values = self.shape.index, self.cells
