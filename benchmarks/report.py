@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.breadth import render_breadth
+from benchmarks.generation import render_generation
 
 GOAL_OVER_MINIMUM = 0.02
 GOAL_SHARE = 0.95
@@ -567,6 +568,8 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
     lines += state_size_lines(results.get("state_size"))
     if results.get("breadth"):
         lines += render_breadth(results["breadth"])
+    if results.get("generation"):
+        lines += render_generation(results["generation"])
     lines += ["", "Raw numbers: [results.json](results.json).", ""]
     return "\n".join(lines)
 

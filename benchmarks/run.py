@@ -22,6 +22,7 @@ from benchmarks import machine
 from benchmarks.breadth import run_breadth
 from benchmarks.budget import Compression, run_budget
 from benchmarks.extraction import run_extraction, stream_endpoints
+from benchmarks.generation import run_generation
 from benchmarks.parallel import run_parallel
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
@@ -45,6 +46,7 @@ SECTIONS = (
     "shared_store",
     "state_size",
     "breadth",
+    "generation",
 )
 
 
@@ -78,6 +80,8 @@ class Profile:
     shared_store_lifetime: float = 6.0
     shared_store_lifetimes: int = 6
     breadth_scale: float = 0.5
+    generation_scale: float = 123.0  # about a million transaction lines in one division
+    generation_generic_rows: int = 1_000_000
     """Generic catalogue tables hold 100 rows per unit of scale; above 0.6 the sandbox pages
     general/Currencies (keyed by Code) with a GUID skiptoken it then refuses."""
 
@@ -135,6 +139,8 @@ PROFILES = {
         shared_store_lifetimes=3,
         state_scale=0.1,
         breadth_scale=0.05,
+        generation_scale=0.05,
+        generation_generic_rows=2000,
     ),
 }
 
@@ -171,6 +177,7 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         ),
         "state_size": lambda: run_state_size(workdir, scale=p.state_scale),
         "breadth": lambda: run_breadth(workdir, scale=p.breadth_scale),
+        "generation": lambda: run_generation(p.generation_scale, p.generation_generic_rows),
         "parallel": lambda: run_parallel(
             workdir,
             latency_ms=p.latency_ms,

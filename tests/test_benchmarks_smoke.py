@@ -17,6 +17,8 @@ from benchmarks.cost import minimum_calls, pages, window_use
 from benchmarks.extraction import stream_endpoints
 from benchmarks.null_target import consume
 from benchmarks.run import PROFILES, main, run_all, run_section
+from exactonline_sandbox.data import FINANCE_KEYS
+from exactonline_sandbox.store import Company
 
 SMOKE = PROFILES["smoke"]
 
@@ -213,3 +215,29 @@ def test_state_size_section_measures_the_key_memories_and_a_small_incremental_st
     assert incremental["records"] >= result["changes"]
     assert incremental["state_messages"] <= 3
     assert incremental["remembered_keys"] == full["remembered_keys"] + result["changes"]
+
+
+def test_generation_section_counts_the_financial_core_and_a_catalogue_table_it_generated(
+    tmp_path: Path,
+) -> None:
+    results = run_all(SMOKE, tmp_path, ("generation",))
+    run = results["generation"]["runs"]["this"]
+    finance, generic = run["finance"], run["generic"]
+    company = Company(seed=1, scale=SMOKE.generation_scale, divisions=1)
+    code = company.division_codes[0]
+    assert finance["transaction_lines"] == len(company.rows(code, "sync/Financial/TransactionLines"))
+    # every row the lines rest on was generated with them (accounts, invoices, entries...)
+    assert finance["rows_generated"] > finance["transaction_lines"] + len(
+        company.rows(code, "sync/CRM/Accounts")
+    )
+    div = company._divisions[code]
+    others = [t for t in FINANCE_KEYS if t != "transactionlines"]
+    assert finance["other_tables"] == len(others)
+    assert finance["other_rows"] == sum(len(div.tables[t]) for t in others)
+    assert generic["rows"] == SMOKE.generation_generic_rows
+    for measured in (finance, generic):
+        assert measured["peak_rss_mb"] >= measured["start_rss_mb"] > 0
+        assert measured["cpu_seconds"] >= 0
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "## 12. Sandbox generation" in report
+    assert f"| {finance['transaction_lines']:,} | {finance['rows_generated']:,} |" in report
