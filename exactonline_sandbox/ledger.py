@@ -315,10 +315,18 @@ class Ledger:
             paid = paid and pay_day <= END_DAY
             bookings = [
                 posting.Booking(
-                    self.gl_by_id[gl], _c(amount), vat_code.strip(), _c(vat), text,
+                    self.gl_by_id[gl],
+                    _c(amount),
+                    vat_code.strip(),
+                    _c(vat),
+                    text,
                     unit=self.unit_for(item),
-                    extra={"Item": item, "ItemCode": code, "ItemDescription": description,
-                           "Quantity": quantity},
+                    extra={
+                        "Item": item,
+                        "ItemCode": code,
+                        "ItemDescription": description,
+                        "Quantity": quantity,
+                    },
                 )  # fmt: skip
                 for gl, amount, vat_code, vat, text, item, code, description, quantity in (
                     ln.pick(INVOICE_LINE_FIELDS) for ln in lines.get(inv["InvoiceID"], [])

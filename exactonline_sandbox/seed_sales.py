@@ -28,7 +28,6 @@ from exactonline_sandbox.seed_vocabulary import (
     VAT_RATE,
 )
 
-
 #: What a sales document reads of its customer and of the items on its lines.
 _CUSTOMER_FIELDS = ("ID", "Name")
 _ITEM_FIELDS = ("ID", "Code", "Description", "StandardSalesPrice", "CostPriceStandard",

@@ -225,7 +225,9 @@ def test_generation_section_counts_the_financial_core_and_a_catalogue_table_it_g
     finance, generic = run["finance"], run["generic"]
     company = Company(seed=1, scale=SMOKE.generation_scale, divisions=1)
     code = company.division_codes[0]
-    assert finance["transaction_lines"] == len(company.rows(code, "sync/Financial/TransactionLines"))
+    assert finance["transaction_lines"] == len(
+        company.rows(code, "sync/Financial/TransactionLines")
+    )
     # every row the lines rest on was generated with them (accounts, invoices, entries...)
     assert finance["rows_generated"] > finance["transaction_lines"] + len(
         company.rows(code, "sync/CRM/Accounts")
