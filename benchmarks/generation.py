@@ -44,7 +44,7 @@ from exactonline_sandbox.store import Company
 from exactonline_sandbox.table import Table
 
 try:
-    from exactonline_sandbox.collector import paused  # the generation pauses the collector
+    from exactonline_sandbox.collector import full_collections_held as paused
 except ImportError:
     from contextlib import nullcontext as paused
 

@@ -58,7 +58,7 @@ class Division:
         self.reader = Reader(self.tables)
 
     def load_table(self, name: str) -> Table:
-        with collector.paused():  # see collector.py: a quarter of the time of big tables
+        with collector.full_collections_held():  # see collector.py
             return self._load_table(name)
 
     def _load_table(self, name: str) -> Table:
