@@ -27,7 +27,6 @@ of dicts in ascending `Modified` order, each with the table's key; `Timestamp` i
 
 from __future__ import annotations
 
-import gc
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -37,7 +36,7 @@ from itertools import cycle, islice, repeat
 from typing import Any, Protocol
 
 from exactonline_api.entities import Field
-from exactonline_sandbox import data, seed_base, seed_vocabulary
+from exactonline_sandbox import collector, data, seed_base, seed_vocabulary
 from exactonline_sandbox.catalogue import TableSpec
 from exactonline_sandbox.formats import cents, guid, odata_date, odata_day, pad_code
 from exactonline_sandbox.record import Record, shape_of
@@ -138,17 +137,12 @@ def load(division: Division, name: str, first_ts: int) -> Table:
 def generate(ctx: RowContext, first_ts: int) -> tuple[list[Any], list[Record]]:
     """The table's rows as (keys, records), Timestamps from `first_ts` in row order.
 
-    The cyclic garbage collector is paused meanwhile: a million new tuples would otherwise
-    set off thousands of collections that walk every live row (10x slower), and these rows
-    hold no reference cycles.
+    Full garbage collections are held off meanwhile (collector.py): a million new tuples would
+    otherwise set off collections that walk every live row (10x slower), and these rows hold no
+    reference cycles.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.full_collections_held():
         return _generate(ctx, first_ts)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _generate(ctx: RowContext, first_ts: int) -> tuple[list[Any], list[Record]]:

@@ -132,7 +132,7 @@ def freeze(row: Draft) -> Record:
     return Record.of(row)
 
 
-def plain(rows: list[Row], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def plain(rows: list[Row], fields: tuple[str, ...]) -> list[Row]:
     """`fields` of each row as a plain dict: for the few master rows a generator reads for every
     one of the many rows it makes (a dict read is far cheaper than a Record's)."""
     return [{name: row[name] for name in fields} for row in rows]
