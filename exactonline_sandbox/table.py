@@ -24,7 +24,7 @@ class Table:
     def __init__(self, key: str) -> None:
         self.key = key
         self.rows: dict[Any, Row] = {}
-        self._sorted: list[Any] = []
+        self._sorted: list[Any] | None = []  # keys in order; None: sort on first use
         self._log_ts: list[int] = []
         self._log_keys: list[Any] = []
         self._indexes: dict[str, dict[Any, set[Any]]] = {}
@@ -57,7 +57,7 @@ class Table:
             # In place: the row it replaces is freed now, not after the whole table (at a
             # million transaction lines, two copies of the table at once).
             rows[i] = rec
-        self._sorted = sorted(stored)
+        self._sorted = None  # a sync read (the common first read) never needs the key order
         return ts
 
     def load_records(self, keys: list[Any], records: list[Record], first_ts: int) -> None:
@@ -66,14 +66,14 @@ class Table:
         self.rows.update(zip(keys, records, strict=True))
         self._log_ts.extend(range(first_ts, first_ts + len(keys)))
         self._log_keys.extend(keys)
-        self._sorted = sorted(self.rows)
+        self._sorted = None
 
     def put(self, row: dict[str, Any], ts: int) -> None:
         """Insert or replace `row` (same key) as written at row version `ts`."""
         k = row[self.key]
         old = self.rows.get(k)
         if old is None:
-            insort(self._sorted, k)
+            insort(self._keys(), k)
         for name, index in self._indexes.items():
             if old is not None:
                 index.get(old.get(name), set()).discard(k)
@@ -88,10 +88,17 @@ class Table:
         if row is not None:
             for name, index in self._indexes.items():
                 index.get(row.get(name), set()).discard(k)
-            i = bisect_left(self._sorted, k)
-            if i < len(self._sorted) and self._sorted[i] == k:
-                del self._sorted[i]
+            keys = self._keys()
+            i = bisect_left(keys, k)
+            if i < len(keys) and keys[i] == k:
+                del keys[i]
         return row
+
+    def _keys(self) -> list[Any]:
+        """The keys in ascending order (sorted once after a bulk load, then kept in order)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.rows)
+        return self._sorted
 
     def get(self, k: Any) -> Row | None:
         return self.rows.get(k)
@@ -110,9 +117,9 @@ class Table:
 
     def by_key(self, after: Any = None) -> Iterator[Row]:
         """Rows in ascending key order, starting after key `after` when given."""
-        start = 0 if after is None else bisect_right(self._sorted, after)
+        keys = self._keys()
+        start = 0 if after is None else bisect_right(keys, after)
         rows = self.rows
-        keys = self._sorted
         for i in range(start, len(keys)):
             row = rows.get(keys[i])
             if row is not None:
