@@ -6,6 +6,7 @@ from typing import Any
 
 from benchmarks.breadth import render_breadth
 from benchmarks.generation import render_generation
+from benchmarks.state_size import state_size_lines
 
 GOAL_OVER_MINIMUM = 0.02
 GOAL_SHARE = 0.95
@@ -572,39 +573,3 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
         lines += render_generation(results["generation"])
     lines += ["", "Raw numbers: [results.json](results.json).", ""]
     return "\n".join(lines)
-
-
-def state_size_lines(st: dict[str, Any] | None) -> list[str]:
-    """Section 9: the STATE bytes next to the RECORD bytes, and what the key memories weigh."""
-    if not st:
-        return []
-
-    def row(name: str, r: dict[str, Any]) -> str:
-        # a share of a few records' bytes says nothing: only a full sync's is shown
-        full = r["records"] >= 1000
-        share = _pct(r["state_bytes"] / r["record_bytes"]) if full else "-"
-        return (
-            f"| {name} | {r['records']:,} | {r['record_bytes'] / 1e6:,.1f} | "
-            f"{r['state_messages']} | {r['state_bytes'] / 1e6:,.1f} | {share} | "
-            f"{r['last_state_bytes'] / 1e6:,.2f} | {r['remembered_keys']:,} | "
-            f"{r['memory_bytes'] / max(r['remembered_keys'], 1):.1f} |"
-        )
-
-    return [
-        "",
-        "## 10. STATE size: the key memories",
-        "",
-        f"One division at scale {st['scale']:g}; every stream with deletes keeps the keys it may "
-        "still tombstone (`live_keys`: 16-byte GUIDs, sorted, base64) in its partition state, "
-        "and the state goes into the output at checkpoints (when the records since the last "
-        "one weigh ten times the state, and at the end of the run). The second run follows "
-        f"{st['changes']} new contacts."
-        + (f" Measured {st['measured']}." if st.get("measured") else ""),
-        "",
-        "| run | records | RECORD MB | STATE messages | STATE MB | STATE / RECORD | last state "
-        "MB | keys remembered | bytes a key |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        row("full sync", st["full"]),
-        row("incremental", st["incremental"]),
-        *(["", st["before"]] if st.get("before") else []),
-    ]
