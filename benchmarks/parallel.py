@@ -24,9 +24,9 @@ from typing import Any
 from benchmarks.connector import Grant, ProcessResult, TapOutput, plugin_env, run_tap
 from benchmarks.cost import count_429
 from exactonline_api.exact_time import parse_date
-from exactonline_sandbox.harness import Sandbox
+from exactonline_sandbox.harness import UNTHROTTLED, Sandbox
 
-UNLIMITED = {"minutely_limit": 10_000_000, "daily_limit": 1_000_000_000, "access_log": False}
+UNLIMITED = {"minutely_limit": UNTHROTTLED, "daily_limit": 1_000_000_000, "access_log": False}
 
 
 def _run(
@@ -59,20 +59,41 @@ def _pair(
     return runs
 
 
-def run_latency(workdir: Path, *, divisions: int, scale: float, latency_ms: int) -> dict[str, Any]:
+def _latency_flags(latency_ms: int, minutely_limit: int | None) -> dict[str, Any]:
+    """Every call waits `latency_ms`; Exact's 60 calls a minute unless `minutely_limit` (the
+    smoke profile lifts it: its runs check the mechanics, not the limit)."""
+    flags: dict[str, Any] = {"faults": f"latency:1.0@{latency_ms}ms", "access_log": False}
+    if minutely_limit is not None:
+        flags["minutely_limit"] = minutely_limit
+    return flags
+
+
+def run_latency(
+    workdir: Path,
+    *,
+    divisions: int,
+    scale: float,
+    latency_ms: int,
+    minutely_limit: int | None = None,
+) -> dict[str, Any]:
     """Full sync of `divisions` divisions at `latency_ms` a call: default against one at a time."""
-    faults = f"latency:1.0@{latency_ms}ms"
-    with Sandbox(scale=scale, divisions=divisions, faults=faults, access_log=False) as sb:
+    flags = _latency_flags(latency_ms, minutely_limit)
+    with Sandbox(scale=scale, divisions=divisions, **flags) as sb:
         result = _pair(sb, workdir, "latency")
     return {"divisions": divisions, "scale": scale, "latency_ms": latency_ms, **result}
 
 
 def run_incremental(
-    workdir: Path, *, divisions: int, scale: float, latency_ms: int
+    workdir: Path,
+    *,
+    divisions: int,
+    scale: float,
+    latency_ms: int,
+    minutely_limit: int | None = None,
 ) -> dict[str, Any]:
     """A run with nothing changed over `divisions` small divisions: default against one."""
-    faults = f"latency:1.0@{latency_ms}ms"
-    with Sandbox(scale=scale, divisions=divisions, faults=faults, access_log=False) as sb:
+    flags = _latency_flags(latency_ms, minutely_limit)
+    with Sandbox(scale=scale, divisions=divisions, **flags) as sb:
         grant = Grant.create(sb, workdir, "incremental-first")
         first, _, output = _run(
             sb, workdir, "incremental-first", grant.config(divisions=grant.divisions)
@@ -181,6 +202,7 @@ def run_parallel(
     sizes_scale: float,
     minute_seconds: float,
     minutely_limit: int,
+    latency_minutely_limit: int | None = None,
 ) -> dict[str, Any]:
     """Every measurement of this module, one sandbox each; the runs whose wall time CPU can
     bound (sizes, memory) first, the long latency-bound ones last."""
@@ -193,7 +215,11 @@ def run_parallel(
         ),
         "memory": run_memory(workdir, divisions=memory_divisions, scale=memory_scale),
         "latency": run_latency(
-            workdir, divisions=latency_divisions, scale=latency_scale, latency_ms=latency_ms
+            workdir,
+            divisions=latency_divisions,
+            scale=latency_scale,
+            latency_ms=latency_ms,
+            minutely_limit=latency_minutely_limit,
         ),
         "start_date": run_start_date(workdir, scale=start_date_scale),
         "incremental": run_incremental(
@@ -201,5 +227,6 @@ def run_parallel(
             divisions=incremental_divisions,
             scale=incremental_scale,
             latency_ms=latency_ms,
+            minutely_limit=latency_minutely_limit,
         ),
     }

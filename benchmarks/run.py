@@ -32,6 +32,7 @@ from benchmarks.tap_profile import run_tap_profile
 from benchmarks.target_cost import run_target_cost
 from benchmarks.tokens import run_tokens
 from benchmarks.walltime import estimate
+from exactonline_sandbox.harness import UNTHROTTLED
 
 HERE = Path(__file__).resolve().parent
 PLOT_NAME = "budget.png"
@@ -80,10 +81,12 @@ class Profile:
     shared_store_lifetime: float = 6.0
     shared_store_lifetimes: int = 6
     breadth_scale: float = 0.5
-    generation_scale: float = 123.0  # about a million transaction lines in one division
-    generation_generic_rows: int = 1_000_000
     """Generic catalogue tables hold 100 rows per unit of scale; above 0.6 the sandbox pages
     general/Currencies (keyed by Code) with a GUID skiptoken it then refuses."""
+    generation_scale: float = 123.0  # about a million transaction lines in one division
+    generation_generic_rows: int = 1_000_000
+    latency_minutely_limit: int | None = None
+    """The sandbox's minutely limit in the latency and incremental runs (None: Exact's 60)."""
 
 
 PROFILES = {
@@ -139,6 +142,7 @@ PROFILES = {
         shared_store_lifetimes=3,
         state_scale=0.1,
         breadth_scale=0.05,
+        latency_minutely_limit=UNTHROTTLED,
         generation_scale=0.05,
         generation_generic_rows=2000,
     ),
@@ -191,6 +195,7 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
             sizes_scale=p.sizes_scale,
             minute_seconds=p.compression.minute_seconds,
             minutely_limit=p.compression.minutely_limit,
+            latency_minutely_limit=p.latency_minutely_limit,
         ),
     }
     return runners[name]()

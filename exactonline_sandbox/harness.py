@@ -36,6 +36,9 @@ import orjson
 from exactonline_sandbox.cli import LISTENING
 
 START_TIMEOUT = 300.0  # building a big company (scale 10) takes a while
+UNTHROTTLED = 10_000_000
+"""A minutely limit (`Sandbox(minutely_limit=UNTHROTTLED)`) no run reaches: for runs whose
+subject is not Exact's 60 calls a minute, which reading every stream of a division exceeds."""
 
 
 class SandboxStartError(RuntimeError):

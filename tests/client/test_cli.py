@@ -361,7 +361,9 @@ def test_login_and_status_use_a_shared_postgres_store_and_never_print_its_passwo
     assert "Token store: PostgreSQL postgresql://warehouse:[REDACTED]@" in status.stdout
     for division in app["divisions"]:
         assert re.search(rf"^\s+{division}\b", status.stdout, re.M)
-    tokens = postgres.psql("SELECT state->>'refresh_token', state->>'access_token' FROM exactonline_grants")
+    tokens = postgres.psql(
+        "SELECT state->>'refresh_token', state->>'access_token' FROM exactonline_grants"
+    )
     assert_no_secret(
         [out, err, status.stdout, status.stderr],
         [app["client_secret"], postgres.password, *(t for row in tokens for t in row if t)],

@@ -123,7 +123,11 @@ def test_schema_marks_secrets_and_lists_regions() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://user:pw-9f8e7d@db.example/tokens", "postgresql://user:pw-9f8e7d@db.example", "pw-9f8e7d"],
+    [
+        "https://user:pw-9f8e7d@db.example/tokens",
+        "postgresql://user:pw-9f8e7d@db.example",
+        "pw-9f8e7d",
+    ],
 )
 def test_a_token_store_url_that_is_not_a_postgres_database_is_named_without_its_password(
     url: str,
