@@ -43,6 +43,21 @@ def plugin_env(name: str) -> dict[str, str]:
     raise KeyError(name)
 
 
+def catalog_selecting(streams: list[str]) -> dict[str, Any]:
+    """The tap's catalog (discovered offline) with only `streams` selected."""
+    from tap_exactonline.tap import TapExactOnline
+
+    offline = TapExactOnline(
+        config={"client_id": "offline", "client_secret": "offline"}, parse_env_config=False
+    )
+    catalog = offline.catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of connector processes, as Meltano gives it: `benchmarks.*` importable
     from any cwd, stdout buffered even when this process runs with PYTHONUNBUFFERED, and
@@ -174,6 +189,7 @@ def start_tap(
     module: str = TAP_MODULE,
     python_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> tuple[Running, Path]:
     """Start `tap-exactonline --config ... [--state ...] | null_target`; returns the running
     pipeline and the path where the null target writes its counts. `python_args` go before
@@ -182,6 +198,8 @@ def start_tap(
     cmd = [sys.executable, *(python_args or []), "-m", module, "--config", str(config_path)]
     if state is not None:
         cmd += ["--state", str(write_json(workdir / f"{name}-state.json", state))]
+    if catalog is not None:  # else the default selection
+        cmd += ["--catalog", str(write_json(workdir / f"{name}-catalog.json", catalog))]
     counts_path = workdir / f"{name}-counts.json"
     stderr_path = workdir / f"{name}-stderr.log"
     started = time.perf_counter()
@@ -212,8 +230,11 @@ def run_tap(
     state: dict[str, Any] | None = None,
     module: str = TAP_MODULE,
     env: dict[str, str] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> tuple[ProcessResult, TapOutput]:
-    running, counts_path = start_tap(workdir, name, config, state=state, module=module, env=env)
+    running, counts_path = start_tap(
+        workdir, name, config, state=state, module=module, env=env, catalog=catalog
+    )
     result = running.wait()
     result.check(f"tap run {name!r}")
     return result, read_tap_output(counts_path)

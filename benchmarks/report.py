@@ -42,6 +42,19 @@ def target_loads(tc: dict[str, Any], *, goals_only: bool = False) -> list[tuple[
     return loads
 
 
+def _default_selection_note(lat: dict[str, Any]) -> str:
+    """8a on the default selection, where Exact's minute limit and not latency sets the pace."""
+    every = lat.get("default_selection")
+    if not every:
+        return ""
+    calls = every["default"]["api_calls"] / lat["divisions"]
+    return (
+        f"; the default selection ({calls:.0f} calls a division, more than 60 a minute): "
+        f"{every['one_at_a_time']['wall_seconds']:.1f} s against "
+        f"{every['default']['wall_seconds']:.1f} s, {every['speedup']:.1f}x"
+    )
+
+
 def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """(goal, measured, met) for every goal of the issue the run measured."""
     out: list[tuple[str, str, bool]] = []
@@ -70,12 +83,13 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
         lat = par["latency"]
         out.append(
             (
-                f"8a. {lat['divisions']} divisions at {lat['latency_ms']} ms a call, full sync: "
+                f"8a. {lat['divisions']} divisions at {lat['latency_ms']} ms a call, full sync "
+                "of the hand-shaped streams: "
                 f"default parallel_calls >= {GOAL_SPEEDUP:g}x faster than 1",
                 f"{lat['one_at_a_time']['wall_seconds']:.1f} s one at a time, "
                 f"{lat['default']['wall_seconds']:.1f} s by default: "
                 f"{lat['speedup']:.1f}x ({lat['default']['api_calls']} calls, "
-                f"{lat['default']['status_429']} x 429)",
+                f"{lat['default']['status_429']} x 429)" + _default_selection_note(lat),
                 lat["speedup"] >= GOAL_SPEEDUP and lat["default"]["status_429"] == 0,
             )
         )
@@ -491,10 +505,17 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             "| run | parallel_calls | wall s | API calls | 429 | records | tap CPU s |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for label, block in (
-            (f"full sync, {lat['divisions']} divisions (scale {lat['scale']:g})", lat),
+        blocks = [
+            (f"full sync of the hand-shaped streams, {lat['divisions']} divisions", lat),
+            (
+                f"full sync, default selection, {lat['divisions']} divisions",
+                lat.get("default_selection"),
+            ),
             (f"nothing changed, {inc['divisions']} divisions (scale {inc['scale']:g})", inc),
-        ):
+        ]
+        for label, block in blocks:
+            if not block:
+                continue
             for key, setting in (("one_at_a_time", "1"), ("default", "8 (default)")):
                 r = block[key]
                 lines.append(
