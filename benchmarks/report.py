@@ -6,6 +6,7 @@ from typing import Any
 
 from benchmarks.breadth import render_breadth
 from benchmarks.generation import render_generation
+from benchmarks.parallel import render_parallel
 from benchmarks.state_size import state_size_lines
 
 GOAL_OVER_MINIMUM = 0.02
@@ -491,77 +492,7 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             f"({tok['per_real_hour']:.1f} per real hour; one per lifetime is 6), "
             f"refused: {tok['token_errors'] or 'none'}.",
         ]
-    par = results.get("parallel")
-    if par:
-        lat, inc, mem, sd = par["latency"], par["incremental"], par["memory"], par["start_date"]
-        lines += [
-            "",
-            "## 8. Parallel calls, memory and start_date",
-            "",
-            f"Every call of the sandbox waits {lat['latency_ms']} ms (a `latency` fault on every "
-            "call), at Exact's real limits (60 calls a minute per division); each run on a "
-            "fresh app, the tap into the null target.",
-            "",
-            "| run | parallel_calls | wall s | API calls | 429 | records | tap CPU s |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        blocks = [
-            (f"full sync of the hand-shaped streams, {lat['divisions']} divisions", lat),
-            (
-                f"full sync, default selection, {lat['divisions']} divisions",
-                lat.get("default_selection"),
-            ),
-            (f"nothing changed, {inc['divisions']} divisions (scale {inc['scale']:g})", inc),
-        ]
-        for label, block in blocks:
-            if not block:
-                continue
-            for key, setting in (("one_at_a_time", "1"), ("default", "8 (default)")):
-                r = block[key]
-                lines.append(
-                    f"| {label} | {setting} | {r['wall_seconds']:.1f} | {r['api_calls']} | "
-                    f"{r['status_429']} | {r['records']:,} | {r['tap_cpu_seconds']:.1f} |"
-                )
-        lines += [
-            "",
-            f"Memory: a full sync of {mem['records']:,} records over {mem['divisions']} "
-            f"divisions (scale {mem['scale']:g}, no rate limit) peaked at "
-            f"**{mem['peak_rss_mb']:.0f} MB** resident as `meltano run` starts the tap (with the "
-            f"plugin's `env` from meltano.yml: {mem.get('env')}; pages waiting for their turn "
-            f"beyond 16 MiB go to a temporary file); {mem['api_calls']} calls in "
-            f"{mem['wall_seconds']:.1f} s, {mem['records_per_cpu_second']:,.0f} records per tap "
-            "CPU second: at Exact's most for one division (60 calls a minute of 1,000 rows, "
-            "about 1,000 rows a second) one tap process keeps up with about "
-            f"**{mem['records_per_cpu_second'] / 1000:.0f} divisions at full API rate** on one "
-            "core."
-            + (
-                f" The same run as a bare process (glibc's default of up to eight malloc arenas "
-                f"a core, one for each fetching thread): {mem['bare']['peak_rss_mb']:.0f} MB, "
-                f"{mem['bare']['records_per_cpu_second']:,.0f} records per tap CPU second."
-                if "bare" in mem
-                else ""
-            ),
-            "",
-            f"start_date one month before the newest change ({sd['start_date']}), one division "
-            f"at scale {sd['scale']:g}: **{sd['one_month']['api_calls']} calls** "
-            f"({sd['one_month']['records']:,} records) against {sd['full']['api_calls']} for a "
-            f"full sync ({sd['full']['records']:,} records): {_pct(sd['call_share'])}. The first "
-            "sync of each endpoint costs one SyncTimestamp call, and reads only the pages after "
-            "it.",
-            "",
-        ]
-        sizes = par.get("sizes")
-        if sizes:
-            lines += [
-                "",
-                f"Divisions of different sizes (`--division-scales`, factors "
-                f"{', '.join(f'{f:g}' for f in sizes['factors'])} of scale {sizes['scale']:g}) "
-                f"at {sizes['minutely_limit']} calls per {sizes['minute_seconds']:g}-second "
-                f"minute each: all of them in {sizes['all']['wall_seconds']:.1f} s "
-                f"({sizes['all']['api_calls']} calls, {sizes['all']['status_429']} x 429), the "
-                f"largest alone in {sizes['largest_alone']['wall_seconds']:.1f} s "
-                f"({sizes['largest_alone']['api_calls']} calls): {sizes['ratio']:.2f}x.",
-            ]
+    lines += render_parallel(results.get("parallel"))
     shared = results.get("shared_store")
     if shared:
         lines += [
