@@ -75,8 +75,6 @@ class EntryReposts(EntryWrites):
         return Result(204, None, 0)
 
     def _post_entry_line(self, div: Division, res: Resource, body: Any) -> str:
-        if not isinstance(body, dict):
-            raise SandboxError(400, "Error processing request stream. JSON object expected.")
         self._clean(res, body)  # the line's values, before anything else is read
         hres = RESOURCES[LINES[res.path]]
         entry = body.get("EntryID")

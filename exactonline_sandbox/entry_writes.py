@@ -106,8 +106,6 @@ class EntryWrites(Writes):
         a client wrote on its own, whose errors name its fields without a position.
         `carried`: transaction line fields a line keeps from its old posting (the item)."""
         kind = KINDS[res.path]
-        if not isinstance(body, dict):
-            raise SandboxError(400, "Error processing request stream. JSON object expected.")
         header = self._clean(res, body)
         ledger = Ledger(_LiveBooks(self, div), {t: list(div.tables[t].all()) for t in MASTERS})
         journal = self._journal(ledger, header.get(kind.journal_field), kind)

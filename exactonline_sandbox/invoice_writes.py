@@ -88,13 +88,15 @@ class InvoiceWrites(Writes):
         line["_amount"] = amount
         return line
 
-    def _post_invoice(self, div: Division, res: Resource, body: Any) -> str:
-        if not isinstance(body, dict):
-            raise SandboxError(400, "Error processing request stream. JSON object expected.")
-        row = self._clean(res, body)
+    def _ordered_by(self, div: Division, row: Row) -> Stored:
+        """The account an invoice or order is for: `OrderedBy`, required and existing."""
         if not row.get("OrderedBy"):
             raise SandboxError(400, "Verplicht: Besteld door")
-        acc = self._account(div, row["OrderedBy"], "Besteld door")
+        return self._account(div, row["OrderedBy"], "Besteld door")
+
+    def _post_invoice(self, div: Division, res: Resource, body: Any) -> str:
+        row = self._clean(res, body)
+        acc = self._ordered_by(div, row)
         status = row.get("Status", 20)
         if status != 20:
             raise SandboxError(400, "Status: alleen 20 (open) is toegestaan bij aanmaken")

@@ -16,12 +16,8 @@ class OrderWrites(InvoiceWrites):
     """Creating sales orders."""
 
     def _post_order(self, div: Division, res: Resource, body: Any) -> str:
-        if not isinstance(body, dict):
-            raise SandboxError(400, "Error processing request stream. JSON object expected.")
         row = self._clean(res, body)
-        if not row.get("OrderedBy"):
-            raise SandboxError(400, "Verplicht: Besteld door")
-        acc = self._account(div, row["OrderedBy"], "Besteld door")
+        acc = self._ordered_by(div, row)
         order_id = self._new_id()
         child = RESOURCES["salesorder/SalesOrderLines"]
         lines = self._lines(div, body.get("SalesOrderLines"), child, "OrderID", order_id)
