@@ -203,8 +203,12 @@ class PageFetcher:
         self.pages = 0
 
     # -- planning and the workers --------------------------------------------------------------
-    def start(self, reads: list[Read]) -> None:
-        """Plan `reads` (fetched roughly in this order) and start the workers."""
+    def start(self, reads: list[Read], *, proven: bool = False) -> None:
+        """Plan `reads` (fetched roughly in this order) and start the workers.
+
+        `proven`: a call of this run has already succeeded (e.g. system/Divisions), so the
+        grant works and every worker starts at once.
+        """
         assert not self._started, "a fetcher is started once"
         self._started = True
         for order, read in enumerate(reads):
@@ -213,7 +217,9 @@ class PageFetcher:
                 progress.queues[consumer] = PageQueue(self._budget, self._want(progress))
                 self._by_consumer[(consumer, read.division)] = progress
             self._reads.append(progress)
-        if self._reads:
+        if self._reads and proven:
+            self._widen()
+        elif self._reads:
             # one worker until a call succeeds: a run whose grant is gone learns it from one
             # call (and one token call), not from `parallel_calls` of them
             self._spawn(1)
@@ -225,12 +231,13 @@ class PageFetcher:
             threading.Thread(target=self._work, name=f"fetch-{number}", daemon=True).start()
 
     def _widen(self) -> None:
-        """After the first successful call: the other workers start."""
+        """Once a call has succeeded: every worker runs."""
         with self._cond:
             if self._widened:
                 return
             self._widened = True
-        self._spawn(min(self._parallel, len(self._reads)) - 1)
+            missing = min(self._parallel, len(self._reads)) - self._workers
+        self._spawn(missing)
 
     def _want(self, progress: _Progress) -> Callable[[], None]:
         def want() -> None:

@@ -14,11 +14,11 @@ from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from exactonline_api.plugin import ExactPlugin, QuietExpectedFailures
 from exactonline_api.redact import install_redaction
 from exactonline_api.settings import CLIENT_SETTINGS_SCHEMA
+from tap_exactonline.output import RecordBufferingWriter
 from tap_exactonline.session import PARTITION_KEY, Session
 from tap_exactonline.settings import TAP_SETTINGS, TapSettings
 from tap_exactonline.stream import ExactStream
@@ -30,7 +30,7 @@ class TapExactOnline(ExactPlugin, Tap):
 
     name = "tap-exactonline"
     package_name = "exactonline-connector"  # the distribution: its version is the plugin's
-    message_writer_class = MsgSpecWriter  # singer-sdk's own, faster than its stdlib default
+    message_writer_class = RecordBufferingWriter  # singer-sdk's msgspec writer, fewer flushes
     config_jsonschema = th.PropertiesList(*CLIENT_SETTINGS_SCHEMA, *TAP_SETTINGS).to_dict()
     settings: TapSettings | None  # built by ExactPlugin when the config is checked
 

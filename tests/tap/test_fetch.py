@@ -23,10 +23,15 @@ class FakeExact:
     """`iter_pages` over made-up pages: `pages` per read, rows numbered per (division, path)."""
 
     def __init__(
-        self, pages: int = 3, barrier: threading.Barrier | None = None, pause: float = 0.0
+        self,
+        pages: int = 3,
+        barrier: threading.Barrier | None = None,
+        pause: float = 0.0,
+        barrier_from: int = 2,
     ) -> None:
         self.pages = pages
         self.barrier = barrier
+        self.barrier_from = barrier_from
         self.pause = pause
         self.calls: list[tuple[int, str]] = []
         self.failing: dict[tuple[int, str], Exception] = {}
@@ -39,8 +44,10 @@ class FakeExact:
                 self.calls.append((division, path))
                 number_of_call = len(self.calls)
             barrier = self.barrier
-            if barrier is not None and 2 <= number_of_call <= 1 + barrier.parties:
-                # the calls after the first (which goes alone) must all be in flight at once
+            first = self.barrier_from
+            if barrier is not None and first <= number_of_call < first + barrier.parties:
+                # these calls (by default those after the first, which goes alone) must all be
+                # in flight at once
                 barrier.wait(timeout=30)
             time.sleep(self.pause)  # a call's latency
             failure = self.failing.get((division, path))
@@ -156,6 +163,20 @@ def test_the_first_call_goes_alone() -> None:
             consume(fetcher, "sync/A", division)
     fetcher.close()
     assert fetcher.most_calls == 1
+
+
+def test_every_worker_starts_at_once_when_a_call_of_the_run_already_succeeded() -> None:
+    parallel = 4
+    # the first `parallel` calls must be in flight together: a lone first call breaks the barrier
+    barrier = threading.Barrier(parallel)
+    exact = FakeExact(pages=1, barrier=barrier, barrier_from=1)
+    fetcher = PageFetcher(exact, parallel=parallel, log=LOG)
+    fetcher.start(reads(range(1, 9), ("sync/A",)), proven=True)
+    for division in range(1, 9):
+        assert len(consume(fetcher, "sync/A", division)) == 1
+    fetcher.close()
+    assert fetcher.most_calls == parallel
+    assert not barrier.broken
 
 
 def test_a_read_that_was_not_planned_is_called_directly() -> None:

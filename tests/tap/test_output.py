@@ -1,0 +1,56 @@
+"""How the tap's Singer messages reach stdout: records buffered, everything else flushed."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
+
+from tap_exactonline.output import RecordBufferingWriter
+
+
+class Pipe(io.RawIOBase):
+    """What the target reads: each write the tap's process makes, as it makes it."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.writes.append(bytes(data))
+        return len(data)
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in b"".join(self.writes).splitlines()]
+
+
+def stdout_into(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout as a process has it (text over a buffer over the pipe). Set in the test itself:
+    pytest puts its own capture back as sys.stdout when a test's call begins."""
+    stdout = io.TextIOWrapper(io.BufferedWriter(pipe, buffer_size=1 << 20), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stdout)
+
+
+def test_records_wait_in_the_buffer_until_the_state_that_covers_them_goes_out_with_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipe = Pipe()
+    stdout_into(pipe, monkeypatch)
+    writer = RecordBufferingWriter()
+    writer.write_message(SchemaMessage(stream="s", schema={"type": "object"}, key_properties=[]))
+    assert [m["type"] for m in pipe.lines()] == ["SCHEMA"]  # flushed at once
+
+    for number in range(100):
+        writer.write_message(RecordMessage(stream="s", record={"id": number}))
+    assert len(pipe.lines()) == 1  # no write per record
+
+    writer.write_message(StateMessage(value={"bookmarks": {"s": {"n": 99}}}))
+    lines = pipe.lines()
+    assert [m["record"]["id"] for m in lines[1:-1]] == list(range(100))
+    assert lines[-1] == {"type": "STATE", "value": {"bookmarks": {"s": {"n": 99}}}}
+    assert len(pipe.writes) == 2  # the SCHEMA, then the records and their STATE in one write
