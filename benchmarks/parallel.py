@@ -215,8 +215,6 @@ def run_parallel(
     workdir: Path,
     *,
     latency_ms: int,
-    latency_divisions: int,
-    latency_scale: float,
     incremental_divisions: int,
     incremental_scale: float,
     memory_divisions: int,
@@ -227,8 +225,9 @@ def run_parallel(
     minutely_limit: int,
     latency_minutely_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Every measurement of this module, one sandbox each; the runs whose wall time CPU can
-    bound (sizes, memory) first, the long latency-bound ones last."""
+    """Every measurement of this module but the full sync at latency (`run_latency`, its own
+    section so it can be measured again alone), one sandbox each; the runs whose wall time CPU
+    can bound (sizes, memory) first, the long latency-bound one last."""
     return {
         "sizes": run_sizes(
             workdir,
@@ -237,13 +236,6 @@ def run_parallel(
             minutely_limit=minutely_limit,
         ),
         "memory": run_memory(workdir, divisions=memory_divisions, scale=memory_scale),
-        "latency": run_latency(
-            workdir,
-            divisions=latency_divisions,
-            scale=latency_scale,
-            latency_ms=latency_ms,
-            minutely_limit=latency_minutely_limit,
-        ),
         "start_date": run_start_date(workdir, scale=start_date_scale),
         "incremental": run_incremental(
             workdir,
@@ -255,24 +247,20 @@ def run_parallel(
     }
 
 
-def render_parallel(par: dict[str, Any] | None) -> list[str]:
-    """Section 8 of RESULTS.md (issue 13): parallel calls, memory, start_date, sizes."""
-    if not par:
+def render_parallel(lat: dict[str, Any] | None, par: dict[str, Any] | None) -> list[str]:
+    """Section 8 of RESULTS.md (issue 13): parallel calls (the `latency` and `parallel`
+    sections), memory, start_date, sizes."""
+    if not lat or not par:
         return []
     lines: list[str] = []
-    lat, inc, mem, sd = par["latency"], par["incremental"], par["memory"], par["start_date"]
+    inc, mem, sd = par["incremental"], par["memory"], par["start_date"]
     lines += [
         "",
         "## 8. Parallel calls, memory and start_date",
         "",
         f"Every call of the sandbox waits {lat['latency_ms']} ms (a `latency` fault on every "
         "call), at Exact's real limits (60 calls a minute per division); each run on a "
-        "fresh app, the tap into the null target."
-        + (
-            f" The full-sync runs were measured again {lat['measured']}."
-            if "measured" in lat
-            else ""
-        ),
+        "fresh app, the tap into the null target.",
         "",
         "| run | parallel_calls | wall s | API calls | 429 | records | tap CPU s |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",

@@ -79,9 +79,8 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 inc["over_minimum"] <= GOAL_OVER_MINIMUM,
             )
         )
-    par = results.get("parallel")
-    if par:
-        lat = par["latency"]
+    lat = results.get("latency")
+    if lat:
         out.append(
             (
                 f"8a. {lat['divisions']} divisions at {lat['latency_ms']} ms a call, full sync "
@@ -94,6 +93,8 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 lat["speedup"] >= GOAL_SPEEDUP and lat["default"]["status_429"] == 0,
             )
         )
+    par = results.get("parallel")
+    if par:
         inc = par["incremental"]
         out.append(
             (
@@ -492,7 +493,7 @@ def render(results: dict[str, Any], plot_name: str | None) -> str:
             f"({tok['per_real_hour']:.1f} per real hour; one per lifetime is 6), "
             f"refused: {tok['token_errors'] or 'none'}.",
         ]
-    lines += render_parallel(results.get("parallel"))
+    lines += render_parallel(results.get("latency"), results.get("parallel"))
     shared = results.get("shared_store")
     if shared:
         lines += [

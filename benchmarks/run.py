@@ -23,7 +23,7 @@ from benchmarks.breadth import run_breadth
 from benchmarks.budget import Compression, run_budget
 from benchmarks.extraction import run_extraction, stream_endpoints
 from benchmarks.generation import run_generation
-from benchmarks.parallel import run_parallel
+from benchmarks.parallel import run_latency, run_parallel
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
 from benchmarks.shared_store import run_shared_store
@@ -37,6 +37,7 @@ from exactonline_sandbox.harness import UNTHROTTLED
 HERE = Path(__file__).resolve().parent
 PLOT_NAME = "budget.png"
 SECTIONS = (
+    "latency",
     "parallel",
     "extraction",
     "budget",
@@ -182,11 +183,16 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
         "state_size": lambda: run_state_size(workdir, scale=p.state_scale),
         "breadth": lambda: run_breadth(workdir, scale=p.breadth_scale),
         "generation": lambda: run_generation(p.generation_scale, p.generation_generic_rows),
+        "latency": lambda: run_latency(
+            workdir,
+            divisions=p.latency_divisions,
+            scale=p.latency_scale,
+            latency_ms=p.latency_ms,
+            minutely_limit=p.latency_minutely_limit,
+        ),
         "parallel": lambda: run_parallel(
             workdir,
             latency_ms=p.latency_ms,
-            latency_divisions=p.latency_divisions,
-            latency_scale=p.latency_scale,
             incremental_divisions=p.incremental_divisions,
             incremental_scale=p.incremental_scale,
             memory_divisions=p.memory_divisions,
