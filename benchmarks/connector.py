@@ -21,6 +21,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.selection import offline_catalog, select_streams
 
 TAP_MODULE = "tap_exactonline.tap"
 TARGET_MODULE = "target_exactonline.target"
@@ -45,17 +46,7 @@ def plugin_env(name: str) -> dict[str, str]:
 
 def catalog_selecting(streams: list[str]) -> dict[str, Any]:
     """The tap's catalog (discovered offline) with only `streams` selected."""
-    from tap_exactonline.tap import TapExactOnline
-
-    offline = TapExactOnline(
-        config={"client_id": "offline", "client_secret": "offline"}, parse_env_config=False
-    )
-    catalog = offline.catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
+    return select_streams(offline_catalog(), streams)
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from exactonline_sandbox.harness import Sandbox
 from reliability.secrets import TokenWatcher, count_hits
+from tap_exactonline.selection import select_streams
 from tap_exactonline.streams import SHAPED_STREAMS
 
 BIN = Path(sys.executable).parent
@@ -67,12 +68,7 @@ the calls each scenario waits for under its compressed limits."""
 def catalog(streams: Iterable[str] | None) -> dict[str, Any]:
     """The discovered catalog with only `streams` selected (None: `SCENARIO_STREAMS`)."""
     chosen = set(SCENARIO_STREAMS if streams is None else streams)
-    data = json.loads(discovered_catalog())
-    for entry in data["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in chosen
-    return data
+    return select_streams(json.loads(discovered_catalog()), chosen)
 
 
 @dataclass

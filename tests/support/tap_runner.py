@@ -18,6 +18,7 @@ from typing import Any
 from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
+from tap_exactonline.selection import select_streams
 from tests.support.configs import config_for
 from tests.tap.truth import TRUTH
 
@@ -106,18 +107,8 @@ class TapRunner:
         """The discovered catalog with only `streams` selected (None: `CORE_STREAMS`; pass
         `every_stream()` for all) and the properties in `deselect` (stream -> names)
         deselected."""
-        if streams is None:
-            streams = CORE_STREAMS
-        catalog = json.loads(discovered_catalog())
-        for entry in catalog["streams"]:
-            chosen = streams is None or entry["tap_stream_id"] in streams
-            dropped = set((deselect or {}).get(entry["tap_stream_id"], []))
-            for meta in entry["metadata"]:
-                if meta["breadcrumb"] == []:
-                    meta["metadata"]["selected"] = chosen
-                elif meta["breadcrumb"][-1] in dropped:
-                    meta["metadata"]["selected"] = False
-        return catalog
+        chosen = CORE_STREAMS if streams is None else streams
+        return select_streams(json.loads(discovered_catalog()), chosen, deselect)
 
     def command(
         self,

@@ -15,6 +15,7 @@ import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from exactonline_sandbox.harness import UNTHROTTLED, Sandbox
+from tap_exactonline.selection import offline_catalog, select_streams
 from tap_exactonline.tap import TapExactOnline
 
 CONFIG: dict[str, Any] = {"client_id": "set-by-fixture", "client_secret": "set-by-fixture"}
@@ -24,15 +25,7 @@ def every_stream_selected() -> dict[str, Any]:
     """The tap's catalog (discovered offline) with every stream selected: the SDK's sync test
     syncs every stream whether selected or not, and its schema checks compare the records with
     the catalog's selection (some streams are not selected by default)."""
-    offline = TapExactOnline(
-        config={"client_id": "offline", "client_secret": "offline"}, parse_env_config=False
-    )
-    catalog = offline.catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = True
-    return catalog
+    return select_streams(offline_catalog())
 
 
 _StandardTests = get_tap_test_class(
