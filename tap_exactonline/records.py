@@ -38,8 +38,9 @@ def convert_date(value: Any) -> Any:
 @lru_cache(maxsize=4096)
 def _iso_of_odata_date(value: str) -> str:
     """Remembered: a page's dates repeat (an entry's lines share Created, Modified, Date and
-    DueDate; about one in ten is new), and one conversion through Amsterdam's time zone costs
-    more than the rest of its record (measured on transaction lines, 72 fields)."""
+    DueDate; about one in ten is new), and converting them through Amsterdam's time zone cost
+    more than shaping the rest of the record (transaction lines, 72 fields: 33 us a record
+    before, 19 after)."""
     return iso_utc(parse_date(value))
 
 
