@@ -21,7 +21,6 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from exactonline_sandbox.harness import Sandbox
-from tap_exactonline.selection import offline_catalog, select_streams
 
 TAP_MODULE = "tap_exactonline.tap"
 TARGET_MODULE = "target_exactonline.target"
@@ -42,11 +41,6 @@ def plugin_env(name: str) -> dict[str, str]:
             if plugin["name"] == name:
                 return {k: str(v) for k, v in (plugin.get("env") or {}).items()}
     raise KeyError(name)
-
-
-def catalog_selecting(streams: list[str]) -> dict[str, Any]:
-    """The tap's catalog (discovered offline) with only `streams` selected."""
-    return select_streams(offline_catalog(), streams)
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -21,17 +21,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.connector import (
-    Grant,
-    ProcessResult,
-    TapOutput,
-    catalog_selecting,
-    plugin_env,
-    run_tap,
-)
+from benchmarks.connector import Grant, ProcessResult, TapOutput, plugin_env, run_tap
 from benchmarks.cost import count_429
 from exactonline_api.exact_time import parse_date
 from exactonline_sandbox.harness import UNTHROTTLED, Sandbox
+from tap_exactonline.selection import offline_catalog, select_streams
 from tap_exactonline.streams import SHAPED_STREAMS
 
 UNLIMITED = {"minutely_limit": UNTHROTTLED, "daily_limit": 1_000_000_000, "access_log": False}
@@ -107,7 +101,9 @@ def run_latency(
     minute the run starts).
     """
     flags = _latency_flags(latency_ms, minutely_limit)
-    shaped = catalog_selecting([spec.name for spec in SHAPED_STREAMS] + ["divisions"])
+    shaped = select_streams(
+        offline_catalog(), [spec.name for spec in SHAPED_STREAMS] + ["divisions"]
+    )
     with Sandbox(scale=scale, divisions=divisions, **flags) as sb:
         result = _pair(sb, workdir, "latency-shaped", catalog=shaped)
         result["default_selection"] = _pair(sb, workdir, "latency")
