@@ -40,8 +40,10 @@ class FileLock:
         return self._fd
 
     @contextlib.contextmanager
-    def held(self, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
-        """Hold the lock for the block; `on_busy`, if given, is called once before a wait."""
+    def held(self, on_busy: Callable[[], None] | None = None) -> Iterator[int]:
+        """Hold the lock for the block, giving the locked file's descriptor (a document kept in
+        the locked file itself is read and written through it); `on_busy`, if given, is called
+        once before a wait."""
         with self._threads:
             fd = self._open()
             if on_busy is not None:
@@ -53,7 +55,7 @@ class FileLock:
             else:
                 fcntl.flock(fd, fcntl.LOCK_EX)  # retried on EINTR by Python (PEP 475)
             try:
-                yield
+                yield fd
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 

@@ -52,8 +52,7 @@ def test_store_file_is_private_and_holds_only_a_fingerprint_of_the_setting(
     make_client(sandbox, grant, store=store).me()
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.with_name("tokens.json.lock").stat().st_mode) == 0o600
-    for shared in ("tokens.throttle.json", "tokens.throttle.json.lock"):
-        assert stat.S_IMODE(store.with_name(shared).stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.with_name("tokens.throttle.json").stat().st_mode) == 0o600
     data = json.loads(store.read_text())
     assert data["seed_fingerprint"] == fingerprint(grant["refresh_token"])
     assert data["refresh_token"] != grant["refresh_token"], "the grant was rotated"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from email.utils import formatdate
@@ -10,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from exactonline_api.errors import DailyLimitReached
-from exactonline_api.throttle import RESERVATION_TTL_SECONDS, SharedState, Throttle
+from exactonline_api.throttle import (
+    RESERVATION_TTL_SECONDS,
+    SHRINK_BYTES,
+    SharedState,
+    Throttle,
+)
 
 
 class Clock:
@@ -225,3 +231,50 @@ def test_threads_of_one_process_never_lose_each_other_s_edits(tmp_path: Path) ->
         data["n"] += 1
     assert other.read()["n"] == 801
     state.close()
+
+
+def test_the_state_is_rewritten_in_place_and_a_shorter_document_still_parses(
+    tmp_path: Path,
+) -> None:
+    """No temp file and rename per edit: the file keeps its inode, padded when it shrinks."""
+    path = tmp_path / "shared.json"
+    state = SharedState(path)
+    with state.edit() as data:
+        data["divisions"] = {str(code): {"inflight": {"r": 1.0}} for code in range(50)}
+    inode, size = path.stat().st_ino, path.stat().st_size
+    with state.edit() as data:
+        data["divisions"] = {"7": {}}
+    assert path.stat().st_ino == inode
+    assert path.stat().st_size == size  # the rest is spaces, which JSON ignores
+    assert SharedState(path).read() == {"divisions": {"7": {}}}  # as another process reads it
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.json"]
+    state.close()
+
+
+def test_padding_is_cut_off_once_the_document_shrank_by_a_lot(tmp_path: Path) -> None:
+    path = tmp_path / "shared.json"
+    state = SharedState(path)
+    with state.edit() as data:
+        data["big"] = "x" * (SHRINK_BYTES * 2)
+    with state.edit() as data:
+        data.pop("big")
+        data["n"] = 1
+    assert path.read_bytes() == b'{"n": 1}'
+    state.close()
+
+
+@pytest.mark.parametrize("content", [b'{"divisions": {"7": {"m_lim', b"\x00" * 40, b"[1, 2]"])
+def test_a_torn_or_foreign_state_file_is_an_empty_state_and_is_rewritten_whole(
+    tmp_path: Path, clock: Clock, content: bytes
+) -> None:
+    """A writer killed in the middle of a long write leaves a document that does not parse: the
+    limits are learnt again (one probe call first), nothing fails."""
+    path = tmp_path / "t.throttle.json"
+    path.write_bytes(content)
+    t = throttle(tmp_path, clock)
+    rid = t.reserve(7)
+    t.release(7, rid, headers(2, clock() + 60), ok=True)
+    assert t.budget(7).minutely_remaining == 2
+    data = json.loads(path.read_bytes())
+    assert data["divisions"]["7"]["m_remaining"] == 2
+    t.close()
