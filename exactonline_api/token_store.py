@@ -172,7 +172,7 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace `path` with `data` so readers see the old or the new content, never a mix.
 
     Temp file in the same directory (mode 0600), fsync, rename over the target, fsync the directory;
-    `durable=False` skips the fsyncs for state that may be lost (the throttle's counters).
+    `durable=False` skips the fsyncs for state that may be lost (the target's row counts).
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
