@@ -9,7 +9,7 @@ import sys
 import pytest
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
-from tap_exactonline.output import RecordBufferingWriter
+from tap_exactonline.output import BUFFER_BYTES, RecordBufferingWriter
 
 
 class Pipe(io.RawIOBase):
@@ -54,3 +54,26 @@ def test_records_wait_in_the_buffer_until_the_state_that_covers_them_goes_out_wi
     assert [m["record"]["id"] for m in lines[1:-1]] == list(range(100))
     assert lines[-1] == {"type": "STATE", "value": {"bookmarks": {"s": {"n": 99}}}}
     assert len(pipe.writes) == 2  # the SCHEMA, then the records and their STATE in one write
+
+
+def test_a_megabyte_of_records_goes_out_without_waiting_for_a_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long stream between two STATEs still flows to the target, a megabyte at a time."""
+    pipe = Pipe()
+    stdout_into(pipe, monkeypatch)
+    writer = RecordBufferingWriter()
+    line = len(
+        writer.format_message(RecordMessage(stream="s", record={"id": 0, "pad": "x" * 1000}))
+    )
+    count = BUFFER_BYTES // line + 10
+    for number in range(count):
+        writer.write_message(RecordMessage(stream="s", record={"id": number, "pad": "x" * 1000}))
+    written = [m["record"]["id"] for m in pipe.lines()]
+    assert len(pipe.writes) == 1
+    assert written == list(range(len(written)))
+    assert len(pipe.writes[0]) >= BUFFER_BYTES
+    assert len(written) < count  # the rest waits for the next write
+
+    writer.write_message(StateMessage(value={"bookmarks": {}}))
+    assert [m["record"]["id"] for m in pipe.lines()[:-1]] == list(range(count))
