@@ -16,6 +16,7 @@ import pytest
 from benchmarks.cost import minimum_calls, pages, window_use
 from benchmarks.extraction import stream_endpoints
 from benchmarks.null_target import consume
+from benchmarks.parallel import LATENCY_REPEATS
 from benchmarks.run import PROFILES, main, run_all, run_section
 from exactonline_sandbox.data import FINANCE_KEYS
 from exactonline_sandbox.store import Company
@@ -138,6 +139,10 @@ def test_parallel_section_compares_parallel_calls_and_reports_memory_and_start_d
         assert one["status_429"] == default["status_429"] == 0
         assert block["speedup"] == pytest.approx(one["wall_seconds"] / default["wall_seconds"])
     assert par["incremental"]["default"]["records"] < par["incremental"]["first_sync"]["records"]
+    # 8a's default runs last seconds: measured LATENCY_REPEATS times, the median counts
+    walls = results["latency"]["default_walls"]
+    assert len(walls) == LATENCY_REPEATS
+    assert results["latency"]["default"]["wall_seconds"] == sorted(walls)[len(walls) // 2]
     mem = par["memory"]
     assert mem["peak_rss_mb"] > 0 and mem["records"] > 0
     # measured as `meltano run` starts the tap (meltano.yml's plugin env) and as a bare process
@@ -154,6 +159,7 @@ def test_parallel_section_compares_parallel_calls_and_reports_memory_and_start_d
     assert f"{mem['peak_rss_mb']:.0f} MB" in report
     assert f"{mem['records_per_cpu_second'] / 1000:.0f} divisions at full API rate" in report
     assert "40,000" not in report
+    assert f"median of {', '.join(f'{w:.1f}' for w in walls)}" in report
 
 
 def test_target_cost_section_counts_writes_from_the_sandbox(tmp_path: Path) -> None:
