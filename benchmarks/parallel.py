@@ -349,7 +349,6 @@ def render_parallel(lat: dict[str, Any] | None, par: dict[str, Any] | None) -> l
     sizes = par.get("sizes")
     if sizes:
         lines += [
-            "",
             f"Divisions of different sizes (`--division-scales`, factors "
             f"{', '.join(f'{f:g}' for f in sizes['factors'])} of scale {sizes['scale']:g}) "
             f"at {sizes['minutely_limit']} calls per {sizes['minute_seconds']:g}-second "
@@ -357,5 +356,6 @@ def render_parallel(lat: dict[str, Any] | None, par: dict[str, Any] | None) -> l
             f"({sizes['all']['api_calls']} calls, {sizes['all']['status_429']} x 429), the "
             f"largest alone in {sizes['largest_alone']['wall_seconds']:.1f} s "
             f"({sizes['largest_alone']['api_calls']} calls): {sizes['ratio']:.2f}x.",
+            "",
         ]
     return lines

@@ -11,13 +11,13 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from exactonline_api.client import ExactClient
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
+from reliability.workspace import discovered_catalog
 from tap_exactonline.selection import select_streams
 from tests.support.configs import config_for
 from tests.tap.truth import TRUTH
@@ -66,15 +66,6 @@ compare with the sandbox (`truth.TRUTH`), and divisions. Every stream: `every_st
 
 def every_stream() -> list[str]:
     return [entry["tap_stream_id"] for entry in json.loads(discovered_catalog())["streams"]]
-
-
-@cache
-def discovered_catalog() -> str:
-    """`tap-exactonline --discover` (offline, config-independent), run once per test process."""
-    out = subprocess.run(
-        [str(TAP), "--discover"], capture_output=True, text=True, check=True, timeout=120
-    )
-    return out.stdout
 
 
 @dataclass

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from exactonline_sandbox.harness import UNTHROTTLED, Sandbox
+from reliability.workspace import discovered_catalog
 from tap_exactonline.catalogue_streams import not_by_default, sync_specs, table_specs
 from tap_exactonline.spec import FULL
 from tap_exactonline.streams import DIVISIONS_SPEC, STREAM_TABLE
-from tests.support.tap_runner import TapRunner, discovered_catalog, every_stream
+from tests.support.tap_runner import TapRunner, every_stream
 
 CATALOGUE_SPECS = (*sync_specs(), *table_specs())
 UNAVAILABLE_LINE = re.compile(r"Unavailable streams \(skipped\): (.*)")
