@@ -15,6 +15,8 @@ command line (`--discover`, `--test`, a sync, a target run): plain text, so that
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import sys
 from collections.abc import Callable, Mapping
@@ -103,12 +105,26 @@ def one_line_errors(
     """`run`, with an expected error printed as one line on stderr and exit status 1."""
 
     def main(*args: Any, **kwargs: Any) -> Any:
+        spare_the_exit_collections()
         try:
             return run(*args, **kwargs)
         except expected as exc:
             fail(program, exc)
 
     return main
+
+
+def spare_the_exit_collections() -> None:
+    """At the process's exit, freeze every object still alive before CPython's last collections.
+
+    A tap or target process ends with its run, and CPython's exit then walks every object still
+    alive (singer-sdk, the field catalogue, the streams and their schemas) in full garbage
+    collections: 0.2-0.3 s on every run of the tap, measured at the end of a parallel sync.
+    Frozen objects are skipped by those walks; the memory goes back with the process. Nothing
+    changes while the plugin runs (an exit hook only, registered once however often `main` runs).
+    """
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def fail(program: str, exc: BaseException) -> NoReturn:
