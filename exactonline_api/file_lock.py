@@ -45,26 +45,40 @@ class FileLock:
         the locked file itself is read and written through it); `on_busy`, if given, is called
         once before a wait."""
         with self._threads:
+            fd = self._lock_the_file_at_the_path(on_busy)
+            try:
+                yield fd
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_the_file_at_the_path(self, on_busy: Callable[[], None] | None) -> int:
+        """Lock the open file, unless it was deleted or replaced since it was opened (no link
+        left): other processes lock the file now at the path, so that one is opened instead."""
+        while True:
             fd = self._open()
             if on_busy is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     on_busy()
+                    on_busy = None  # said once
                     fcntl.flock(fd, fcntl.LOCK_EX)
             else:
                 fcntl.flock(fd, fcntl.LOCK_EX)  # retried on EINTR by Python (PEP 475)
-            try:
-                yield fd
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            if os.fstat(fd).st_nlink > 0:
+                return fd
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            self._drop()
 
     def close(self) -> None:
         """Close the file (reopened on the next acquisition)."""
         with self._threads:
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
 
 
 @contextlib.contextmanager

@@ -153,8 +153,8 @@ class SharedState:
     unlock. The document is rewritten in place, a shorter one padded with spaces (which JSON
     ignores), not through a temp file and a rename, and never fsynced: losing the counters (a power
     cut, or a writer killed in the middle of a long write, leaving a document that does not parse)
-    only costs learning the limits again from the next answers. Delete the file only while no
-    process uses it: a running process keeps writing the file it opened.
+    only costs learning the limits again from the next answers. A file deleted (or replaced) while
+    processes have it open is left by each of them at its next edit (`FileLock`).
     """
 
     def __init__(self, path: Path) -> None:
@@ -235,7 +235,7 @@ class Throttle:
         self.waited_seconds = 0.0
 
     def close(self) -> None:
-        """Release the state's open lock file."""
+        """Close the state's open file (or its database connection)."""
         self.state.close()
 
     @staticmethod

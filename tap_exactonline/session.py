@@ -102,12 +102,14 @@ class Session:
         streams: Callable[[], Iterable[RunStream]],
         state: Callable[[], Mapping[str, object]] = dict,
         write_state: Callable[[], None] = lambda: None,
+        end_output: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self.log = log
         self._run_streams = streams
         self._state = state
         self._write_state = write_state
+        self._end_output = end_output
         self._division_rows: list[dict[str, Any]] | None = None
         self.unreachable: list[int] = []
         """Listed divisions system/Divisions does not have: skipped, and the run fails."""
@@ -468,10 +470,12 @@ class Session:
         """Stop the fetcher, say what was cut short, and fail the run if a division failed.
 
         The session is then ready for another sync of the same tap (a new plan, new reads).
-        First every partition's progress goes into the state and a last STATE message out.
+        First every partition's progress goes into the state and a last STATE message out (if the
+        state changed), then whatever records still wait to be written.
         """
         self.checkpoints.commit()
         self._write_state()
+        self._end_output()
         self.close()
         exhausted, failures, summary = self.exhausted, self.failures, self.summary
         unavailable = self.unavailable

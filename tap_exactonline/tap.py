@@ -59,7 +59,13 @@ class TapExactOnline(ExactPlugin, Tap):
             self._exact_streams,
             state=lambda: self.state,
             write_state=lambda: self.state_writer.write_state(self.state),
+            end_output=self._end_output,
         )
+
+    def _end_output(self) -> None:
+        """Write the records still waiting in the writer's buffer (a run may end on records)."""
+        if isinstance(self.message_writer, RecordBufferingWriter):
+            self.message_writer.flush()
 
     def _exact_streams(self) -> list[ExactStream]:
         """The tap's streams, as the session reads them (every one is an `ExactStream`)."""

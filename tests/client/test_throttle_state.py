@@ -278,3 +278,23 @@ def test_a_torn_or_foreign_state_file_is_an_empty_state_and_is_rewritten_whole(
     data = json.loads(path.read_bytes())
     assert data["divisions"]["7"]["m_remaining"] == 2
     t.close()
+
+
+def test_a_state_file_deleted_while_open_is_left_for_the_one_now_at_the_path(
+    tmp_path: Path,
+) -> None:
+    """Someone deletes the file to start afresh while a process has it open: that process's
+    next edit locks and edits the new file, the one every other process shares."""
+    path = tmp_path / "shared.json"
+    running = SharedState(path)
+    with running.edit() as data:
+        data["n"] = 1
+    path.unlink()
+    newcomer = SharedState(path)
+    with newcomer.edit() as data:
+        data["n"] = 10
+    with running.edit() as data:
+        data["n"] += 1
+    assert newcomer.read() == {"n": 11}
+    running.close()
+    newcomer.close()

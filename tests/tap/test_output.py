@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 
 import pytest
@@ -77,3 +78,48 @@ def test_a_megabyte_of_records_goes_out_without_waiting_for_a_state(
 
     writer.write_message(StateMessage(value={"bookmarks": {}}))
     assert [m["record"]["id"] for m in pipe.lines()[:-1]] == list(range(count))
+
+
+def test_records_a_run_ends_on_go_out_when_the_writer_is_flushed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream that moved no state ends the run on records: the run's end flushes them."""
+    pipe = Pipe()
+    stdout_into(pipe, monkeypatch)
+    writer = RecordBufferingWriter()
+    for number in range(3):
+        writer.write_message(RecordMessage(stream="divisions", record={"Code": number}))
+    assert pipe.lines() == []
+    writer.flush()
+    assert [m["record"]["Code"] for m in pipe.lines()] == [0, 1, 2]
+
+
+# A process that writes records and exits without a STATE after them (a run that ended some
+# other way than through the end of its sync)
+ENDS_ON_RECORDS = """
+from singer_sdk.singerlib import RecordMessage
+from tap_exactonline.output import RecordBufferingWriter
+writer = RecordBufferingWriter()
+for number in range(3):
+    writer.write_message(RecordMessage(stream="divisions", record={"Code": number}))
+"""
+
+
+def test_records_still_waiting_when_the_process_exits_are_written_as_it_exits() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ENDS_ON_RECORDS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [m["record"]["Code"] for m in lines] == [0, 1, 2]
+
+
+def test_a_target_gone_before_the_exit_flush_is_no_second_error() -> None:
+    """stdout closed (the target died): the exit's flush says nothing more."""
+    done = subprocess.run(
+        [sys.executable, "-c", ENDS_ON_RECORDS + "import os; os.close(1)\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
