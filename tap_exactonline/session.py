@@ -101,14 +101,12 @@ class Session:
         log: logging.Logger,
         streams: Callable[[], Iterable[RunStream]],
         state: Callable[[], Mapping[str, object]] = dict,
-        write_state: Callable[[], None] = lambda: None,
         end_output: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self.log = log
         self._run_streams = streams
         self._state = state
-        self._write_state = write_state
         self._end_output = end_output
         self._division_rows: list[dict[str, Any]] | None = None
         self.unreachable: list[int] = []
@@ -474,7 +472,6 @@ class Session:
         state changed), then whatever records still wait to be written.
         """
         self.checkpoints.commit()
-        self._write_state()
         self._end_output()
         self.close()
         exhausted, failures, summary = self.exhausted, self.failures, self.summary

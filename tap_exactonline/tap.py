@@ -58,12 +58,13 @@ class TapExactOnline(ExactPlugin, Tap):
             self.logger,
             self._exact_streams,
             state=lambda: self.state,
-            write_state=lambda: self.state_writer.write_state(self.state),
             end_output=self._end_output,
         )
 
     def _end_output(self) -> None:
-        """Write the records still waiting in the writer's buffer (a run may end on records)."""
+        """The run's last STATE (singer-sdk writes it if the state changed), then the records
+        still waiting in the writer's buffer (a run may end on records)."""
+        self.state_writer.write_state(self.state)
         if isinstance(self.message_writer, RecordBufferingWriter):
             self.message_writer.flush()
 
