@@ -239,8 +239,13 @@ class Throttle:
         self.state.close()
 
     @staticmethod
-    def _key(division: int | None) -> str:
-        return "current" if division is None else str(division)
+    def _key(data: dict[str, Any], division: int | None) -> str:
+        """The entry a call's budget is kept in. `current/Me` (division None) counts on the user's
+        current division: that division's entry once any process has placed it, else "current"."""
+        if division is not None:
+            return str(division)
+        placed = data.get("current_division")
+        return str(placed) if type(placed) is int else "current"
 
     # -- reserving --------------------------------------------------------------------------
     def reserve(self, division: int | None) -> str:
@@ -254,11 +259,15 @@ class Throttle:
             with self.state.edit() as data:
                 now = self.clock()
                 divisions = data.setdefault("divisions", {})
-                entry = divisions.setdefault(self._key(division), {})
-                # a `current/Me` sent before any process knew the current division lands on one
-                # division's budget, which one unknown: every division counts it busy until placed
-                unplaced = 0 if division is None else _unplaced(divisions.get("current"), now)
-                wait = self._try_reserve(entry, division, now, unplaced)
+                key = self._key(data, division)
+                entry = divisions.setdefault(key, {})
+                if key == "current":
+                    wait = self._try_reserve_unplaced(divisions, entry, now)
+                else:
+                    # a `current/Me` sent before any process knew the current division lands on
+                    # one division's budget, which one unknown: each counts it busy until placed
+                    unplaced = _unplaced(divisions.get("current"), now)
+                    wait = self._try_reserve(entry, int(key), now, unplaced)
                 if wait is None:
                     rid = secrets.token_hex(6)
                     entry.setdefault("inflight", {})[rid] = now + RESERVATION_TTL_SECONDS
@@ -275,6 +284,23 @@ class Throttle:
             pause = max(0.001, min(wait, POLL_SECONDS))
             self.waited_seconds += pause
             self.sleep(pause)
+
+    def _try_reserve_unplaced(
+        self, divisions: dict[str, Any], current: dict[str, Any], now: float
+    ) -> float | None:
+        """`_try_reserve` for a `current/Me` sent before any process knew the current division:
+        it will count on one of the divisions, which one unknown, so each must have room for it.
+
+        A division whose daily budget is spent does not hold it back: if the Me lands there, its
+        429 says so, and the caller stops as on any daily limit.
+        """
+        waits = [self._try_reserve(current, None, now)]
+        for key, entry in divisions.items():
+            if key.isdigit():
+                with contextlib.suppress(DailyLimitReached):
+                    waits.append(self._try_reserve(entry, int(key), now, _unplaced(current, now)))
+        pending = [wait for wait in waits if wait is not None]
+        return max(pending) if pending else None
 
     def _try_reserve(
         self, entry: dict[str, Any], division: int | None, now: float, unplaced: int = 0
@@ -348,10 +374,14 @@ class Throttle:
         respect, so no reason to serialise calls); headers seen again re-enable the throttle.
         """
         with self.state.edit() as data:
-            entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
+            divisions = data.setdefault("divisions", {})
+            key = self._key(data, division)
+            entry = divisions.setdefault(key, {})
             if rid is not None:
                 expiry = entry.setdefault("inflight", {}).pop(rid, None)
-                if division is None and ok and expiry is not None:
+                if expiry is None and division is None:  # reserved before it was placed
+                    expiry = divisions.get("current", {}).get("inflight", {}).pop(rid, None)
+                if key == "current" and ok and expiry is not None:
                     # a `current/Me` answered: it counted on a division its process learns from
                     # this answer, and until `set_current_division` it stays busy on every one
                     entry.setdefault("unplaced", {})[rid] = expiry
@@ -411,7 +441,7 @@ class Throttle:
         now = self.clock()
         daily_spent = rh.has_daily and rh.daily_remaining is not None and rh.daily_remaining <= 0
         with self.state.edit() as data:
-            entry = data.setdefault("divisions", {}).setdefault(self._key(division), {})
+            entry = data.setdefault("divisions", {}).setdefault(self._key(data, division), {})
             self._learn(entry, rh, now)
             if not daily_spent:
                 entry["m_remaining"] = 0
@@ -457,7 +487,8 @@ class Throttle:
                 current.pop("unplaced", None)  # their answers are in the window just merged
 
     def budget(self, division: int | None) -> Budget:
-        entry = self.state.read().get("divisions", {}).get(self._key(division), {})
+        data = self.state.read()
+        entry = data.get("divisions", {}).get(self._key(data, division), {})
         return Budget(
             minutely_remaining=entry.get("m_remaining"),
             minutely_reset=_ms_to_datetime(entry.get("m_reset")),

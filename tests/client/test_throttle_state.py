@@ -110,6 +110,33 @@ def test_a_current_me_answered_before_its_process_placed_it_counts_on_every_divi
     assert "unplaced" not in a.state.read()["divisions"]["current"]
 
 
+def test_a_current_me_waits_for_the_division_it_counts_on_once_any_process_placed_it(
+    tmp_path: Path, clock: Clock
+) -> None:
+    # process b built its Me call before process a placed the current division: the Me still
+    # counts on division 7, whose window a has spent
+    a, b = throttle(tmp_path, clock), throttle(tmp_path, clock)
+    reset = clock() + 30
+    a.set_current_division(7)
+    a.release(7, a.reserve(7), headers(0, reset), ok=True)
+    me = b.reserve(None)
+    assert clock.now >= reset
+    b.release(None, me, headers(0, reset + 30), ok=True)  # its answer is division 7's window
+    a.reserve(7)
+    assert clock.now >= reset + 30
+
+
+def test_a_current_me_before_any_division_is_placed_waits_for_room_on_every_division(
+    tmp_path: Path, clock: Clock
+) -> None:
+    a, b = throttle(tmp_path, clock), throttle(tmp_path, clock)
+    reset = clock() + 30
+    a.release(7, a.reserve(7), headers(0, reset), ok=True)  # division 7's window is spent
+    a.release(8, a.reserve(8), headers(2, reset), ok=True)
+    b.reserve(None)  # the Me may count on division 7: it waits for 7's window to end
+    assert clock.now >= reset
+
+
 def test_a_wait_for_the_minute_budget_is_logged_once_with_division_and_seconds(
     tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
