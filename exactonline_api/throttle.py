@@ -295,10 +295,11 @@ class Throttle:
         429 says so, and the caller stops as on any daily limit.
         """
         waits = [self._try_reserve(current, None, now)]
+        unplaced = _unplaced(current, now)
         for key, entry in divisions.items():
             if key.isdigit():
                 with contextlib.suppress(DailyLimitReached):
-                    waits.append(self._try_reserve(entry, int(key), now, _unplaced(current, now)))
+                    waits.append(self._try_reserve(entry, int(key), now, unplaced))
         pending = [wait for wait in waits if wait is not None]
         return max(pending) if pending else None
 
