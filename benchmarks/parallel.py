@@ -17,6 +17,8 @@ the sandbox's statistics.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ from tap_exactonline.streams import SHAPED_STREAMS
 
 LATENCY_REPEATS = 3
 """Runs of each side of 8a's pair (each side's median counts): its default run lasts seconds."""
+SIZES_REPEATS = 3
+"""Runs of each side of 8c (each side's median counts): the goal's margin is a few percent."""
 UNLIMITED = {"minutely_limit": UNTHROTTLED, "daily_limit": 1_000_000_000, "access_log": False}
 
 
@@ -50,6 +54,55 @@ def _run(
     return summary, result, output
 
 
+Side = Callable[[Grant], dict[str, Any]]
+"""One side of a comparison: the tap's config for a fresh grant."""
+
+
+def _compare(
+    sb: Sandbox,
+    workdir: Path,
+    name: str,
+    sides: dict[str, Side],
+    *,
+    state_from: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+    repeats: int = 1,
+    window_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Runs of each side, each on a fresh app, after two runs of the first side that are not
+    measured: the sandbox encodes a page anew on its first read, encodes and keeps it on the
+    second and sends the kept bytes from the third on (its row cache), so every measured run is
+    served alike, and with the least of the sandbox's CPU (which shares this machine with the
+    tap, where Exact's servers would not).
+
+    With `repeats`, each side is measured that many times, the sides alternating, and each
+    side's median counts (every wall time is listed under `<side>_walls`): a run varies with
+    what else the machine does. With `window_seconds`, each measured run starts at the start of
+    a rate-limit window (the sandbox aligns them to multiples of it), so that where in its first
+    window a run starts cannot move its wall time by up to a window.
+    """
+    first = next(iter(sides.values()))
+    for warm_up in ("warm-up-1", "warm-up-2"):
+        grant = Grant.create(sb, workdir, f"{name}-{warm_up}")
+        _run(sb, workdir, f"{name}-{warm_up}", first(grant), state=state_from, catalog=catalog)
+    measured: dict[str, list[dict[str, Any]]] = {label: [] for label in sides}
+    for number in range(repeats):
+        for label, side in sides.items():
+            run_name = f"{name}-{label}-{number}"
+            grant = Grant.create(sb, workdir, run_name)
+            if window_seconds:
+                time.sleep(window_seconds - time.time() % window_seconds)
+            summary, _, _ = _run(
+                sb, workdir, run_name, side(grant), state=state_from, catalog=catalog
+            )
+            measured[label].append(summary)
+    runs: dict[str, Any] = {}
+    for label, summaries in measured.items():
+        runs[label] = sorted(summaries, key=lambda r: r["wall_seconds"])[len(summaries) // 2]
+        runs[f"{label}_walls"] = [r["wall_seconds"] for r in summaries]
+    return runs
+
+
 def _pair(
     sb: Sandbox,
     workdir: Path,
@@ -58,33 +111,14 @@ def _pair(
     catalog: dict[str, Any] | None = None,
     repeats: int = 1,
 ) -> dict[str, Any]:
-    """The same run with the default `parallel_calls` and with 1, each on a fresh app, after
-    two runs that are not measured: the sandbox encodes a page anew on its first read, encodes
-    and keeps it on the second and sends the kept bytes from the third on (its row cache), so
-    both measured runs are served alike, and with the least of the sandbox's CPU (which shares
-    this machine with the tap, where Exact's servers would not).
-
-    With `repeats`, each run is measured that many times, the two alternating, and each side's
-    median counts (every wall time is listed in `default_walls` and `one_at_a_time_walls`): a
-    run of a few seconds varies by some hundreds of milliseconds with what else the machine does.
-    """
-    for warm_up in ("warm-up-1", "warm-up-2"):
-        grant = Grant.create(sb, workdir, f"{name}-{warm_up}")
-        config = grant.config(divisions=grant.divisions)
-        _run(sb, workdir, f"{name}-{warm_up}", config, state=state_from, catalog=catalog)
-    sides: dict[str, dict[str, Any]] = {"default": {}, "one_at_a_time": {"parallel_calls": 1}}
-    measured: dict[str, list[dict[str, Any]]] = {label: [] for label in sides}
-    for number in range(repeats):
-        for label, extra in sides.items():
-            run_name = f"{name}-{label}-{number}"
-            grant = Grant.create(sb, workdir, run_name)
-            config = grant.config(divisions=grant.divisions, **extra)
-            summary, _, _ = _run(sb, workdir, run_name, config, state=state_from, catalog=catalog)
-            measured[label].append(summary)
-    runs: dict[str, Any] = {}
-    for label, summaries in measured.items():
-        runs[label] = sorted(summaries, key=lambda r: r["wall_seconds"])[len(summaries) // 2]
-        runs[f"{label}_walls"] = [r["wall_seconds"] for r in summaries]
+    """The same run with the default `parallel_calls` and with 1 (see `_compare`)."""
+    sides: dict[str, Side] = {
+        "default": lambda grant: grant.config(divisions=grant.divisions),
+        "one_at_a_time": lambda grant: grant.config(divisions=grant.divisions, parallel_calls=1),
+    }
+    runs = _compare(
+        sb, workdir, name, sides, state_from=state_from, catalog=catalog, repeats=repeats
+    )
     runs["speedup"] = runs["one_at_a_time"]["wall_seconds"] / runs["default"]["wall_seconds"]
     return runs
 
@@ -200,12 +234,19 @@ SIZE_FACTORS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 
 
 def run_sizes(
-    workdir: Path, *, scale: float, minute_seconds: float, minutely_limit: int
+    workdir: Path,
+    *,
+    scale: float,
+    minute_seconds: float,
+    minutely_limit: int,
+    repeats: int = SIZES_REPEATS,
 ) -> dict[str, Any]:
     """Eight divisions of different sizes at compressed limits, against the largest alone.
 
     Each division has its own minutely budget, so in parallel the run should take about as
-    long as its largest division does alone.
+    long as its largest division does alone. Both runs start at the start of a window: the
+    largest division needs some fifteen windows, and a run that starts late in its first
+    window would lose most of one.
     """
     flags = {
         "minute_seconds": minute_seconds,
@@ -213,20 +254,19 @@ def run_sizes(
         "division_scales": ",".join(f"{f:g}" for f in SIZE_FACTORS),
         "access_log": False,
     }
+    sides: dict[str, Side] = {
+        "all": lambda grant: grant.config(divisions=grant.divisions),
+        "largest_alone": lambda grant: grant.config(divisions=[grant.divisions[0]]),
+    }
     with Sandbox(scale=scale, divisions=len(SIZE_FACTORS), **flags) as sb:
-        grant = Grant.create(sb, workdir, "sizes-all")
-        every, _, _ = _run(sb, workdir, "sizes-all", grant.config(divisions=grant.divisions))
-        largest = grant.divisions[0]
-        grant = Grant.create(sb, workdir, "sizes-largest")
-        alone, _, _ = _run(sb, workdir, "sizes-largest", grant.config(divisions=[largest]))
+        runs = _compare(sb, workdir, "sizes", sides, repeats=repeats, window_seconds=minute_seconds)
     return {
         "scale": scale,
         "factors": list(SIZE_FACTORS),
         "minute_seconds": minute_seconds,
         "minutely_limit": minutely_limit,
-        "all": every,
-        "largest_alone": alone,
-        "ratio": every["wall_seconds"] / alone["wall_seconds"],
+        **runs,
+        "ratio": runs["all"]["wall_seconds"] / runs["largest_alone"]["wall_seconds"],
     }
 
 
@@ -239,21 +279,12 @@ def run_parallel(
     memory_divisions: int,
     memory_scale: float,
     start_date_scale: float,
-    sizes_scale: float,
-    minute_seconds: float,
-    minutely_limit: int,
     latency_minutely_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Every measurement of this module but the full sync at latency (`run_latency`, its own
-    section so it can be measured again alone), one sandbox each; the runs whose wall time CPU
-    can bound (sizes, memory) first, the long latency-bound one last."""
+    """Every measurement of this module but the full sync at latency and the sizes (`run_latency`
+    and `run_sizes`, their own sections so each can be measured again alone), one sandbox each;
+    the run whose wall time CPU can bound (memory) first, the long latency-bound one last."""
     return {
-        "sizes": run_sizes(
-            workdir,
-            scale=sizes_scale,
-            minute_seconds=minute_seconds,
-            minutely_limit=minutely_limit,
-        ),
         "memory": run_memory(workdir, divisions=memory_divisions, scale=memory_scale),
         "start_date": run_start_date(workdir, scale=start_date_scale),
         "incremental": run_incremental(
@@ -266,9 +297,20 @@ def run_parallel(
     }
 
 
-def render_parallel(lat: dict[str, Any] | None, par: dict[str, Any] | None) -> list[str]:
+def wall_text(runs: dict[str, Any], side: str) -> str:
+    """One side's wall time, with every measured one when it is a median."""
+    walls = runs.get(f"{side}_walls") or [runs[side]["wall_seconds"]]
+    text = f"{runs[side]['wall_seconds']:.1f} s"
+    if len(walls) > 1:
+        text += f" (median of {', '.join(f'{w:.1f}' for w in walls)})"
+    return text
+
+
+def render_parallel(
+    lat: dict[str, Any] | None, par: dict[str, Any] | None, sizes: dict[str, Any] | None
+) -> list[str]:
     """Section 8 of RESULTS.md (issue 13): parallel calls (the `latency` and `parallel`
-    sections), memory, start_date, sizes."""
+    sections), memory, start_date, and the `sizes` section."""
     if not lat or not par:
         return []
     lines: list[str] = []
@@ -343,16 +385,18 @@ def render_parallel(lat: dict[str, Any] | None, par: dict[str, Any] | None) -> l
         "it.",
         "",
     ]
-    sizes = par.get("sizes")
     if sizes:
+        runs = len(sizes.get("all_walls") or [1])
         lines += [
             f"Divisions of different sizes (`--division-scales`, factors "
             f"{', '.join(f'{f:g}' for f in sizes['factors'])} of scale {sizes['scale']:g}) "
             f"at {sizes['minutely_limit']} calls per {sizes['minute_seconds']:g}-second "
-            f"minute each: all of them in {sizes['all']['wall_seconds']:.1f} s "
-            f"({sizes['all']['api_calls']} calls, {sizes['all']['status_429']} x 429), the "
-            f"largest alone in {sizes['largest_alone']['wall_seconds']:.1f} s "
-            f"({sizes['largest_alone']['api_calls']} calls): {sizes['ratio']:.2f}x.",
+            f"minute each, measured {runs} times each way, alternating, each run starting "
+            "at the start of a window, after two warm-up runs: all of them in "
+            f"{wall_text(sizes, 'all')} with {sizes['all']['api_calls']} calls and "
+            f"{sizes['all']['status_429']} x 429; the largest alone in "
+            f"{wall_text(sizes, 'largest_alone')} with {sizes['largest_alone']['api_calls']} "
+            f"calls: {sizes['ratio']:.2f}x.",
             "",
         ]
     return lines

@@ -23,7 +23,7 @@ from benchmarks.breadth import run_breadth
 from benchmarks.budget import Compression, run_budget
 from benchmarks.extraction import run_extraction, stream_endpoints
 from benchmarks.generation import run_generation
-from benchmarks.parallel import run_latency, run_parallel
+from benchmarks.parallel import run_latency, run_parallel, run_sizes
 from benchmarks.plot import budget_plot
 from benchmarks.report import render
 from benchmarks.shared_store import run_shared_store
@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 PLOT_NAME = "budget.png"
 SECTIONS = (
     "latency",
+    "sizes",
     "parallel",
     "extraction",
     "budget",
@@ -79,6 +80,7 @@ class Profile:
     start_date_scale: float
     sizes_scale: float
     state_scale: float
+    sizes_repeats: int = 3
     shared_store_lifetime: float = 6.0
     shared_store_lifetimes: int = 6
     breadth_scale: float = 0.5
@@ -139,6 +141,7 @@ PROFILES = {
         memory_scale=0.05,
         start_date_scale=0.2,
         sizes_scale=0.1,
+        sizes_repeats=1,
         shared_store_lifetime=2.0,
         shared_store_lifetimes=3,
         state_scale=0.1,
@@ -198,10 +201,14 @@ def run_section(name: str, profile: Profile, workdir: Path) -> dict[str, Any]:
             memory_divisions=p.memory_divisions,
             memory_scale=p.memory_scale,
             start_date_scale=p.start_date_scale,
-            sizes_scale=p.sizes_scale,
+            latency_minutely_limit=p.latency_minutely_limit,
+        ),
+        "sizes": lambda: run_sizes(
+            workdir,
+            scale=p.sizes_scale,
             minute_seconds=p.compression.minute_seconds,
             minutely_limit=p.compression.minutely_limit,
-            latency_minutely_limit=p.latency_minutely_limit,
+            repeats=p.sizes_repeats,
         ),
     }
     return runners[name]()

@@ -16,7 +16,8 @@ import pytest
 from benchmarks.cost import minimum_calls, pages, window_use
 from benchmarks.extraction import stream_endpoints
 from benchmarks.null_target import consume
-from benchmarks.parallel import LATENCY_REPEATS
+from benchmarks.parallel import LATENCY_REPEATS, run_sizes
+from benchmarks.report import goals
 from benchmarks.run import PROFILES, main, run_all, run_section
 from exactonline_sandbox.data import FINANCE_KEYS
 from exactonline_sandbox.store import Company
@@ -153,16 +154,35 @@ def test_parallel_section_compares_parallel_calls_and_reports_memory_and_start_d
     assert mem["bare"]["env"] == {} and mem["bare"]["records"] == mem["records"]
     sd = par["start_date"]
     assert 0 < sd["one_month"]["records"] < sd["full"]["records"]
-    sizes = par["sizes"]
-    assert sizes["all"]["status_429"] == 0
-    assert sizes["largest_alone"]["api_calls"] < sizes["all"]["api_calls"]
-    assert sizes["largest_alone"]["records"] < sizes["all"]["records"]
     report = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## 8. Parallel calls, memory and start_date" in report
     assert f"{mem['peak_rss_mb']:.0f} MB" in report
     assert f"{mem['records_per_cpu_second'] / 1000:.0f} divisions at full API rate" in report
     assert "40,000" not in report
     assert f"median of {', '.join(f'{w:.1f}' for w in walls)}" in report
+
+
+def test_sizes_section_compares_every_division_with_the_largest_alone(tmp_path: Path) -> None:
+    result = run_sizes(
+        tmp_path,
+        scale=SMOKE.sizes_scale,
+        minute_seconds=SMOKE.compression.minute_seconds,
+        minutely_limit=20,  # a few windows a run: the mechanics, not the limit
+        repeats=2,
+    )
+    for side in ("all", "largest_alone"):
+        walls = result[f"{side}_walls"]
+        assert len(walls) == 2
+        assert result[side]["wall_seconds"] == sorted(walls)[1]
+    every, alone = result["all"], result["largest_alone"]
+    assert every["status_429"] == alone["status_429"] == 0
+    assert alone["api_calls"] < every["api_calls"]
+    assert alone["records"] < every["records"]
+    assert result["ratio"] == pytest.approx(every["wall_seconds"] / alone["wall_seconds"])
+    [(goal, measured, met)] = goals({"sizes": result})
+    assert goal.startswith("8c. 8 divisions of different sizes")
+    assert measured.endswith(f"for the largest alone: {result['ratio']:.2f}x; 0 x 429")
+    assert met == (result["ratio"] <= 1.15)
 
 
 def test_target_cost_section_counts_writes_from_the_sandbox(tmp_path: Path) -> None:
