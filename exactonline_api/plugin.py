@@ -68,8 +68,9 @@ class ExactPlugin:
 
         A private singer-sdk hook, overridden on purpose: `PluginBase.__init__` calls it with the
         merged config before anything uses it, and no public method sees that config in time
-        (`__init__` of `Tap` builds streams and maps right after). It is the one private hook
-        this project overrides; tests/client/test_plugin_hooks.py fails by name if singer-sdk
+        (`__init__` of `Tap` builds streams and maps right after). One of the two private hooks
+        this project overrides (the other: `ExactSyncStream._increment_stream_state`, the
+        tap's per-page bookmark); tests/client/test_plugin_hooks.py fails by name if singer-sdk
         stops calling it. With `raise_errors=False` (singer-sdk's `--discover`, which needs no
         settings) problems are only logged at debug level.
         """

@@ -29,7 +29,7 @@ Decisions a client author must know:
 
 Control plane (no auth, loopback clients only): /_sandbox/grants, /_sandbox/grants/revoke,
 /_sandbox/stats, /_sandbox/stats/reset, /_sandbox/faults, /_sandbox/clock, /_sandbox/rows,
-/_sandbox/rows/delete, /_sandbox/health. See each handler.
+/_sandbox/rows/delete, /_sandbox/divisions/withdraw, /_sandbox/health. See each handler.
 
 The store's Company is CPU-bound and not assumed thread-safe: its calls run in Starlette's thread
 pool (so the event loop keeps serving the control plane) one at a time under a lock.
@@ -82,6 +82,9 @@ def create_app(
         Route("/_sandbox/clock", cp(sandbox.cp_clock), methods=["GET", "POST"]),
         Route("/_sandbox/rows", cp(sandbox.cp_rows), methods=["GET"]),
         Route("/_sandbox/rows/delete", cp(sandbox.cp_delete_row), methods=["POST"]),
+        Route(
+            "/_sandbox/divisions/withdraw", cp(sandbox.cp_withdraw_division), methods=["POST"]
+        ),
         Route("/_sandbox/health", cp(sandbox.cp_health), methods=["GET"]),
         Route("/{rest:path}", sandbox.not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

@@ -111,6 +111,21 @@ class ControlPlane(ServerState):
             return json_response({"error": str(getattr(exc, "message", None) or exc)}, status)
         return json_response({"deleted": key})
 
+    async def cp_withdraw_division(self, request: Request) -> Response:
+        """POST {"division"}: the user loses that division (system/Divisions stops listing it,
+        its calls answer 403), as when an administrator takes away their rights mid-run."""
+        spec = await _json_body(request)
+        try:
+            division = int(spec["division"])
+        except (KeyError, TypeError, ValueError):
+            return json_response({"error": "give division (int)"}, 400)
+        try:
+            await self.company_call(self.company.withdraw_access, division)
+        except Exception as exc:
+            status = getattr(exc, "status", 400)
+            return json_response({"error": str(getattr(exc, "message", None) or exc)}, status)
+        return json_response({"withdrawn": division})
+
     async def cp_health(self, request: Request) -> Response:
         return json_response(
             {

@@ -196,6 +196,10 @@ class Sandbox:
     def revoke(self, client_id: str) -> None:
         self._call("POST", "/_sandbox/grants/revoke", {"client_id": client_id})
 
+    def withdraw_division(self, division: int) -> None:
+        """The user loses `division`: unlisted by system/Divisions, 403 on every call to it."""
+        self._call("POST", "/_sandbox/divisions/withdraw", {"division": division})
+
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/_sandbox/stats")
 

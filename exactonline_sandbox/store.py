@@ -192,6 +192,19 @@ class Company(PutDeleteRules, OrderWrites, DocumentWrites, EntryReposts):
                 raise SandboxError(404, f"{endpoint}: no row {key}")
             self._delete_logged(div, res.deleted_type, key.lower())
 
+    def withdraw_access(self, division: int) -> None:
+        """The user loses division `division` (an administrator took away their rights):
+        system/Divisions no longer lists it, and every call to it answers 403, as for a division
+        they never had. The current division cannot be withdrawn (`current/Me` names it)."""
+        with self._lock:
+            self._division(division)
+            if division == self.division_codes[0]:
+                raise SandboxError(400, f"division {division} is the user's current division")
+            del self._divisions[division]
+            self.division_codes.remove(division)
+            for div in self._divisions.values():
+                div.tables["divisions"].delete(division)
+
     def attachment(self, attachment_id: str) -> tuple[str, bytes] | None:
         """(file name, content) of a DocumentAttachment, for the download Url."""
         key = attachment_id.lower()

@@ -122,6 +122,8 @@ class Session:
         self.deleted = DeletedLog(
             lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, self.log
         )
+        self._reachable_now: frozenset[int] | None = None
+        """The divisions system/Divisions lists at the sync's first 401/403 (`_lacks_module`)."""
         self._streams_done = 0
         self.checkpoints = Checkpoints(lambda: len(orjson.dumps(self._state())))
         self.summary = TapSummary()
@@ -165,14 +167,16 @@ class Session:
         return int(self.me["CurrentDivision"])
 
     def division_rows(self) -> list[dict[str, Any]]:
-        """system/Divisions (every division the user can reach), called at most once per run."""
+        """system/Divisions (every division the user can reach), called once per run."""
         if self._division_rows is None:
-            if "fetcher" in self.__dict__:
-                with self.fetcher.calls:  # one of the `parallel_calls` in flight
-                    self._division_rows = self._list_divisions()
-            else:
-                self._division_rows = self._list_divisions()
+            self._division_rows = self._list_divisions_now()
         return self._division_rows
+
+    def _list_divisions_now(self) -> list[dict[str, Any]]:
+        if "fetcher" in self.__dict__:
+            with self.fetcher.calls:  # one of the `parallel_calls` in flight
+                return self._list_divisions()
+        return self._list_divisions()
 
     def _list_divisions(self) -> list[dict[str, Any]]:
         """system/Divisions through the first listed division (no extra call: the check of the
@@ -421,12 +425,18 @@ class Session:
         return True
 
     def _lacks_module(self, division: int, exc: ExactError) -> bool:
-        """A 401/403 from a division the user can reach (system/Divisions lists it) is a module
-        or scope it lacks; one from a division not listed is a division the user lost."""
+        """A 401/403 from a division the user can still reach (system/Divisions lists it) is a
+        module or scope it lacks; one from a division no longer listed is a division the user
+        lost. The list is read again at a sync's first refusal (one call): the user may have
+        lost the division since the run listed it, and a lost division taken for a missing
+        module would be skipped, without an error, by every later run."""
         if not isinstance(exc, ApiError) or exc.status not in UNAVAILABLE_STATUSES:
             return False
         try:
-            return division in {int(row["Code"]) for row in self.division_rows()}
+            if self._reachable_now is None:
+                rows = self._list_divisions_now()
+                self._reachable_now = frozenset(int(row["Code"]) for row in rows)
+            return division in self._reachable_now
         except (ExactError, KeyError, TypeError, ValueError):
             return False
 
@@ -453,8 +463,13 @@ class Session:
             )
             return True
         self.failures[(stream, division)] = exc
+        lost = self._reachable_now is not None and division not in self._reachable_now
         self.log.error(
-            "%s division %s failed, the other divisions go on: %s", stream, division, exc
+            "%s division %s failed%s, the other divisions go on: %s",
+            stream,
+            division,
+            " (system/Divisions no longer lists it: the user lost it)" if lost else "",
+            exc,
         )
         return False
 

@@ -108,8 +108,9 @@ class ExactSyncStream(ExactStream):
     ) -> None:
         """Nothing per record: `get_records` moves the bookmark after each page.
 
-        The one private singer-sdk hook this tap overrides (`Stream._sync_records` calls it
-        after writing each record; `tests/tap/test_sdk_hook.py` fails when that changes). The
+        A private singer-sdk hook, one of the two this project overrides (the other is the
+        settings check, `ExactPlugin._validate_config`): `Stream._sync_records` calls it
+        after writing each record; `tests/tap/test_sdk_hook.py` fails when that changes. The
         SDK would move the bookmark to each record's Timestamp, which is wrong here: rows a
         stream filters out (non-customers, the sibling's LineType) still advance the read,
         deletion records have no Timestamp, and rows within a call are not assumed to be in

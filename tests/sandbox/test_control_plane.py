@@ -13,6 +13,7 @@ import requests
 from exactonline_sandbox.app import create_app
 from exactonline_sandbox.harness import Sandbox
 from exactonline_sandbox.server import SandboxConfig
+from tests.sandbox.conftest import Api
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,28 @@ def test_control_plane_answers_loopback_clients_only() -> None:
     assert _asgi_get(app, "/_sandbox/health", "::1") == 200
     assert _asgi_get(app, "/_sandbox/health", "192.0.2.7") == 403
     assert _asgi_get(app, "/_sandbox/stats", "192.0.2.7") == 403
+
+
+def test_a_withdrawn_division_is_unlisted_and_answers_403_the_current_one_stays(
+    sandbox_factory: Any,
+) -> None:
+    sb = sandbox_factory(scale=0.02, divisions=3)
+    grant = sb.grant()
+    current, lost, kept = grant["divisions"]
+    api = Api(sb, current, sb.access_token(grant))
+    accounts = {"$select": "ID", "$filter": "Timestamp gt 1L"}
+    assert api.other(lost).get("sync/CRM/Accounts", **accounts).status_code == 200
+
+    sb.withdraw_division(lost)
+
+    listed = api.get("system/Divisions", **{"$select": "Code"}).json()["d"]["results"]
+    assert [row["Code"] for row in listed] == [current, kept]
+    refused = api.other(lost).get("sync/CRM/Accounts", **accounts)
+    assert refused.status_code == 403
+    assert f"division {lost}" in refused.json()["error"]["message"]["value"]
+    assert api.other(kept).get("sync/CRM/Accounts", **accounts).status_code == 200
+    assert sb.health()["divisions"] == sb.grant()["divisions"] == [current, kept]
+    with pytest.raises(RuntimeError, match="400"):
+        sb.withdraw_division(current)  # current/Me names it
+    with pytest.raises(RuntimeError, match="403"):
+        sb.withdraw_division(lost)  # already gone

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exactonline_api.client import ExactClient
+from exactonline_api.client import ExactClient, throttle_path
 from exactonline_api.settings import ClientSettings
 from exactonline_sandbox.harness import Sandbox
 from reliability.workspace import discovered_catalog
@@ -121,3 +121,25 @@ class TapRunner:
         proc = subprocess.run(self.command(**options), capture_output=True, text=True, timeout=600)
         messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
         return TapRun(proc.returncode, messages, proc.stderr)
+
+    def start(self, **options: Any) -> subprocess.Popen[str]:
+        """The tap started, not waited for (`finish` collects it): for a change made mid-run."""
+        return subprocess.Popen(
+            self.command(**options), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    @staticmethod
+    def finish(proc: subprocess.Popen[str]) -> TapRun:
+        stdout, stderr = proc.communicate(timeout=600)
+        messages = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+        return TapRun(proc.returncode, messages, stderr)
+
+
+def forget_budget(runner: TapRunner) -> None:
+    """Drop the client's remembered rate budget after moving the SANDBOX clock past the reset.
+
+    The client (rightly) refuses calls while its last-known daily budget is spent, until its own
+    clock passes Exact's reset; only the sandbox clock moved here, so the local cache is
+    discarded, as on a machine whose clock really moved on.
+    """
+    throttle_path(Path(runner.config()["token_store_path"])).unlink(missing_ok=True)

@@ -9,13 +9,14 @@ import os
 import random
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from exactonline_sandbox.harness import UNTHROTTLED, Sandbox
-from tests.support.tap_runner import CORE_STREAMS, TapRun, TapRunner, every_stream
+from tests.support.tap_runner import CORE_STREAMS, TapRun, TapRunner, every_stream, forget_budget
 from tests.tap.truth import TRUTH, truth_rows
 
 SYNC_STREAMS = sorted(TRUTH)
@@ -156,20 +157,57 @@ def test_tight_limits_in_compressed_time_with_divisions_in_parallel_get_no_429_a
     divisions = runner.grant["divisions"]
     sb.reset_stats()
 
+    started = time.monotonic()
     run = runner.run(divisions=divisions)
+    seconds = time.monotonic() - started
 
     assert run.returncode == 0, run.stderr[-3000:]
     stats = sb.stats()
     assert stats["by_status"].get("429", 0) == 0
     assert stats["by_status"].get("401", 0) == 0
     assert stats["token_errors"] == {}
-    assert stats["token_calls"] >= 1
+    # one token for every worker: refreshed once its last 1.5 s begin, never once per thread
+    assert 1 <= stats["token_calls"] <= 1 + seconds / 1.5
     assert most_calls(run) > 1
     for stream in SYNC_STREAMS:
         for division in divisions:
             key = TRUTH[stream][1]
             got = {r[key] for r in run.records(stream) if r["Division"] == division}
             assert got >= set(truth_rows(sb, division, stream)), (stream, division)
+
+
+def test_a_division_out_of_daily_budget_stops_alone_and_later_days_finish_it(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    # 15 calls a day per division: the small one needs 11, the large one 23 (and a day after,
+    # one call per read it already finished, besides what it still has to read)
+    sb = sandbox_factory(scale=1.0, divisions=2, division_scales="1,0.05", daily_limit=15)
+    runner = tap_runner(sb)
+    large, small = runner.grant["divisions"]
+
+    runs = [runner.run(divisions=[large, small])]
+    while "daily API limit" in runs[-1].stderr and len(runs) < 5:
+        assert f"the daily API limit of division(s) {large} is reached" in runs[-1].stderr
+        sb.advance_clock(86400)
+        forget_budget(runner)
+        runs.append(runner.run(divisions=[large, small], state=runs[-1].state))
+
+    assert len(runs) >= 2 and "daily API limit" not in runs[-1].stderr
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr[-3000:]
+    assert most_calls(runs[0]) > 1
+    assert sb.stats()["by_status"].get("429", 0) == 0
+    first = runs[0]
+    assert any("unfinished" in first.partition(s, large) for s in SYNC_STREAMS)
+    for stream in SYNC_STREAMS:
+        key = TRUTH[stream][1]
+        # the small division was read to the end in the first run
+        want = set(truth_rows(sb, small, stream))
+        assert {r[key] for r in first.records(stream) if r["Division"] == small} >= want
+        assert "unfinished" not in first.partition(stream, small)
+        # the large one resumed from its bookmarks: no gap over the runs
+        got = {r[key] for run in runs for r in run.records(stream) if r["Division"] == large}
+        assert got >= set(truth_rows(sb, large, stream)), stream
+        assert "unfinished" not in runs[-1].partition(stream, large)
 
 
 def test_a_listed_division_the_grant_cannot_reach_is_skipped_before_any_call_to_it(
@@ -196,6 +234,39 @@ def test_a_listed_division_the_grant_cannot_reach_is_skipped_before_any_call_to_
             assert got >= set(truth_rows(sb, division, stream)), (stream, division)
             assert "unfinished" not in run.partition(stream, division)
         assert run.partition(stream, NO_SUCH_DIVISION) == {}
+
+
+def test_a_division_lost_during_a_run_fails_by_name_while_the_others_finish(
+    sandbox_factory: Callable[..., Sandbox], tap_runner: Callable[..., TapRunner]
+) -> None:
+    # every call waits 100 ms, so the run lasts seconds: the division is withdrawn after its
+    # first answer, while most of its reads are still to come
+    sb = sandbox_factory(scale=0.05, divisions=3, faults="latency:1.0@100ms")
+    runner = tap_runner(sb)
+    first, lost, third = runner.grant["divisions"]
+    proc = runner.start(divisions=[first, lost, third])
+    deadline = time.monotonic() + 60
+    while not sb.stats()["by_division"].get(str(lost)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sb.withdraw_division(lost)
+    run = runner.finish(proc)
+
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert sb.stats()["by_status"].get("403", 0) >= 1
+    failed = [line for line in run.stderr.splitlines() if line.startswith("  ")]
+    assert failed and all(f" in division {lost}: " in line for line in failed), failed
+    assert f"tap-exactonline: reads failed in division(s) {lost} (the other" in run.stderr
+    for stream in SYNC_STREAMS:
+        key = TRUTH[stream][1]
+        for division in (first, third):
+            got = {r[key] for r in run.records(stream) if r["Division"] == division}
+            assert got >= set(truth_rows(sb, division, stream)), (stream, division)
+            assert "unfinished" not in run.partition(stream, division)
+        # not taken for a module the division lacks, which later runs would skip silently
+        assert "unavailable" not in run.partition(stream, lost)
+    assert "not available" not in run.stderr
+    assert "no longer lists it: the user lost it" in run.stderr
 
 
 def test_a_run_whose_listed_divisions_are_all_unreachable_stops_with_one_line(

@@ -1,4 +1,4 @@
-"""The one private singer-sdk hook the tap overrides still exists and is still called.
+"""The private singer-sdk hook the tap's streams override still exists and is still called.
 
 `ExactSyncStream._increment_stream_state` replaces the SDK's per-record bookmark with the tap's
 per-page one (see its docstring). If a singer-sdk release renamed or stopped calling it, the SDK

@@ -10,15 +10,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from exactonline_api.client import throttle_path
 from exactonline_sandbox.harness import Sandbox
 from tap_exactonline.streams import STREAM_TABLE
-from tests.support.tap_runner import TapRun, TapRunner
+from tests.support.tap_runner import TapRun, TapRunner, forget_budget
 from tests.tap.truth import TRUTH, mismatches, truth_rows
 
 SYNC_STREAMS = sorted(TRUTH)
@@ -295,16 +293,6 @@ def test_start_date_without_a_sync_timestamp_answer_reads_from_the_beginning(
     want = {k for k, r in truth.items() if expected_value("Modified", r["Modified"]) >= start}
     assert {r["ID"] for r in run.records("transaction_lines")} == want
     assert sync_calls(sb)["sync/Financial/TransactionLines"] == math.ceil(len(truth) / PAGE)
-
-
-def forget_budget(runner: TapRunner) -> None:
-    """Drop the client's remembered rate budget after moving the SANDBOX clock past the reset.
-
-    The client (rightly) refuses calls while its last-known daily budget is spent, until its own
-    clock passes Exact's reset; only the sandbox clock moved here, so the local cache is
-    discarded, as on a machine whose clock really moved on.
-    """
-    throttle_path(Path(runner.config()["token_store_path"])).unlink(missing_ok=True)
 
 
 def _keys(run: TapRun) -> set[tuple[str, int, Any]]:
