@@ -100,6 +100,7 @@ def _compare(
     for label, summaries in measured.items():
         runs[label] = sorted(summaries, key=lambda r: r["wall_seconds"])[len(summaries) // 2]
         runs[f"{label}_walls"] = [r["wall_seconds"] for r in summaries]
+    runs["status_429_every_run"] = sum(r["status_429"] for rs in measured.values() for r in rs)
     return runs
 
 

@@ -75,6 +75,12 @@ class Checkpoints:
             self._partitions[id(state)] = progress
         return progress.working
 
+    def cut_off(self, state: dict[str, Any]) -> None:
+        """Mark a partition's read as cut off: on its working copy if it has one (a sync
+        stream's), else on `state` itself (a `Modified` stream's, which moves its state)."""
+        progress = self._partitions.get(id(state))
+        (progress.working if progress else state)[UNFINISHED] = True
+
     def written(self, nbytes: int) -> None:
         """Records of that size were written."""
         self._since += nbytes

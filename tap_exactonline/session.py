@@ -2,7 +2,8 @@
 daily-limit stops, the failed reads and the deletes log.
 
 It exists so one run makes at most one `current/Me` and one `system/Divisions` call whatever
-the number of streams, so every read of the run is planned once and fetched in parallel
+the number of streams (and one more `system/Divisions` in a run that finds a stream a division
+lacks, see `_settle_refusals`), so every read of the run is planned once and fetched in parallel
 (`fetch.PageFetcher`), so a division whose daily budget is spent is skipped by every later
 stream instead of failing each one, and so a division that fails is reported at the end of the
 run, after the others finished.
@@ -122,8 +123,9 @@ class Session:
         self.deleted = DeletedLog(
             lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, self.log
         )
-        self._reachable_now: frozenset[int] | None = None
-        """The divisions system/Divisions lists at the sync's first 401/403 (`_lacks_module`)."""
+        self._refused: dict[tuple[str, int], tuple[ExactError, dict]] = {}
+        """(stream, division) -> (error, partition state): 401/403s of reachable divisions,
+        settled at the end of the sync (`_settle_refusals`)."""
         self._streams_done = 0
         self.checkpoints = Checkpoints(lambda: len(orjson.dumps(self._state())))
         self.summary = TapSummary()
@@ -425,51 +427,81 @@ class Session:
         return True
 
     def _lacks_module(self, division: int, exc: ExactError) -> bool:
-        """A 401/403 from a division the user can still reach (system/Divisions lists it) is a
-        module or scope it lacks; one from a division no longer listed is a division the user
-        lost. The list is read again at a sync's first refusal (one call): the user may have
-        lost the division since the run listed it, and a lost division taken for a missing
-        module would be skipped, without an error, by every later run."""
+        """A 401/403 from a division the user can reach (system/Divisions lists it) is a module
+        or scope it lacks; one from a division not listed is a division the user lost. The end
+        of the sync checks the first kind again (`_settle_refusals`)."""
         if not isinstance(exc, ApiError) or exc.status not in UNAVAILABLE_STATUSES:
             return False
         try:
-            if self._reachable_now is None:
-                rows = self._list_divisions_now()
-                self._reachable_now = frozenset(int(row["Code"]) for row in rows)
-            return division in self._reachable_now
+            return division in {int(row["Code"]) for row in self.division_rows()}
         except (ExactError, KeyError, TypeError, ValueError):
             return False
+
+    def _settle_refusals(self) -> None:
+        """Decide, at the end of the sync, what the refusals of reachable divisions were.
+
+        A division the user loses during the run answers 403 as a missing module does, and
+        taken for one it would be skipped, without an error, by every later run. So a sync that
+        had such refusals reads system/Divisions again (one call) once every read is done: a
+        division still listed and open lacks the module (the stream is skipped there, and its
+        partition state says so for later runs); one that is gone or blocked makes the read a
+        failure, cut off where it stopped. If the list cannot be read, the run's first list
+        stands.
+        """
+        if not self._refused:
+            return
+        try:
+            rows = self._list_divisions_now()
+            still_open = {
+                int(row["Code"]) for row in rows if row.get("BlockingStatus") in (0, None)
+            }
+        except (ExactError, KeyError, TypeError, ValueError) as problem:
+            self.log.warning(
+                "system/Divisions not read again (%s): the run's first list stands", problem
+            )
+            still_open = {division for _, division in self._refused}
+        for stream, division in sorted(self._refused):
+            refusal, state = self._refused[(stream, division)]
+            reason = f"HTTP {refusal.status}" if isinstance(refusal, ApiError) else str(refusal)
+            if division in still_open:
+                state[UNAVAILABLE] = reason
+                self.unavailable[(stream, division)] = reason
+                self.log.warning(
+                    "%s division %s: not available (%s: a module or scope the division lacks); "
+                    "skipped, and skipped by later runs without a call until `retry_unavailable`",
+                    stream,
+                    division,
+                    reason,
+                )
+                continue
+            self.checkpoints.cut_off(state)
+            self.failures[(stream, division)] = refusal
+            self.log.error(
+                "%s division %s failed (system/Divisions no longer lists it as open: the user "
+                "lost it, or it is blocked), the other divisions go on: %s",
+                stream,
+                division,
+                refusal,
+            )
+        self._refused.clear()
 
     # Failures and the end of the run ---------------------------------------------------------
 
     def fail(self, stream: str, division: int, exc: ExactError, state: dict | None = None) -> bool:
         """A read of `stream` in `division` failed: log it once, go on, fail the run at the end.
 
-        A module or scope the division lacks (`_lacks_module`) does not fail the run: the
-        stream is skipped there with one warning and its partition `state` remembers it, so
-        later runs make no call for it (each such error counts against Exact's error limit);
-        then True.
+        A refusal (401/403) from a division the user can reach looks like a module or scope
+        the division lacks (`_lacks_module`): it is settled at the end of the sync
+        (`_settle_refusals`), where a missing module does not fail the run: the stream is
+        skipped there with one warning and its partition `state` remembers it, so later runs
+        make no call for it (each such error counts against Exact's error limit); then True.
         """
         if state is not None and self._lacks_module(division, exc):
-            reason = f"HTTP {exc.status}" if isinstance(exc, ApiError) else str(exc)
-            state[UNAVAILABLE] = reason
-            self.unavailable[(stream, division)] = reason
-            self.log.warning(
-                "%s division %s: not available (%s: a module or scope the division lacks); "
-                "skipped, and skipped by later runs without a call until `retry_unavailable`",
-                stream,
-                division,
-                reason,
-            )
+            self._refused[(stream, division)] = (exc, state)
             return True
         self.failures[(stream, division)] = exc
-        lost = self._reachable_now is not None and division not in self._reachable_now
         self.log.error(
-            "%s division %s failed%s, the other divisions go on: %s",
-            stream,
-            division,
-            " (system/Divisions no longer lists it: the user lost it)" if lost else "",
-            exc,
+            "%s division %s failed, the other divisions go on: %s", stream, division, exc
         )
         return False
 
@@ -486,6 +518,7 @@ class Session:
         First every partition's progress goes into the state and a last STATE message out (if the
         state changed), then whatever records still wait to be written.
         """
+        self._settle_refusals()
         self.checkpoints.commit()
         self._end_output()
         self.close()

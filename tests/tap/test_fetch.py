@@ -98,8 +98,11 @@ def test_pages_beyond_the_memory_budget_wait_on_disk_and_come_back_the_same(
     exact = FakeExact(pages=6)
     fetcher = PageFetcher(exact, parallel=2, log=LOG)
     fetcher.start(reads(range(1, 3), ("sync/A",)))
+    deadline = time.monotonic() + 30
+    while fetcher.pages < 12 and time.monotonic() < deadline:
+        time.sleep(0.01)  # every page fetched before any is taken: far past the budget
     first = consume(fetcher, "sync/A", 1)
-    second = consume(fetcher, "sync/A", 2)  # waited whole while the first was consumed
+    second = consume(fetcher, "sync/A", 2)
     spilled = sum(q.spilled for p in fetcher._reads for q in p.queues.values())  # noqa: SLF001
     fetcher.close()
     assert spilled > 0
