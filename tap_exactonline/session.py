@@ -445,8 +445,9 @@ class Session:
         had such refusals reads system/Divisions again (one call) once every read is done: a
         division still listed and open lacks the module (the stream is skipped there, and its
         partition state says so for later runs); one that is gone or blocked makes the read a
-        failure, cut off where it stopped. If the list cannot be read, the run's first list
-        stands.
+        failure, cut off where it stopped. If the list cannot be read (a spent daily budget,
+        Exact unreachable), the run's first list stands; if it is refused, every refused read
+        is a failure (asked again next run rather than remembered).
         """
         if not self._refused:
             return
@@ -455,10 +456,20 @@ class Session:
             still_open = {
                 int(row["Code"]) for row in rows if row.get("BlockingStatus") in (0, None)
             }
+        except ApiError as problem:
+            if problem.status not in (*UNAVAILABLE_STATUSES, 404):
+                self.log.warning(
+                    "system/Divisions not read again (%s): the first list stands", problem
+                )
+                still_open = {division for _, division in self._refused}
+            else:
+                # refused itself: the division it goes through may be the one lost; a failure
+                # now is asked again next run, where a missing module would be remembered
+                self.log.warning("system/Divisions refused (%s): the refused reads failed", problem)
+                still_open = set()
         except (ExactError, KeyError, TypeError, ValueError) as problem:
-            self.log.warning(
-                "system/Divisions not read again (%s): the run's first list stands", problem
-            )
+            # e.g. the daily budget of the division it goes through is spent
+            self.log.warning("system/Divisions not read again (%s): the first list stands", problem)
             still_open = {division for _, division in self._refused}
         for stream, division in sorted(self._refused):
             refusal, state = self._refused[(stream, division)]
@@ -494,7 +505,8 @@ class Session:
         the division lacks (`_lacks_module`): it is settled at the end of the sync
         (`_settle_refusals`), where a missing module does not fail the run: the stream is
         skipped there with one warning and its partition `state` remembers it, so later runs
-        make no call for it (each such error counts against Exact's error limit); then True.
+        make no call for it (each such error counts against Exact's error limit); then True
+        (for now: `_settle_refusals` may still make it a failure, cut off where it stopped).
         """
         if state is not None and self._lacks_module(division, exc):
             self._refused[(stream, division)] = (exc, state)

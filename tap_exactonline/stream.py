@@ -210,7 +210,7 @@ class ExactSyncStream(ExactStream):
             self.session.stop_division(exc)
         except (ApiError, TransportError) as exc:
             if self.session.fail(self.name, division, exc, self.get_context_state(context)):
-                state.pop(UNFINISHED, None)  # a module the division lacks: not cut off
+                state.pop(UNFINISHED, None)  # a module it lacks, or a failure at the run's end
 
     def _page_records(
         self,
