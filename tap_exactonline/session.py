@@ -429,8 +429,12 @@ class Session:
     def _lacks_module(self, division: int, exc: ExactError) -> bool:
         """A 401/403 from a division the user can reach (system/Divisions lists it) is a module
         or scope it lacks; one from a division not listed is a division the user lost. The end
-        of the sync checks the first kind again (`_settle_refusals`)."""
+        of the sync checks the first kind again (`_settle_refusals`). The deletion log is no
+        module's: its refusal is a failure (remembered, it would skip the stream that happened
+        to read it first, whose own endpoint answered)."""
         if not isinstance(exc, ApiError) or exc.status not in UNAVAILABLE_STATUSES:
+            return False
+        if exc.endpoint.partition("?")[0].endswith(DELETED_PATH):
             return False
         try:
             return division in {int(row["Code"]) for row in self.division_rows()}

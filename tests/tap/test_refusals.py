@@ -86,3 +86,15 @@ def test_a_refused_list_at_the_end_makes_the_refused_reads_failures() -> None:
 def test_a_list_the_daily_limit_stops_at_the_end_leaves_the_first_list_standing() -> None:
     spent = DailyLimitReached(1, datetime(2030, 1, 1))
     assert settle([1, LOST], OPEN, spent) == (0, {"unavailable": "HTTP 403"})
+
+
+def test_a_refused_deletion_log_is_a_failure_not_a_module_of_the_stream_that_read_it() -> None:
+    settings = SimpleNamespace(divisions=[1, LOST], retry_unavailable=False, summary_file=None)
+    session = Session(lambda: settings, logging.getLogger("test-refusals"), lambda: [])
+    session.client = ListingClient(OPEN)  # type: ignore[assignment]
+    deleted = ApiError(403, f"/api/v1/{LOST}/sync/Deleted", "Forbidden")
+    state: dict[str, Any] = {}
+    assert not session.fail("contacts", LOST, deleted, state)
+    with pytest.raises(SystemExit, match=f"contacts in division {LOST}: Exact answered 403"):
+        session.finish()
+    assert state == {}
