@@ -3,7 +3,7 @@ daily-limit stops, the failed reads and the deletes log.
 
 It exists so one run makes at most one `current/Me` and one `system/Divisions` call whatever
 the number of streams (and one more `system/Divisions` in a run that finds a stream a division
-lacks, see `_settle_refusals`), so every read of the run is planned once and fetched in parallel
+lacks, see unavailable.py), so every read of the run is planned once and fetched in parallel
 (`fetch.PageFetcher`), so a division whose daily budget is spent is skipped by every later
 stream instead of failing each one, and so a division that fails is reported at the end of the
 run, after the others finished.
@@ -40,6 +40,12 @@ from tap_exactonline.reading import sync_params
 from tap_exactonline.settings import TapSettings
 from tap_exactonline.spec import StreamSpec
 from tap_exactonline.summary import TapSummary
+from tap_exactonline.unavailable import (
+    REFUSED_STATUSES,
+    Unavailable,
+    may_lack_module,
+    unavailable_text,
+)
 
 if TYPE_CHECKING:
     from exactonline_api.client import ExactClient
@@ -51,21 +57,6 @@ PARTITION_KEY = "Division"
 SDK, which copies the context into each record, adds nothing)."""
 DELETED_CONSUMER = "sync/Deleted"
 """The fetch plan's name for the one reader of sync/Deleted per division (`DeletedLog`)."""
-
-
-UNAVAILABLE = "unavailable"
-"""Partition-state key: the stream is not available in this division (a module it lacks)."""
-UNAVAILABLE_STATUSES = frozenset({401, 403})
-
-
-def unavailable_text(unavailable: dict[tuple[str, int], str]) -> str:
-    """`division 1: a, b; division 2: c` for the run's end line."""
-    by_division: dict[int, list[str]] = {}
-    for stream, division in sorted(unavailable):
-        by_division.setdefault(division, []).append(stream)
-    return "; ".join(
-        f"division {division}: {', '.join(streams)}" for division, streams in by_division.items()
-    )
 
 
 class RunStream(Protocol):
@@ -118,14 +109,11 @@ class Session:
         """What one sync of the run gathers: stops, failures, deletions, the fetcher."""
         self.exhausted: dict[int, DailyLimitReached] = {}
         self.failures: dict[tuple[str, int], ExactError] = {}
-        self.unavailable: dict[tuple[str, int], str] = {}
-        """(stream, division) -> why: reads skipped for a module or scope the division lacks."""
+        self.unavailable = Unavailable(lambda: self.settings.retry_unavailable, self.log)
+        """Streams the divisions cannot serve (modules they lack), and refusals to settle."""
         self.deleted = DeletedLog(
             lambda: self.fetcher.source(DELETED_CONSUMER), self._deleted_floor, self.log
         )
-        self._refused: dict[tuple[str, int], tuple[ExactError, dict]] = {}
-        """(stream, division) -> (error, partition state): 401/403s of reachable divisions,
-        settled at the end of the sync (`_settle_refusals`)."""
         self._streams_done = 0
         self.checkpoints = Checkpoints(lambda: len(orjson.dumps(self._state())))
         self.summary = TapSummary()
@@ -381,7 +369,8 @@ class Session:
             for division in self.divisions:
                 if (stream.name, division) in planned:
                     continue  # a sibling's read already serves it
-                if self._remembered_unavailable(stream, division):
+                state = stream.get_context_state({PARTITION_KEY: division})
+                if self.unavailable.remembered(state):
                     continue  # a module the division lacks: no call (`retry_unavailable`)
                 path, params, consumers = stream.planned_read(division)
                 reads.append(Read(division, path, params, consumers, first=stream.waiting()))
@@ -402,118 +391,53 @@ class Session:
         ]
         return min(values, default=0)
 
-    # Modules a division lacks ----------------------------------------------------------------
-
-    def _remembered_unavailable(self, stream: RunStream, division: int) -> bool:
-        """True when an earlier run found `stream` unavailable in `division` and
-        `retry_unavailable` is off."""
-        if self.settings.retry_unavailable:
-            return False
-        state = stream.get_context_state({PARTITION_KEY: division})
-        return bool(state.get(UNAVAILABLE))
+    # Modules a division lacks (unavailable.py) ------------------------------------------------
 
     def skips(self, stream: RunStream, context: Any) -> bool:
         """True when `stream` is not read in the partition (`context`) this run: a module its
         division lacks (remembered in the partition state, no call), unless
         `retry_unavailable` asks to try again."""
         division = int(context[PARTITION_KEY])
-        state = stream.get_context_state(context)
-        if not state.get(UNAVAILABLE):
-            return False
-        if self.settings.retry_unavailable:
-            state.pop(UNAVAILABLE, None)  # set again if the division still lacks it
-            return False
-        self.unavailable[(stream.name, division)] = str(state[UNAVAILABLE])
-        return True
+        return self.unavailable.skips(stream.name, division, stream.get_context_state(context))
 
-    def _lacks_module(self, division: int, exc: ExactError) -> bool:
-        """A 401/403 from a division the user can reach (system/Divisions lists it) is a module
-        or scope it lacks; one from a division not listed is a division the user lost. The end
-        of the sync checks the first kind again (`_settle_refusals`). The deletion log is no
-        module's: its refusal is a failure (remembered, it would skip the stream that happened
-        to read it first, whose own endpoint answered)."""
-        if not isinstance(exc, ApiError) or exc.status not in UNAVAILABLE_STATUSES:
-            return False
-        if exc.endpoint.partition("?")[0].endswith(DELETED_PATH):
-            return False
+    def _listed(self, division: int) -> bool:
+        """True when the run's first system/Divisions lists `division`."""
         try:
             return division in {int(row["Code"]) for row in self.division_rows()}
         except (ExactError, KeyError, TypeError, ValueError):
             return False
 
-    def _settle_refusals(self) -> None:
-        """Decide, at the end of the sync, what the refusals of reachable divisions were.
-
-        A division the user loses during the run answers 403 as a missing module does, and
-        taken for one it would be skipped, without an error, by every later run. So a sync that
-        had such refusals reads system/Divisions again (one call) once every read is done: a
-        division still listed and open lacks the module (the stream is skipped there, and its
-        partition state says so for later runs); one that is gone or blocked makes the read a
-        failure, cut off where it stopped. If the list cannot be read (a spent daily budget,
-        Exact unreachable), the run's first list stands; if it is refused, every refused read
-        is a failure (asked again next run rather than remembered).
-        """
-        if not self._refused:
-            return
+    def _still_open(self) -> set[int] | None:
+        """The divisions system/Divisions lists as open now (one call), for settling the
+        refusals; None when it cannot be read (a spent daily budget, Exact unreachable): the
+        first list stands. Refused itself, none: the division it goes through may be the one
+        lost, and a failure now is asked again next run, where a module would be remembered."""
         try:
             rows = self._list_divisions_now()
-            still_open = {
-                int(row["Code"]) for row in rows if row.get("BlockingStatus") in (0, None)
-            }
+            return {int(row["Code"]) for row in rows if row.get("BlockingStatus") in (0, None)}
         except ApiError as problem:
-            if problem.status not in (*UNAVAILABLE_STATUSES, 404):
-                self.log.warning(
-                    "system/Divisions not read again (%s): the first list stands", problem
-                )
-                still_open = {division for _, division in self._refused}
-            else:
-                # refused itself: the division it goes through may be the one lost; a failure
-                # now is asked again next run, where a missing module would be remembered
+            if problem.status in (*REFUSED_STATUSES, 404):
                 self.log.warning("system/Divisions refused (%s): the refused reads failed", problem)
-                still_open = set()
-        except (ExactError, KeyError, TypeError, ValueError) as problem:
-            # e.g. the daily budget of the division it goes through is spent
+                return set()
             self.log.warning("system/Divisions not read again (%s): the first list stands", problem)
-            still_open = {division for _, division in self._refused}
-        for stream, division in sorted(self._refused):
-            refusal, state = self._refused[(stream, division)]
-            reason = f"HTTP {refusal.status}" if isinstance(refusal, ApiError) else str(refusal)
-            if division in still_open:
-                state[UNAVAILABLE] = reason
-                self.unavailable[(stream, division)] = reason
-                self.log.warning(
-                    "%s division %s: not available (%s: a module or scope the division lacks); "
-                    "skipped, and skipped by later runs without a call until `retry_unavailable`",
-                    stream,
-                    division,
-                    reason,
-                )
-                continue
-            self.checkpoints.cut_off(state)
-            self.failures[(stream, division)] = refusal
-            self.log.error(
-                "%s division %s failed (system/Divisions no longer lists it as open: the user "
-                "lost it, or it is blocked), the other divisions go on: %s",
-                stream,
-                division,
-                refusal,
-            )
-        self._refused.clear()
+            return None
+        except (ExactError, KeyError, TypeError, ValueError) as problem:
+            self.log.warning("system/Divisions not read again (%s): the first list stands", problem)
+            return None
 
     # Failures and the end of the run ---------------------------------------------------------
 
     def fail(self, stream: str, division: int, exc: ExactError, state: dict | None = None) -> bool:
         """A read of `stream` in `division` failed: log it once, go on, fail the run at the end.
 
-        A refusal (401/403) from a division the user can reach looks like a module or scope
-        the division lacks (`_lacks_module`): it is settled at the end of the sync
-        (`_settle_refusals`), where a missing module does not fail the run: the stream is
-        skipped there with one warning and its partition `state` remembers it, so later runs
-        make no call for it (each such error counts against Exact's error limit); then True
-        (for now: `_settle_refusals` may still make it a failure, cut off where it stopped).
+        A refusal (401/403) from a division the run's first list has may be a module the
+        division lacks: it is settled at the end of the sync (unavailable.py), where a missing
+        module does not fail the run: the stream is skipped there with one warning and its
+        partition `state` remembers it; then True (for now: the end may still make it a
+        failure, cut off where it stopped).
         """
-        if state is not None and self._lacks_module(division, exc):
-            self._refused[(stream, division)] = (exc, state)
+        if state is not None and may_lack_module(exc) and self._listed(division):
+            self.unavailable.refused(stream, division, exc, state)
             return True
         self.failures[(stream, division)] = exc
         self.log.error(
@@ -534,12 +458,14 @@ class Session:
         First every partition's progress goes into the state and a last STATE message out (if the
         state changed), then whatever records still wait to be written.
         """
-        self._settle_refusals()
+        if self.unavailable.unsettled:
+            still_open = self._still_open()  # one call, once every read is done
+            self.unavailable.settle(still_open, self.checkpoints.cut_off, self.failures)
         self.checkpoints.commit()
         self._end_output()
         self.close()
         exhausted, failures, summary = self.exhausted, self.failures, self.summary
-        unavailable = self.unavailable
+        unavailable = self.unavailable.found
         self._reset()
         for (stream, division), reason in sorted(unavailable.items()):
             summary.stream_unavailable(stream, division, reason)
