@@ -410,8 +410,9 @@ class Session:
     def _still_open(self) -> set[int] | None:
         """The divisions system/Divisions lists as open now (one call), for settling the
         refusals; None when it cannot be read (a spent daily budget, Exact unreachable): the
-        first list stands. Refused itself, none: the division it goes through may be the one
-        lost, and a failure now is asked again next run, where a module would be remembered."""
+        first list stands. When the list itself is refused, no division: the one it goes
+        through may be the one lost, and a failure is asked again next run, where a missing
+        module would be remembered."""
         try:
             rows = self._list_divisions_now()
             return {int(row["Code"]) for row in rows if row.get("BlockingStatus") in (0, None)}
