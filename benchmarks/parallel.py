@@ -307,6 +307,17 @@ def wall_text(runs: dict[str, Any], side: str) -> str:
     return text
 
 
+def status_429(runs: dict[str, Any], side: str) -> int:
+    """429s of a comparison: over every measured run of both sides where it counted them,
+    else (results from before it did) of the side's median run."""
+    return int(runs.get("status_429_every_run", runs[side]["status_429"]))
+
+
+def count_429_text(runs: dict[str, Any], side: str) -> str:
+    every = "status_429_every_run" in runs
+    return f"{status_429(runs, side)} x 429" + (" over every measured run" if every else "")
+
+
 def render_parallel(
     lat: dict[str, Any] | None, par: dict[str, Any] | None, sizes: dict[str, Any] | None
 ) -> list[str]:
@@ -395,7 +406,7 @@ def render_parallel(
             f"minute each, measured {runs} times each way, alternating, each run starting "
             "at the start of a window, after two warm-up runs: all of them in "
             f"{wall_text(sizes, 'all')} with {sizes['all']['api_calls']} calls and "
-            f"{sizes['all']['status_429']} x 429; the largest alone in "
+            f"{count_429_text(sizes, 'all')}; the largest alone in "
             f"{wall_text(sizes, 'largest_alone')} with {sizes['largest_alone']['api_calls']} "
             f"calls: {sizes['ratio']:.2f}x.",
             "",

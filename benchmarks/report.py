@@ -6,7 +6,7 @@ from typing import Any
 
 from benchmarks.breadth import render_breadth
 from benchmarks.generation import render_generation
-from benchmarks.parallel import render_parallel, wall_text
+from benchmarks.parallel import count_429_text, render_parallel, status_429, wall_text
 from benchmarks.state_size import state_size_lines
 
 GOAL_OVER_MINIMUM = 0.02
@@ -41,17 +41,6 @@ def target_loads(tc: dict[str, Any], *, goals_only: bool = False) -> list[tuple[
             ("sales_invoices_large", f"sales_invoices (large load, {large['create']['records']:,})")
         )
     return loads
-
-
-def _429s(runs: dict[str, Any], side: str) -> int:
-    """429s of a comparison: over every measured run of both sides where it counted them,
-    else (results from before it did) of the side's median run."""
-    return int(runs.get("status_429_every_run", runs[side]["status_429"]))
-
-
-def _count_429(runs: dict[str, Any], side: str) -> str:
-    every = "status_429_every_run" in runs
-    return f"{_429s(runs, side)} x 429" + (" over every measured run" if every else "")
 
 
 def _default_selection_note(lat: dict[str, Any]) -> str:
@@ -100,8 +89,8 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 f"{wall_text(lat, 'one_at_a_time')} one at a time, "
                 f"{wall_text(lat, 'default')} by default: "
                 f"{lat['speedup']:.1f}x ({lat['default']['api_calls']} calls, "
-                f"{_count_429(lat, 'default')})" + _default_selection_note(lat),
-                lat["speedup"] >= GOAL_SPEEDUP and _429s(lat, "default") == 0,
+                f"{count_429_text(lat, 'default')})" + _default_selection_note(lat),
+                lat["speedup"] >= GOAL_SPEEDUP and status_429(lat, "default") == 0,
             )
         )
     sizes = results.get("sizes")
@@ -111,8 +100,8 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 f"8c. {len(sizes['factors'])} divisions of different sizes at compressed "
                 f"limits: wall <= {GOAL_SIZES_RATIO:g}x the largest alone, 0 x 429",
                 f"{wall_text(sizes, 'all')} for all, {wall_text(sizes, 'largest_alone')} for "
-                f"the largest alone: {sizes['ratio']:.2f}x; {_count_429(sizes, 'all')}",
-                sizes["ratio"] <= GOAL_SIZES_RATIO and _429s(sizes, "all") == 0,
+                f"the largest alone: {sizes['ratio']:.2f}x; {count_429_text(sizes, 'all')}",
+                sizes["ratio"] <= GOAL_SIZES_RATIO and status_429(sizes, "all") == 0,
             )
         )
     par = results.get("parallel")

@@ -17,6 +17,12 @@ def listed_codes(rows: Iterable[Mapping[str, Any]]) -> set[int]:
     return {int(row["Code"]) for row in rows}
 
 
+def blocked(row: Mapping[str, Any]) -> bool:
+    """True for a system/Divisions row whose division is blocked (`BlockingStatus` set: a
+    backup, restore or conversion in progress): calls to it would fail."""
+    return row.get("BlockingStatus") not in (0, None)
+
+
 def not_reachable(codes: list[int], reachable: set[int] | None = None) -> str:
     """`division X is not reachable with this grant (...)`, with the reachable ones if known."""
     one = len(codes) == 1

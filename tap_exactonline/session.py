@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import requests
 
-from exactonline_api.divisions import listed_codes, not_reachable
+from exactonline_api.divisions import blocked, listed_codes, not_reachable
 from exactonline_api.entities import entity
 from exactonline_api.errors import (
     ApiError,
@@ -213,7 +213,7 @@ class Session:
             return list(setting)
         open_codes = []
         for row in rows:
-            if row.get("BlockingStatus") not in (0, None):
+            if blocked(row):
                 # backup/restore or conversion in progress: calls would fail; next run
                 self.log.warning(
                     "division %s skipped: BlockingStatus %s", row["Code"], row["BlockingStatus"]
@@ -403,7 +403,7 @@ class Session:
     def _listed(self, division: int) -> bool:
         """True when the run's first system/Divisions lists `division`."""
         try:
-            return division in {int(row["Code"]) for row in self.division_rows()}
+            return division in listed_codes(self.division_rows())
         except (ExactError, KeyError, TypeError, ValueError):
             return False
 
@@ -414,15 +414,11 @@ class Session:
         through may be the one lost, and a failure is asked again next run, where a missing
         module would be remembered."""
         try:
-            rows = self._list_divisions_now()
-            return {int(row["Code"]) for row in rows if row.get("BlockingStatus") in (0, None)}
-        except ApiError as problem:
-            if problem.status in (*REFUSED_STATUSES, 404):
+            return listed_codes(row for row in self._list_divisions_now() if not blocked(row))
+        except (ExactError, KeyError, TypeError, ValueError) as problem:
+            if isinstance(problem, ApiError) and problem.status in (*REFUSED_STATUSES, 404):
                 self.log.warning("system/Divisions refused (%s): the refused reads failed", problem)
                 return set()
-            self.log.warning("system/Divisions not read again (%s): the first list stands", problem)
-            return None
-        except (ExactError, KeyError, TypeError, ValueError) as problem:
             self.log.warning("system/Divisions not read again (%s): the first list stands", problem)
             return None
 
