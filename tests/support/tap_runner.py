@@ -122,18 +122,6 @@ class TapRunner:
         messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
         return TapRun(proc.returncode, messages, proc.stderr)
 
-    def start(self, **options: Any) -> subprocess.Popen[str]:
-        """The tap started, not waited for (`finish` collects it): for a change made mid-run."""
-        return subprocess.Popen(
-            self.command(**options), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-
-    @staticmethod
-    def finish(proc: subprocess.Popen[str]) -> TapRun:
-        stdout, stderr = proc.communicate(timeout=600)
-        messages = [json.loads(line) for line in stdout.splitlines() if line.strip()]
-        return TapRun(proc.returncode, messages, stderr)
-
 
 def forget_budget(runner: TapRunner) -> None:
     """Drop the client's remembered rate budget after moving the SANDBOX clock past the reset.
